@@ -1,0 +1,26 @@
+//! Generates the C header `include/maph.h` from `src/ffi.rs` with cbindgen.
+//!
+//! The header is written to `$OUT_DIR/maph.h` and, when its content changed,
+//! to `include/maph.h` in the source tree (which is committed). `.ci/run`
+//! fails when the committed header differs from the generated one.
+
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("maph.h");
+    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(dir.join("src/ffi.rs"))
+        .generate()
+        .expect("cbindgen could not generate include/maph.h");
+    bindings.write_to_file(&out);
+    let generated = std::fs::read(&out).unwrap();
+    let committed = dir.join("include/maph.h");
+    if std::fs::read(&committed).ok().as_deref() != Some(&generated[..]) {
+        std::fs::write(&committed, &generated).expect("writing include/maph.h");
+    }
+}

@@ -1,0 +1,83 @@
+//! Errors of the Rust API, and their one-to-one mapping to C status codes.
+
+use std::fmt;
+
+/// Every way a maph operation can fail. Each variant maps to one C status
+/// (`maph_status`, see `ffi.rs`); the message says why, in a few words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The key is not in the store (C: `MAPH_NOT_FOUND`).
+    NotFound,
+    /// An argument is out of range or missing (C: `MAPH_E_INVALID_ARG`).
+    InvalidArg(&'static str),
+    /// A system call failed; carries the errno and what was being done
+    /// (C: `MAPH_E_IO`).
+    Io(i32, &'static str),
+    /// The file is not a maph store or is damaged (C: `MAPH_E_CORRUPT`).
+    Corrupt(&'static str),
+    /// The store uses a format version or hash function this library does
+    /// not read (C: `MAPH_E_VERSION`).
+    Version(&'static str),
+    /// No free slot within the maximum probe distance (C: `MAPH_E_FULL`).
+    Full,
+    /// Key plus value do not fit one slot, or the store does not fit memory
+    /// (C: `MAPH_E_TOO_LARGE`).
+    TooLarge(&'static str),
+    /// The caller's buffer is too small; carries the size needed in bytes
+    /// (C: `MAPH_E_BUFFER_TOO_SMALL`).
+    BufferTooSmall(usize),
+    /// A write on a handle opened read-only (C: `MAPH_E_READ_ONLY`).
+    ReadOnly,
+    /// A slot or lock stayed taken for longer than the wait limit
+    /// (C: `MAPH_E_BUSY`).
+    Busy,
+    /// The path already exists (C: `MAPH_E_EXISTS`).
+    Exists,
+}
+
+impl Error {
+    /// Builds an `Io` error from the calling thread's errno.
+    pub(crate) fn last_os(what: &'static str) -> Error {
+        Error::Io(
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            what,
+        )
+    }
+
+    pub(crate) fn from_io(e: &std::io::Error, what: &'static str) -> Error {
+        match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::Exists,
+            _ => Error::Io(e.raw_os_error().unwrap_or(0), what),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound => write!(f, "key not found"),
+            Error::InvalidArg(m) => write!(f, "invalid argument: {m}"),
+            Error::Io(errno, what) => write!(
+                f,
+                "I/O error while {what}: {}",
+                std::io::Error::from_raw_os_error(*errno)
+            ),
+            Error::Corrupt(m) => write!(f, "corrupt store: {m}"),
+            Error::Version(m) => write!(f, "unsupported store: {m}"),
+            Error::Full => write!(
+                f,
+                "store full: no free slot within the maximum probe distance"
+            ),
+            Error::TooLarge(m) => write!(f, "too large: {m}"),
+            Error::BufferTooSmall(n) => write!(f, "buffer too small: {n} bytes needed"),
+            Error::ReadOnly => write!(f, "store is open read-only"),
+            Error::Busy => write!(f, "slot or lock busy for longer than the wait limit"),
+            Error::Exists => write!(f, "already exists"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result of a maph operation.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,641 @@
+//! The C ABI. `build.rs` turns this file into `include/maph.h` with cbindgen.
+//!
+//! Every function checks its pointers, catches any panic (`MAPH_E_PANIC`,
+//! never an unwind into C), and returns a status, following rustls-ffi's
+//! boundary. The doc comments here are the C documentation.
+
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::Error;
+use crate::store::{OpenMode, Options, Store};
+
+/// Status of a maph call. `MAPH_OK` (0) is success; every other value says
+/// why a call failed. `maph_strerror` turns a status into a message, and
+/// `maph_last_error` gives the detail of the calling thread's last failure.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum maph_status {
+    /// Success.
+    MAPH_OK = 0,
+    /// The key (or UID) is not in the store.
+    MAPH_NOT_FOUND = 1,
+    /// A required pointer is NULL, a flag or option is out of range, or the
+    /// key is empty.
+    MAPH_E_INVALID_ARG = 2,
+    /// A system call failed (open, mmap, msync, ...); see `maph_last_error`.
+    MAPH_E_IO = 3,
+    /// The file is not a maph store, or is damaged (truncated, inconsistent
+    /// header, a slot length beyond the slot).
+    MAPH_E_CORRUPT = 4,
+    /// The store has a format version or hash function this library does
+    /// not read.
+    MAPH_E_VERSION = 5,
+    /// No free slot within the maximum probe distance of the key's home.
+    MAPH_E_FULL = 6,
+    /// Key plus value do not fit one slot (see `maph_stats_t.slot_capacity`),
+    /// or the store would not fit the address space.
+    MAPH_E_TOO_LARGE = 7,
+    /// The caller's buffer is too small; the length out-parameter holds the
+    /// size needed.
+    MAPH_E_BUFFER_TOO_SMALL = 8,
+    /// A write through a handle opened with `MAPH_RDONLY`.
+    MAPH_E_READ_ONLY = 9,
+    /// A slot or lock stayed taken past the wait limit (2 s).
+    MAPH_E_BUSY = 10,
+    /// maph hit an internal bug; the call did nothing it could not undo.
+    MAPH_E_PANIC = 11,
+    /// The path already exists (`maph_create`).
+    MAPH_E_EXISTS = 12,
+}
+
+/// Open an existing store for reading only.
+pub const MAPH_RDONLY: u32 = 1;
+/// Open an existing store for reading and writing.
+pub const MAPH_RDWR: u32 = 2;
+
+/// An open store. Opaque; made by `maph_create` or `maph_open`, freed by
+/// `maph_close`. One handle may be used from many threads at once: every
+/// function but `maph_close` is thread-safe. A handle stays usable in the
+/// child after `fork()` (the mapping is shared, not copied).
+pub struct maph_t {
+    store: Store,
+}
+
+/// Parameters of a new store. Fill with `maph_options_default`, then change
+/// what you need.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct maph_options {
+    /// Number of slots, 1 to 2^32-1. One key per slot. Default 65536.
+    pub slots: u64,
+    /// Bytes per slot: a power of two from 64 to 65536. Default 512. A key
+    /// plus its value may take `slot_size - 32` bytes.
+    pub slot_size: u32,
+    /// Maximum probe distance, 1 to `slots`; 0 picks min(1024, slots).
+    pub max_probes: u32,
+    /// File mode bits for a new file (as for open(2), the umask applies);
+    /// 0 means 0600. Default 0600.
+    pub mode: u32,
+    /// Entries of the same-key lock table, a power of two up to 2^20; 0 picks
+    /// 4096.
+    pub lock_count: u32,
+    /// Hash seed; 0 (the default) draws a random one.
+    pub seed: u64,
+    /// Reserved for later options; must be zero.
+    pub reserved: [u64; 4],
+}
+
+/// Counters of a store, filled by `maph_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct maph_stats_t {
+    /// Live keys.
+    pub keys: u64,
+    /// Slots in all.
+    pub slots: u64,
+    /// Tombstones: slots of deleted keys, reused by later inserts.
+    pub tombstones: u64,
+    /// Bytes of the store file.
+    pub file_bytes: u64,
+    /// MPHF generation (0: no MPHF built).
+    pub generation: u64,
+    /// keys / slots.
+    pub load_factor: f64,
+    /// Bytes per slot.
+    pub slot_size: u32,
+    /// Largest key length plus value length, in bytes (slot_size - 32).
+    pub slot_capacity: u32,
+    /// Maximum probe distance.
+    pub max_probes: u32,
+    /// Longest probe distance any insert needed (0: its home slot).
+    pub longest_probe: u32,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn status_of(e: &Error) -> maph_status {
+    use maph_status::*;
+    match e {
+        Error::NotFound => MAPH_NOT_FOUND,
+        Error::InvalidArg(_) => MAPH_E_INVALID_ARG,
+        Error::Io(..) => MAPH_E_IO,
+        Error::Corrupt(_) => MAPH_E_CORRUPT,
+        Error::Version(_) => MAPH_E_VERSION,
+        Error::Full => MAPH_E_FULL,
+        Error::TooLarge(_) => MAPH_E_TOO_LARGE,
+        Error::BufferTooSmall(_) => MAPH_E_BUFFER_TOO_SMALL,
+        Error::ReadOnly => MAPH_E_READ_ONLY,
+        Error::Busy => MAPH_E_BUSY,
+        Error::Exists => MAPH_E_EXISTS,
+    }
+}
+
+fn set_last_error(msg: String) {
+    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|l| *l.borrow_mut() = c);
+}
+
+/// Records `e` as the thread's last error and returns its status.
+fn fail(e: Error) -> maph_status {
+    if e != Error::NotFound {
+        set_last_error(e.to_string());
+    }
+    status_of(&e)
+}
+
+/// Runs `f`, turning a panic into `MAPH_E_PANIC`.
+fn guard(f: impl FnOnce() -> maph_status) -> maph_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(s) => s,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(format!("internal error: {msg}"));
+            maph_status::MAPH_E_PANIC
+        }
+    }
+}
+
+/// Returns `MAPH_E_INVALID_ARG` from the enclosing function when `$p` is NULL.
+macro_rules! require {
+    ($p:expr, $what:literal) => {
+        if $p.is_null() {
+            return fail(Error::InvalidArg(concat!($what, " is NULL")));
+        }
+    };
+}
+
+/// The byte string `(p, len)`; NULL is allowed only with length 0.
+///
+/// # Safety
+/// When `p` is not NULL it must point to `len` readable bytes that stay
+/// unchanged for `'a`.
+unsafe fn bytes<'a>(p: *const c_void, len: usize, what: &'static str) -> Result<&'a [u8], Error> {
+    if len > isize::MAX as usize {
+        return Err(Error::InvalidArg(what));
+    }
+    if p.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Error::InvalidArg(what))
+        };
+    }
+    // SAFETY: non-NULL, `len` readable bytes by the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
+}
+
+/// The writable buffer `(p, cap)`; NULL is allowed only with capacity 0.
+///
+/// # Safety
+/// When `p` is not NULL it must point to `cap` writable bytes not aliased
+/// for `'a`.
+unsafe fn buffer<'a>(p: *mut c_void, cap: usize) -> Result<&'a mut [u8], Error> {
+    if cap > isize::MAX as usize {
+        return Err(Error::InvalidArg("buffer capacity too large"));
+    }
+    if p.is_null() {
+        return if cap == 0 {
+            Ok(&mut [])
+        } else {
+            Err(Error::InvalidArg("buffer is NULL with a non-zero capacity"))
+        };
+    }
+    // SAFETY: non-NULL, `cap` writable bytes by the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), cap) })
+}
+
+/// # Safety
+/// `p` must be a NUL-terminated string.
+unsafe fn c_path<'a>(p: *const c_char) -> &'a std::path::Path {
+    // SAFETY: NUL-terminated by the caller's contract; checked non-NULL.
+    let c = unsafe { CStr::from_ptr(p) };
+    std::path::Path::new(std::ffi::OsStr::from_bytes(c.to_bytes()))
+}
+
+/// Fills `*opts` with the defaults: 65536 slots of 512 bytes, max probes
+/// min(1024, slots), mode 0600, 4096 lock entries, a random seed.
+/// Does nothing when `opts` is NULL. Thread-safe.
+#[no_mangle]
+pub extern "C" fn maph_options_default(opts: *mut maph_options) {
+    if opts.is_null() {
+        return;
+    }
+    let d = Options::default();
+    let o = maph_options {
+        slots: d.slots,
+        slot_size: d.slot_size,
+        max_probes: d.max_probes,
+        mode: d.mode,
+        lock_count: d.lock_count,
+        seed: d.seed,
+        reserved: [0; 4],
+    };
+    // SAFETY: `opts` is non-NULL and, by contract, points to a
+    // `maph_options`; a plain write of a `Copy` struct.
+    unsafe { opts.write(o) };
+}
+
+/// Creates a new store file at `path` and opens it read-write.
+///
+/// `opts` may be NULL for the defaults. The file appears whole or not at
+/// all (it is built under a temporary name and linked into place); its
+/// size is 4096 + lock_count * 16 (page-rounded) + slots * slot_size bytes,
+/// allocated sparsely.
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL `path` or `out`, options out of range,
+/// non-zero `reserved`), `MAPH_E_EXISTS` (the path exists), `MAPH_E_IO`,
+/// `MAPH_E_TOO_LARGE`. On error `*out` is set to NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_create(
+    path: *const c_char,
+    opts: *const maph_options,
+    out: *mut *mut maph_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL and points to a `maph_t *` by contract.
+        unsafe { out.write(std::ptr::null_mut()) };
+        require!(path, "path");
+        let o = if opts.is_null() {
+            Options::default()
+        } else {
+            // SAFETY: non-NULL, points to a `maph_options` by contract.
+            let c = unsafe { opts.read() };
+            if c.reserved != [0; 4] {
+                return fail(Error::InvalidArg("reserved options must be zero"));
+            }
+            Options {
+                slots: c.slots,
+                slot_size: c.slot_size,
+                max_probes: c.max_probes,
+                mode: c.mode,
+                seed: c.seed,
+                lock_count: c.lock_count,
+            }
+        };
+        // SAFETY: `path` is non-NULL and NUL-terminated by contract.
+        match Store::create(unsafe { c_path(path) }, &o) {
+            Ok(store) => {
+                // SAFETY: `out` checked above.
+                unsafe { out.write(Box::into_raw(Box::new(maph_t { store }))) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Opens an existing store file. `flags` is `MAPH_RDONLY` or `MAPH_RDWR`.
+///
+/// The header and the file's length are checked against each other before
+/// any slot is touched. Errors: `MAPH_E_INVALID_ARG` (NULL argument, unknown
+/// flags), `MAPH_E_IO` (cannot open or map), `MAPH_E_CORRUPT` (not a maph
+/// store, truncated, inconsistent header), `MAPH_E_VERSION` (another format
+/// version). On error `*out` is set to NULL. Thread-safe; many processes may
+/// open one store at once.
+#[no_mangle]
+pub unsafe extern "C" fn maph_open(
+    path: *const c_char,
+    flags: u32,
+    out: *mut *mut maph_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL by the check above.
+        unsafe { out.write(std::ptr::null_mut()) };
+        require!(path, "path");
+        let mode = match flags {
+            MAPH_RDONLY => OpenMode::ReadOnly,
+            MAPH_RDWR => OpenMode::ReadWrite,
+            _ => return fail(Error::InvalidArg("flags must be MAPH_RDONLY or MAPH_RDWR")),
+        };
+        // SAFETY: `path` is non-NULL and NUL-terminated by contract.
+        match Store::open(unsafe { c_path(path) }, mode) {
+            Ok(store) => {
+                // SAFETY: `out` checked above.
+                unsafe { out.write(Box::into_raw(Box::new(maph_t { store }))) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Closes a store: unmaps it and closes the file. Writes already made stay
+/// in the page cache and reach the file as the kernel writes back; call
+/// `maph_sync` first for durability. NULL is fine. Not thread-safe with
+/// other calls on the same handle: no other thread may use `db` during or
+/// after this call.
+#[no_mangle]
+pub unsafe extern "C" fn maph_close(db: *mut maph_t) {
+    if db.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `db` came from `maph_create`/`maph_open` and is closed
+        // once, by contract.
+        drop(unsafe { Box::from_raw(db) });
+    }));
+}
+
+/// Copies the value of `key` into `buf` (capacity `buf_cap` bytes) and sets
+/// `*val_len` to its length.
+///
+/// With too small a buffer returns `MAPH_E_BUFFER_TOO_SMALL` and still sets
+/// `*val_len` to the size needed (`buf` may be NULL with `buf_cap` 0 to ask
+/// for the size). Errors: `MAPH_NOT_FOUND`, `MAPH_E_INVALID_ARG` (NULL `db`,
+/// `key` or `val_len`; empty key), `MAPH_E_TOO_LARGE` (key longer than a
+/// slot), `MAPH_E_CORRUPT` (damaged slot), `MAPH_E_BUSY`.
+///
+/// Lock-free and thread-safe: takes no lock and makes no system call; it
+/// retries while a writer is inside the slot and never returns a torn value.
+#[no_mangle]
+pub unsafe extern "C" fn maph_get(
+    db: *const maph_t,
+    key: *const c_void,
+    key_len: usize,
+    buf: *mut c_void,
+    buf_cap: usize,
+    val_len: *mut usize,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(key, "key");
+        require!(val_len, "val_len");
+        // SAFETY: `db` is a live handle, `key` points to `key_len` bytes and
+        // `buf` to `buf_cap` writable bytes, by contract.
+        let (db, key, buf) = unsafe {
+            let k = match bytes(key, key_len, "key") {
+                Ok(k) => k,
+                Err(e) => return fail(e),
+            };
+            let b = match buffer(buf, buf_cap) {
+                Ok(b) => b,
+                Err(e) => return fail(e),
+            };
+            (&*db, k, b)
+        };
+        let r = db.store.get(key, buf);
+        let (n, st) = match r {
+            Ok(n) => (n, maph_status::MAPH_OK),
+            Err(Error::BufferTooSmall(n)) => (n, fail(Error::BufferTooSmall(n))),
+            Err(e) => return fail(e),
+        };
+        // SAFETY: `val_len` is non-NULL.
+        unsafe { val_len.write(n) };
+        st
+    })
+}
+
+/// Finds `key` and points `*val` at its value inside the mapping, without
+/// copying. `*val_len` gets the length and `*token` a token for
+/// `maph_ptr_valid`.
+///
+/// The bytes behind `*val` may be changed by a writer at any time. Read
+/// (copy) what you need, then call `maph_ptr_valid(db, token)`: when it
+/// returns true, what you read is the whole value as it was when found. The
+/// pointer stays dereferenceable until `maph_close`. Errors as `maph_get`.
+/// Lock-free and thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_get_ptr(
+    db: *const maph_t,
+    key: *const c_void,
+    key_len: usize,
+    val: *mut *const c_void,
+    val_len: *mut usize,
+    token: *mut u64,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(key, "key");
+        require!(val, "val");
+        require!(val_len, "val_len");
+        require!(token, "token");
+        // SAFETY: handle and key by contract, as in `maph_get`.
+        let (db, key) = unsafe {
+            match bytes(key, key_len, "key") {
+                Ok(k) => (&*db, k),
+                Err(e) => return fail(e),
+            }
+        };
+        match db.store.get_ref(key) {
+            Ok(r) => {
+                // SAFETY: the three out-pointers are non-NULL.
+                unsafe {
+                    val.write(r.ptr.cast());
+                    val_len.write(r.len);
+                    token.write(r.token);
+                }
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// True while the value found by `maph_get_ptr` with `token` is unchanged
+/// (no writer has touched its slot since). Call it after reading the value:
+/// it orders those reads before its check. False for a NULL `db` or a token
+/// that names no slot. Lock-free and thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_ptr_valid(db: *const maph_t, token: u64) -> bool {
+    if db.is_null() {
+        return false;
+    }
+    // SAFETY: `db` is a live handle by contract.
+    let db = unsafe { &*db };
+    catch_unwind(AssertUnwindSafe(|| db.store.ref_valid(token))).unwrap_or(false)
+}
+
+/// Sets `key` to the `val_len` bytes at `val`, inserting the key if it is
+/// absent. `val` may be NULL when `val_len` is 0.
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL `db` or `key`, empty key),
+/// `MAPH_E_READ_ONLY`, `MAPH_E_TOO_LARGE` (key_len + val_len > slot_size -
+/// 32), `MAPH_E_FULL` (no free slot within the maximum probe distance),
+/// `MAPH_E_BUSY`. Thread- and process-safe: writers of one key serialize,
+/// writers of different keys run in parallel, readers never wait.
+#[no_mangle]
+pub unsafe extern "C" fn maph_set(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    val: *const c_void,
+    val_len: usize,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(key, "key");
+        // SAFETY: handle, key and value by contract.
+        let (db, key, val) = unsafe {
+            let k = match bytes(key, key_len, "key") {
+                Ok(k) => k,
+                Err(e) => return fail(e),
+            };
+            let v = match bytes(val, val_len, "val is NULL with a non-zero length") {
+                Ok(v) => v,
+                Err(e) => return fail(e),
+            };
+            (&*db, k, v)
+        };
+        match db.store.set(key, val) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Deletes `key`, leaving a tombstone in its slot. Errors: `MAPH_NOT_FOUND`,
+/// `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`, `MAPH_E_BUSY`. Thread- and
+/// process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_del(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(key, "key");
+        // SAFETY: handle and key by contract.
+        let (db, key) = unsafe {
+            match bytes(key, key_len, "key") {
+                Ok(k) => (&*db, k),
+                Err(e) => return fail(e),
+            }
+        };
+        match db.store.del(key) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Writes the whole mapping to the file and waits (`msync(MS_SYNC)`).
+/// Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_IO`. On a read-only handle
+/// there is nothing to write and it returns `MAPH_OK`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_sync(db: *mut maph_t) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        // SAFETY: a live handle by contract.
+        let db = unsafe { &*db };
+        if !db.store.writable() {
+            return maph_status::MAPH_OK;
+        }
+        match db.store.sync() {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Fills `*out` with the store's counters: keys, slots, load factor,
+/// tombstones, longest probe distance, slot size and capacity, file size.
+/// The counters are read without a lock and may be a moment old under
+/// concurrent writes. Errors: `MAPH_E_INVALID_ARG` (NULL). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(out, "out");
+        // SAFETY: a live handle by contract.
+        let s = unsafe { &*db }.store.stats();
+        let o = maph_stats_t {
+            keys: s.keys,
+            slots: s.slots,
+            tombstones: s.tombstones,
+            file_bytes: s.file_bytes,
+            generation: s.generation,
+            load_factor: s.load_factor,
+            slot_size: s.slot_size,
+            slot_capacity: s.slot_capacity,
+            max_probes: s.max_probes,
+            longest_probe: s.longest_probe,
+        };
+        // SAFETY: `out` is non-NULL and points to a `maph_stats_t`.
+        unsafe { out.write(o) };
+        maph_status::MAPH_OK
+    })
+}
+
+/// A static, NUL-terminated English message for a status; an unknown value
+/// gets "unknown status". Never NULL. Thread-safe.
+#[no_mangle]
+pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
+    let s: &'static CStr = match status {
+        0 => c"success",
+        1 => c"key not found",
+        2 => c"invalid argument",
+        3 => c"I/O error",
+        4 => c"corrupt store",
+        5 => c"unsupported store version",
+        6 => c"store full",
+        7 => c"key and value too large for a slot",
+        8 => c"buffer too small",
+        9 => c"store is read-only",
+        10 => c"busy",
+        11 => c"internal error (panic)",
+        12 => c"already exists",
+        _ => c"unknown status",
+    };
+    s.as_ptr()
+}
+
+/// The detail of the calling thread's last failed call (for example
+/// "corrupt store: file is truncated"), or "" when there was none. The
+/// string belongs to maph and stays valid until the thread's next maph call.
+/// Never NULL. Thread-safe (one message per thread).
+#[no_mangle]
+pub extern "C" fn maph_last_error() -> *const c_char {
+    LAST_ERROR.with(|l| l.borrow().as_ptr())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_maps_to_its_own_status() {
+        let all = [
+            Error::NotFound,
+            Error::InvalidArg(""),
+            Error::Io(0, ""),
+            Error::Corrupt(""),
+            Error::Version(""),
+            Error::Full,
+            Error::TooLarge(""),
+            Error::BufferTooSmall(0),
+            Error::ReadOnly,
+            Error::Busy,
+            Error::Exists,
+        ];
+        let mut seen: Vec<u32> = all.iter().map(|e| status_of(e) as u32).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), all.len());
+        assert!(!seen.contains(&0));
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_not_an_unwind() {
+        let s = guard(|| panic!("boom"));
+        assert_eq!(s, maph_status::MAPH_E_PANIC);
+        // SAFETY: the returned string is NUL-terminated and owned by maph.
+        let msg = unsafe { CStr::from_ptr(maph_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("boom"), "{msg}");
+    }
+}

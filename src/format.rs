@@ -1,0 +1,440 @@
+//! The on-disk format: header fields, their offsets, and the validation of a
+//! header against itself and the file's length.
+//!
+//! This module is pure safe Rust over byte arrays: it never touches a mapping.
+//! `docs/FORMAT.md` is the prose version of the constants below; keep them in
+//! step. Every multi-byte field is little-endian (maph only builds on
+//! little-endian targets, see `lib.rs`).
+//!
+//! Layout of a store:
+//!
+//! ```text
+//! [0, 4096)                         header (fixed fields, checksum, shared counters)
+//! [4096, slots_offset)              lock table: lock_count entries of 16 bytes
+//! [slots_offset, extra_offset)      slot_count slots of slot_size bytes
+//! [extra_offset, file_len)          extra section (empty in format version 1)
+//! ```
+//!
+//! The validation follows odht's `sanity_check`: no byte past the header is
+//! trusted until every layout field agrees with every other and with the
+//! length of the file.
+
+use crate::error::Error;
+
+/// Magic bytes at offset 0 of every store.
+pub const MAGIC: [u8; 8] = *b"MAPHSTOR";
+/// The format version this library reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Size of the header in bytes (one 4 KiB page).
+pub const HEADER_SIZE: usize = 4096;
+/// Hash function id 1: XXH3-64 with the store's 64-bit seed
+/// (`XXH3_64bits_withSeed` of the reference implementation, xxHash 0.8).
+pub const HASH_XXH3_64: u32 = 1;
+
+/// Smallest allowed slot size in bytes.
+pub const MIN_SLOT_SIZE: u32 = 64;
+/// Largest allowed slot size in bytes.
+pub const MAX_SLOT_SIZE: u32 = 65536;
+/// Default slot size in bytes.
+pub const DEFAULT_SLOT_SIZE: u32 = 512;
+/// Largest slot count: slot indices and UIDs carry a 32-bit slot index.
+pub const MAX_SLOTS: u64 = u32::MAX as u64;
+/// Default maximum probe distance (capped at the slot count).
+pub const DEFAULT_MAX_PROBES: u32 = 1024;
+/// Default number of entries in the same-key lock table.
+pub const DEFAULT_LOCK_COUNT: u32 = 4096;
+/// Largest lock table.
+pub const MAX_LOCK_COUNT: u32 = 1 << 20;
+/// Bytes per lock-table entry: owner pid (u32), padding (u32), intent (u64).
+pub const LOCK_ENTRY_SIZE: usize = 16;
+
+/// Bytes at the start of every slot before the key: seqlock word (u64),
+/// key length (u32), value length (u32), state (u32), UID generation (u32),
+/// expiry time (u64).
+pub const SLOT_HEADER_SIZE: usize = 32;
+
+// Fixed header fields (covered by the checksum).
+pub const OFF_MAGIC: usize = 0;
+pub const OFF_VERSION: usize = 8;
+pub const OFF_HEADER_SIZE: usize = 12;
+pub const OFF_SLOT_SIZE: usize = 16;
+pub const OFF_MAX_PROBES: usize = 20;
+pub const OFF_SLOT_COUNT: usize = 24;
+pub const OFF_HASH_ID: usize = 32;
+pub const OFF_LOCK_COUNT: usize = 36;
+pub const OFF_SEED: usize = 40;
+pub const OFF_LOCKS_OFFSET: usize = 48;
+pub const OFF_SLOTS_OFFSET: usize = 56;
+pub const OFF_EXTRA_OFFSET: usize = 64;
+pub const OFF_EXTRA_LEN: usize = 72;
+pub const OFF_FILE_LEN: usize = 80;
+pub const OFF_CHECKSUM: usize = 88;
+/// The checksum covers bytes `[0, CHECKSUMMED_LEN)`.
+pub const CHECKSUMMED_LEN: usize = 88;
+
+// Shared counters (written while the store is in use; not checksummed).
+// Each group sits on its own cache line.
+pub const OFF_LIVE_KEYS: usize = 128;
+pub const OFF_TOMBSTONES: usize = 136;
+pub const OFF_LONGEST_PROBE: usize = 192;
+/// MPHF generation (0: no MPHF). Reserved for `maph_optimize`.
+pub const OFF_GENERATION: usize = 256;
+
+// Slot field offsets, relative to the start of a slot.
+pub const SLOT_OFF_SEQ: usize = 0;
+pub const SLOT_OFF_KEY_LEN: usize = 8;
+pub const SLOT_OFF_VAL_LEN: usize = 12;
+pub const SLOT_OFF_STATE: usize = 16;
+pub const SLOT_OFF_UID_GEN: usize = 20;
+pub const SLOT_OFF_EXPIRY: usize = 24;
+
+/// Slot state: never written. Its seqlock word is 0 as well.
+pub const STATE_EMPTY: u32 = 0;
+/// Slot state: holds a key and its value.
+pub const STATE_LIVE: u32 = 1;
+/// Slot state: held a key that was deleted (a tombstone).
+pub const STATE_TOMBSTONE: u32 = 2;
+
+/// The geometry of a store: every layout parameter, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub slot_size: u32,
+    pub max_probes: u32,
+    pub slot_count: u64,
+    pub lock_count: u32,
+    pub seed: u64,
+    pub locks_offset: u64,
+    pub slots_offset: u64,
+    pub extra_offset: u64,
+    pub extra_len: u64,
+    pub file_len: u64,
+}
+
+impl Geometry {
+    /// Computes the layout of a new store. Errors with `InvalidArg` when a
+    /// parameter is out of range and `TooLarge` when the file would not fit
+    /// in a `u64` or in the address space.
+    pub fn new(
+        slot_count: u64,
+        slot_size: u32,
+        max_probes: u32,
+        lock_count: u32,
+        seed: u64,
+    ) -> Result<Geometry, Error> {
+        if slot_count == 0 || slot_count > MAX_SLOTS {
+            return Err(Error::InvalidArg("slot count must be between 1 and 2^32-1"));
+        }
+        if !valid_slot_size(slot_size) {
+            return Err(Error::InvalidArg(
+                "slot size must be a power of two from 64 to 65536 bytes",
+            ));
+        }
+        if max_probes == 0 || u64::from(max_probes) > slot_count {
+            return Err(Error::InvalidArg(
+                "max probes must be between 1 and the slot count",
+            ));
+        }
+        if !lock_count.is_power_of_two() || lock_count > MAX_LOCK_COUNT {
+            return Err(Error::InvalidArg(
+                "lock count must be a power of two up to 2^20",
+            ));
+        }
+        let locks_offset = HEADER_SIZE as u64;
+        let slots_offset =
+            align_page(locks_offset + u64::from(lock_count) * LOCK_ENTRY_SIZE as u64);
+        let extra_offset = slot_count
+            .checked_mul(u64::from(slot_size))
+            .and_then(|b| b.checked_add(slots_offset))
+            .ok_or(Error::TooLarge("store size overflows 64 bits"))?;
+        if usize::try_from(extra_offset).is_err() || extra_offset > isize::MAX as u64 {
+            return Err(Error::TooLarge("store does not fit the address space"));
+        }
+        Ok(Geometry {
+            slot_size,
+            max_probes,
+            slot_count,
+            lock_count,
+            seed,
+            locks_offset,
+            slots_offset,
+            extra_offset,
+            extra_len: 0,
+            file_len: extra_offset,
+        })
+    }
+
+    /// Largest key length plus value length that fits one slot.
+    pub fn slot_capacity(&self) -> usize {
+        self.slot_size as usize - SLOT_HEADER_SIZE
+    }
+
+    /// Writes the fixed header fields and their checksum into `h`.
+    /// The counters are left at zero.
+    pub fn encode(&self, h: &mut [u8; HEADER_SIZE]) {
+        h.fill(0);
+        h[OFF_MAGIC..OFF_MAGIC + 8].copy_from_slice(&MAGIC);
+        put32(h, OFF_VERSION, FORMAT_VERSION);
+        put32(h, OFF_HEADER_SIZE, HEADER_SIZE as u32);
+        put32(h, OFF_SLOT_SIZE, self.slot_size);
+        put32(h, OFF_MAX_PROBES, self.max_probes);
+        put64(h, OFF_SLOT_COUNT, self.slot_count);
+        put32(h, OFF_HASH_ID, HASH_XXH3_64);
+        put32(h, OFF_LOCK_COUNT, self.lock_count);
+        put64(h, OFF_SEED, self.seed);
+        put64(h, OFF_LOCKS_OFFSET, self.locks_offset);
+        put64(h, OFF_SLOTS_OFFSET, self.slots_offset);
+        put64(h, OFF_EXTRA_OFFSET, self.extra_offset);
+        put64(h, OFF_EXTRA_LEN, self.extra_len);
+        put64(h, OFF_FILE_LEN, self.file_len);
+        let sum = checksum(&h[..CHECKSUMMED_LEN]);
+        put64(h, OFF_CHECKSUM, sum);
+    }
+
+    /// Validates a header read from a file of `actual_len` bytes. Checks, in
+    /// order: length, magic, version, checksum, then every layout field
+    /// against the others and against `actual_len`. Answers `Corrupt` for a
+    /// file that is not a maph store or is damaged, `Version` for a store of
+    /// another format version or hash function.
+    ///
+    /// `h` may be shorter than a header (a truncated file): that is `Corrupt`.
+    pub fn decode(h: &[u8], actual_len: u64) -> Result<Geometry, Error> {
+        if actual_len < HEADER_SIZE as u64 || h.len() < HEADER_SIZE {
+            return Err(Error::Corrupt("file is shorter than a maph header"));
+        }
+        if h[OFF_MAGIC..OFF_MAGIC + 8] != MAGIC {
+            return Err(Error::Corrupt("not a maph store (bad magic)"));
+        }
+        if get32(h, OFF_VERSION) != FORMAT_VERSION {
+            return Err(Error::Version("unsupported format version"));
+        }
+        if get64(h, OFF_CHECKSUM) != checksum(&h[..CHECKSUMMED_LEN]) {
+            return Err(Error::Corrupt("header checksum mismatch"));
+        }
+        if get32(h, OFF_HASH_ID) != HASH_XXH3_64 {
+            return Err(Error::Version("unsupported hash function"));
+        }
+        if get32(h, OFF_HEADER_SIZE) as usize != HEADER_SIZE {
+            return Err(Error::Corrupt("bad header size"));
+        }
+        let g = Geometry::new(
+            get64(h, OFF_SLOT_COUNT),
+            get32(h, OFF_SLOT_SIZE),
+            get32(h, OFF_MAX_PROBES),
+            get32(h, OFF_LOCK_COUNT),
+            get64(h, OFF_SEED),
+        )
+        .map_err(|e| match e {
+            Error::InvalidArg(m) | Error::TooLarge(m) => Error::Corrupt(m),
+            other => other,
+        })?;
+        if get64(h, OFF_LOCKS_OFFSET) != g.locks_offset
+            || get64(h, OFF_SLOTS_OFFSET) != g.slots_offset
+            || get64(h, OFF_EXTRA_OFFSET) != g.extra_offset
+        {
+            return Err(Error::Corrupt("section offsets disagree with the geometry"));
+        }
+        let extra_len = get64(h, OFF_EXTRA_LEN);
+        let file_len = get64(h, OFF_FILE_LEN);
+        if g.extra_offset.checked_add(extra_len) != Some(file_len) {
+            return Err(Error::Corrupt(
+                "file length field disagrees with the sections",
+            ));
+        }
+        if file_len != actual_len {
+            return Err(Error::Corrupt(if actual_len < file_len {
+                "file is truncated"
+            } else {
+                "file is longer than its header says"
+            }));
+        }
+        if get64(h, OFF_LIVE_KEYS) > g.slot_count
+            || get64(h, OFF_TOMBSTONES) > g.slot_count
+            || get64(h, OFF_LONGEST_PROBE) > u64::from(g.max_probes)
+        {
+            return Err(Error::Corrupt("header counters exceed the slot count"));
+        }
+        Ok(Geometry {
+            extra_len,
+            file_len,
+            ..g
+        })
+    }
+}
+
+/// Whether `s` is an allowed slot size.
+pub fn valid_slot_size(s: u32) -> bool {
+    s.is_power_of_two() && (MIN_SLOT_SIZE..=MAX_SLOT_SIZE).contains(&s)
+}
+
+fn align_page(x: u64) -> u64 {
+    (x + 4095) & !4095
+}
+
+/// Checksum of the fixed header fields: XXH3-64 with seed 0.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(bytes, 0)
+}
+
+pub fn get32(h: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(h[off..off + 4].try_into().expect("4 bytes"))
+}
+pub fn get64(h: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(h[off..off + 8].try_into().expect("8 bytes"))
+}
+pub fn put32(h: &mut [u8], off: usize, v: u32) {
+    h[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+pub fn put64(h: &mut [u8], off: usize, v: u64) {
+    h[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(g: &Geometry) -> [u8; HEADER_SIZE] {
+        let mut h = [0u8; HEADER_SIZE];
+        g.encode(&mut h);
+        h
+    }
+
+    #[test]
+    fn encode_decode_round_trips() {
+        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let h = header(&g);
+        assert_eq!(Geometry::decode(&h, g.file_len).unwrap(), g);
+    }
+
+    #[test]
+    fn slots_start_page_aligned_after_the_lock_table() {
+        let g = Geometry::new(10, 64, 4, 4096, 1).unwrap();
+        assert_eq!(g.locks_offset, 4096);
+        assert_eq!(g.slots_offset, 4096 + 4096 * 16);
+        assert_eq!(g.slots_offset % 4096, 0);
+        assert_eq!(g.file_len, g.slots_offset + 640);
+    }
+
+    #[test]
+    fn rejects_bad_parameters_at_creation() {
+        assert!(Geometry::new(0, 512, 1, 16, 0).is_err(), "zero slots");
+        assert!(
+            Geometry::new(MAX_SLOTS + 1, 512, 1, 16, 0).is_err(),
+            "too many slots"
+        );
+        assert!(
+            Geometry::new(10, 100, 1, 16, 0).is_err(),
+            "slot size not a power of two"
+        );
+        assert!(
+            Geometry::new(10, 32, 1, 16, 0).is_err(),
+            "slot size below 64"
+        );
+        assert!(
+            Geometry::new(10, 131072, 1, 16, 0).is_err(),
+            "slot size above 64 KiB"
+        );
+        assert!(Geometry::new(10, 64, 0, 16, 0).is_err(), "zero probes");
+        assert!(
+            Geometry::new(10, 64, 11, 16, 0).is_err(),
+            "more probes than slots"
+        );
+        assert!(
+            Geometry::new(10, 64, 1, 12, 0).is_err(),
+            "lock count not a power of two"
+        );
+    }
+
+    #[test]
+    fn truncated_and_empty_files_are_corrupt() {
+        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let h = header(&g);
+        assert!(matches!(Geometry::decode(&[], 0), Err(Error::Corrupt(_))));
+        assert!(matches!(
+            Geometry::decode(&h[..100], 100),
+            Err(Error::Corrupt(_))
+        ));
+        assert!(matches!(
+            Geometry::decode(&h, g.file_len - 1),
+            Err(Error::Corrupt("file is truncated"))
+        ));
+        assert!(matches!(
+            Geometry::decode(&h, g.file_len + 1),
+            Err(Error::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn wrong_version_and_hash_are_version_errors() {
+        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let mut h = header(&g);
+        put32(&mut h, OFF_VERSION, 2);
+        assert!(matches!(
+            Geometry::decode(&h, g.file_len),
+            Err(Error::Version(_))
+        ));
+        let mut h = header(&g);
+        put32(&mut h, OFF_HASH_ID, 9);
+        let sum = checksum(&h[..CHECKSUMMED_LEN]);
+        put64(&mut h, OFF_CHECKSUM, sum);
+        assert!(matches!(
+            Geometry::decode(&h, g.file_len),
+            Err(Error::Version(_))
+        ));
+    }
+
+    /// A header whose checksum was recomputed after a field was damaged must
+    /// still be rejected by the cross-checks, never trusted.
+    #[test]
+    fn inconsistent_fields_with_a_valid_checksum_are_corrupt() {
+        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let cases: Vec<(usize, u64, bool)> = vec![
+            (OFF_SLOT_COUNT, u64::MAX, false), // slot count overflow
+            (OFF_SLOT_COUNT, 1 << 40, false),  // beyond MAX_SLOTS
+            (OFF_SLOT_COUNT, 1001, false),     // disagrees with offsets
+            (OFF_SLOT_SIZE, 100, true),        // not a power of two
+            (OFF_SLOT_SIZE, 1 << 20, true),    // too large
+            (OFF_MAX_PROBES, 0, true),         // zero probes
+            (OFF_MAX_PROBES, 5000, true),      // more than slots
+            (OFF_LOCK_COUNT, 3, true),         // not a power of two
+            (OFF_SLOTS_OFFSET, 0, false),      // slots over the header
+            (OFF_EXTRA_LEN, u64::MAX, false),  // length overflow
+            (OFF_FILE_LEN, 1 << 62, false),    // disagrees with sections
+        ];
+        for (off, val, is32) in cases {
+            let mut h = header(&g);
+            if is32 {
+                put32(&mut h, off, val as u32);
+            } else {
+                put64(&mut h, off, val);
+            }
+            let sum = checksum(&h[..CHECKSUMMED_LEN]);
+            put64(&mut h, OFF_CHECKSUM, sum);
+            let r = Geometry::decode(&h, g.file_len);
+            assert!(
+                matches!(r, Err(Error::Corrupt(_))),
+                "field at {off} = {val}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_flipped_byte_of_the_fixed_header_is_detected() {
+        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        for i in 0..CHECKSUMMED_LEN + 8 {
+            let mut h = header(&g);
+            h[i] ^= 0x40;
+            assert!(Geometry::decode(&h, g.file_len).is_err(), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn counters_beyond_the_slot_count_are_corrupt() {
+        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let mut h = header(&g);
+        put64(&mut h, OFF_LIVE_KEYS, 1001);
+        assert!(matches!(
+            Geometry::decode(&h, g.file_len),
+            Err(Error::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,267 @@
+//! The unsafe core: the one module that touches the mapped memory.
+//!
+//! A `Region` owns a `memmap2::MmapRaw` whose geometry was validated by
+//! `format::Geometry::decode` (or built by `Geometry::new`). Every method is
+//! safe to call: indices and lengths are checked here, so a bad index or a
+//! length read from a damaged slot panics (caught at the C boundary) instead
+//! of reading outside the mapping.
+//!
+//! Shared memory is reached only through raw pointers and atomics: other
+//! processes write this memory, so no `&[u8]` or `&mut [u8]` is ever formed
+//! over it. Fixed-size fields are accessed with atomics made by
+//! `AtomicU32::from_ptr` / `AtomicU64::from_ptr`; key and value bytes are
+//! copied with raw-pointer copies whose result the caller throws away unless
+//! the slot's seqlock validates (see `seqlock.rs`).
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use memmap2::MmapRaw;
+
+use crate::format::{self, Geometry, SLOT_HEADER_SIZE};
+
+/// The mapped store: header, lock table and slots.
+pub struct Region {
+    map: MmapRaw,
+    base: *mut u8,
+    geom: Geometry,
+    slot_shift: u32,
+    writable: bool,
+}
+
+// SAFETY: `Region` only hands out atomics and copies of the bytes it maps;
+// every shared access goes through atomics or seqlock-validated raw copies,
+// which is sound from any thread (and any process) at once. The raw pointer
+// is to a mapping owned by `map`, which lives as long as the `Region`.
+unsafe impl Send for Region {}
+// SAFETY: as for `Send`: no method hands out a reference to non-atomic
+// shared bytes, so sharing `&Region` between threads is sound.
+unsafe impl Sync for Region {}
+
+impl Region {
+    /// Wraps a mapping of at least `geom.file_len` bytes.
+    ///
+    /// Panics when the mapping is shorter than the geometry says (a bug: the
+    /// store layer checks the file's length first).
+    pub fn new(map: MmapRaw, geom: Geometry, writable: bool) -> Region {
+        assert!(
+            map.len() as u64 >= geom.file_len,
+            "mapping shorter than the store"
+        );
+        let base = map.as_mut_ptr();
+        Region {
+            map,
+            base,
+            geom,
+            slot_shift: geom.slot_size.trailing_zeros(),
+            writable,
+        }
+    }
+
+    /// The validated geometry.
+    #[inline]
+    pub fn geom(&self) -> &Geometry {
+        &self.geom
+    }
+
+    /// Whether the mapping may be written.
+    #[inline]
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The underlying mapping (for `msync`).
+    pub fn map(&self) -> &MmapRaw {
+        &self.map
+    }
+
+    #[inline]
+    fn check_write(&self) {
+        assert!(self.writable, "write through a read-only mapping");
+    }
+
+    /// An atomic u64 in the header at `off` (one of the `format::OFF_*`
+    /// counters).
+    #[inline]
+    pub fn header_u64(&self, off: usize) -> &AtomicU64 {
+        assert!(off % 8 == 0 && off + 8 <= format::HEADER_SIZE);
+        // SAFETY: `off + 8 <= HEADER_SIZE <= map.len()`, the mapping is
+        // page-aligned so `base + off` is 8-aligned, and the atomic lives no
+        // longer than `&self`, which keeps the mapping alive.
+        unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
+    }
+
+    /// The owner word (a pid, 0 when free) of lock-table entry `i`.
+    #[inline]
+    pub fn lock_owner(&self, i: usize) -> &AtomicU32 {
+        assert!(i < self.geom.lock_count as usize);
+        let off = self.geom.locks_offset as usize + i * format::LOCK_ENTRY_SIZE;
+        // SAFETY: the lock table lies inside the mapping (checked by
+        // `Geometry`), entries are 16-byte aligned, `i` is in range.
+        unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
+    }
+
+    /// The aux word of lock-table entry `i`: the prior state of the slot its
+    /// holder is writing.
+    #[inline]
+    pub fn lock_aux(&self, i: usize) -> &AtomicU32 {
+        assert!(i < self.geom.lock_count as usize);
+        let off = self.geom.locks_offset as usize + i * format::LOCK_ENTRY_SIZE + 4;
+        // SAFETY: as in `lock_owner`; `off` is 4-aligned.
+        unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
+    }
+
+    /// The intent word of lock-table entry `i`: what its holder is writing.
+    #[inline]
+    pub fn lock_intent(&self, i: usize) -> &AtomicU64 {
+        assert!(i < self.geom.lock_count as usize);
+        let off = self.geom.locks_offset as usize + i * format::LOCK_ENTRY_SIZE + 8;
+        // SAFETY: as in `lock_owner`; `off` is 8-aligned.
+        unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
+    }
+
+    #[inline]
+    fn slot_ptr(&self, idx: u64) -> *mut u8 {
+        assert!(idx < self.geom.slot_count, "slot index out of range");
+        // SAFETY: `idx < slot_count`, and `Geometry` checked that
+        // `slots_offset + slot_count * slot_size <= file_len <= map.len()`.
+        unsafe {
+            self.base
+                .add(self.geom.slots_offset as usize + ((idx as usize) << self.slot_shift))
+        }
+    }
+
+    /// The seqlock word of slot `idx`.
+    #[inline]
+    pub fn seq(&self, idx: u64) -> &AtomicU64 {
+        // SAFETY: `slot_ptr` is in bounds and slot-size aligned (>= 64).
+        unsafe { AtomicU64::from_ptr(self.slot_ptr(idx).cast()) }
+    }
+
+    /// A u32 field of slot `idx` at one of the `format::SLOT_OFF_*` offsets.
+    #[inline]
+    pub fn slot_u32(&self, idx: u64, off: usize) -> &AtomicU32 {
+        assert!(off % 4 == 0 && off + 4 <= SLOT_HEADER_SIZE);
+        // SAFETY: in bounds of the slot header, 4-aligned.
+        unsafe { AtomicU32::from_ptr(self.slot_ptr(idx).add(off).cast()) }
+    }
+
+    /// A u64 field of slot `idx` at one of the `format::SLOT_OFF_*` offsets.
+    #[inline]
+    pub fn slot_u64(&self, idx: u64, off: usize) -> &AtomicU64 {
+        assert!(off % 8 == 0 && off + 8 <= SLOT_HEADER_SIZE);
+        // SAFETY: in bounds of the slot header, 8-aligned.
+        unsafe { AtomicU64::from_ptr(self.slot_ptr(idx).add(off).cast()) }
+    }
+
+    /// Loads the key and value lengths of slot `idx` (racy; validate).
+    #[inline]
+    pub fn lens(&self, idx: u64) -> (usize, usize) {
+        (
+            self.slot_u32(idx, format::SLOT_OFF_KEY_LEN)
+                .load(Ordering::Relaxed) as usize,
+            self.slot_u32(idx, format::SLOT_OFF_VAL_LEN)
+                .load(Ordering::Relaxed) as usize,
+        )
+    }
+
+    /// Whether the slot's key bytes equal `key`. The caller has checked that
+    /// the stored key length equals `key.len()`; this checks again that the
+    /// key fits the slot. A racy read: validate with the seqlock before
+    /// trusting a `true`.
+    #[inline]
+    pub fn key_eq(&self, idx: u64, key: &[u8]) -> bool {
+        assert!(key.len() <= self.geom.slot_capacity());
+        // SAFETY: the key area `[32, 32 + key.len())` lies inside the slot.
+        let p = unsafe { self.slot_ptr(idx).add(SLOT_HEADER_SIZE) };
+        let mut i = 0;
+        while i + 8 <= key.len() {
+            // SAFETY: `p + i .. p + i + 8` is inside the key area; an
+            // unaligned plain read, validated by the caller's seqlock.
+            let a = unsafe { p.add(i).cast::<u64>().read_unaligned() };
+            let b = u64::from_ne_bytes(key[i..i + 8].try_into().unwrap());
+            if a != b {
+                return false;
+            }
+            i += 8;
+        }
+        while i < key.len() {
+            // SAFETY: inside the key area, as above.
+            if unsafe { p.add(i).read() } != key[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// Copies `out.len()` bytes starting `off` bytes into the slot's data
+    /// area (keys start at 0, values at the key length). Panics when the
+    /// range leaves the slot. A racy read: validate before using `out`.
+    #[inline]
+    pub fn copy_out(&self, idx: u64, off: usize, out: &mut [u8]) {
+        assert!(off
+            .checked_add(out.len())
+            .is_some_and(|e| e <= self.geom.slot_capacity()));
+        // SAFETY: the source range is inside the slot (checked above) and
+        // does not overlap `out`, which is caller memory.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.slot_ptr(idx).add(SLOT_HEADER_SIZE + off),
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        }
+    }
+
+    /// A pointer to byte `off` of slot `idx`'s data area, for `get_ptr`.
+    /// Panics when `off + len` leaves the slot.
+    #[inline]
+    pub fn data_ptr(&self, idx: u64, off: usize, len: usize) -> *const u8 {
+        assert!(off
+            .checked_add(len)
+            .is_some_and(|e| e <= self.geom.slot_capacity()));
+        // SAFETY: inside the slot (checked above).
+        unsafe { self.slot_ptr(idx).add(SLOT_HEADER_SIZE + off) }
+    }
+
+    /// Writes key then value into slot `idx`'s data area and stores their
+    /// lengths. The caller holds the slot's seqlock (odd word).
+    pub fn write_kv(&self, idx: u64, key: &[u8], val: &[u8]) {
+        self.check_write();
+        assert!(key.len() + val.len() <= self.geom.slot_capacity());
+        let p = self.slot_ptr(idx);
+        // SAFETY: both ranges are inside the slot's data area (checked
+        // above); the mapping is writable; the caller holds the slot's
+        // seqlock, so readers discard what they read while this runs.
+        unsafe {
+            std::ptr::copy_nonoverlapping(key.as_ptr(), p.add(SLOT_HEADER_SIZE), key.len());
+            std::ptr::copy_nonoverlapping(
+                val.as_ptr(),
+                p.add(SLOT_HEADER_SIZE + key.len()),
+                val.len(),
+            );
+        }
+        self.slot_u32(idx, format::SLOT_OFF_KEY_LEN)
+            .store(key.len() as u32, Ordering::Relaxed);
+        self.slot_u32(idx, format::SLOT_OFF_VAL_LEN)
+            .store(val.len() as u32, Ordering::Relaxed);
+    }
+
+    /// Writes the value only (same key) into slot `idx`.
+    /// The caller holds the slot's seqlock.
+    pub fn write_val(&self, idx: u64, key_len: usize, val: &[u8]) {
+        self.check_write();
+        assert!(key_len + val.len() <= self.geom.slot_capacity());
+        // SAFETY: inside the slot's data area (checked above); writable;
+        // the caller holds the seqlock.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                val.as_ptr(),
+                self.slot_ptr(idx).add(SLOT_HEADER_SIZE + key_len),
+                val.len(),
+            );
+        }
+        self.slot_u32(idx, format::SLOT_OFF_VAL_LEN)
+            .store(val.len() as u32, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,710 @@
+//! The store: safe Rust over the mapped slots. Create, open, get, set, del,
+//! stats, check.
+//!
+//! Algorithm: open addressing with linear probing (Knuth, TAOCP vol. 3,
+//! 6.4, algorithm L) from the key's home slot `fastrange(hash, slots)`
+//! (Lemire, "A fast alternative to the modulo reduction", 2016), up to the
+//! store's maximum probe distance. Deletion leaves a tombstone; a slot whose
+//! seqlock word is 0 was never written and ends every probe. Each slot is
+//! guarded by a seqlock (see `seqlock.rs`); writers of one key serialize on
+//! the key's entry of the lock table (see `lock.rs`).
+//!
+//! Every method takes `&self` and is safe to call from many threads at once
+//! on one `Store`, and from many processes mapping the same file.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::error::{Error, Result};
+use crate::format::{
+    self, Geometry, HEADER_SIZE, OFF_LIVE_KEYS, OFF_LONGEST_PROBE, OFF_TOMBSTONES, SLOT_OFF_EXPIRY,
+    SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
+};
+use crate::lock::{self, Guard, Intent};
+use crate::raw::Region;
+use crate::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
+use crate::wait::Backoff;
+
+/// Parameters of a new store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Number of slots (1 to 2^32-1). Each holds one key.
+    pub slots: u64,
+    /// Bytes per slot: a power of two from 64 to 65536. A key plus its value
+    /// may take `slot_size - 32` bytes.
+    pub slot_size: u32,
+    /// Maximum probe distance; 0 picks `min(1024, slots)`.
+    pub max_probes: u32,
+    /// File mode bits of a new file, before the umask; 0 means 0600.
+    pub mode: u32,
+    /// Hash seed; 0 draws a random one from `getrandom`.
+    pub seed: u64,
+    /// Entries in the same-key lock table (a power of two); 0 picks 4096.
+    pub lock_count: u32,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            slots: 65536,
+            slot_size: format::DEFAULT_SLOT_SIZE,
+            max_probes: 0,
+            mode: 0o600,
+            seed: 0,
+            lock_count: 0,
+        }
+    }
+}
+
+impl Options {
+    /// Options for `keys` keys at load factor `load` (slots = ceil(keys / load)).
+    pub fn for_keys(keys: u64, load: f64) -> Options {
+        Options {
+            slots: ((keys as f64 / load).ceil() as u64).max(1),
+            ..Options::default()
+        }
+    }
+
+    fn geometry(&self) -> Result<Geometry> {
+        let max_probes = match self.max_probes {
+            0 => format::DEFAULT_MAX_PROBES.min(self.slots.min(u64::from(u32::MAX)) as u32),
+            p => p,
+        };
+        let lock_count = match self.lock_count {
+            0 => format::DEFAULT_LOCK_COUNT,
+            n => n,
+        };
+        let seed = match self.seed {
+            0 => random_seed()?,
+            s => s,
+        };
+        Geometry::new(self.slots, self.slot_size, max_probes, lock_count, seed)
+    }
+}
+
+/// How to open an existing store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Reads only; every write answers `Error::ReadOnly`.
+    ReadOnly,
+    /// Reads and writes.
+    ReadWrite,
+}
+
+/// A snapshot of a store's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// Live keys.
+    pub keys: u64,
+    /// Slots in all.
+    pub slots: u64,
+    /// Bytes per slot.
+    pub slot_size: u32,
+    /// Largest key length plus value length, in bytes.
+    pub slot_capacity: u32,
+    /// Maximum probe distance.
+    pub max_probes: u32,
+    /// Longest probe distance any insert has needed (0: the home slot).
+    pub longest_probe: u32,
+    /// Tombstones (slots of deleted keys, reusable by inserts).
+    pub tombstones: u64,
+    /// `keys / slots`.
+    pub load_factor: f64,
+    /// Bytes of the file.
+    pub file_bytes: u64,
+    /// MPHF generation (0: none built).
+    pub generation: u64,
+}
+
+/// Where a key lives: home slot, tag, lock entry.
+#[derive(Clone, Copy, Debug)]
+struct Loc {
+    home: u64,
+    tag: u32,
+    lock: usize,
+}
+
+/// A slot chosen for a write.
+enum Target {
+    /// The key is in slot `idx`, whose even word was `word`.
+    Existing { idx: u64, word: u64 },
+    /// The key is absent; slot `idx` (word `word`, state `state`) is the
+    /// first free one, `dist` probes from home.
+    Free {
+        idx: u64,
+        word: u64,
+        state: u32,
+        dist: u32,
+    },
+    /// The key is absent and no slot within the probe distance is free.
+    Full,
+}
+
+/// A value found by `Store::get_ref`: a pointer into the mapping and the
+/// token that tells whether it is still the same value.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueRef {
+    /// First byte of the value, inside the mapping.
+    pub ptr: *const u8,
+    /// Length in bytes.
+    pub len: usize,
+    /// Pass to `Store::ref_valid`.
+    pub token: u64,
+}
+
+/// An open store. See the module docs.
+pub struct Store {
+    region: Region,
+    _file: File,
+}
+
+impl Store {
+    /// Creates a new store file at `path`. Errors with `Exists` if the path
+    /// exists, `InvalidArg` for options out of range, `Io` when the file
+    /// cannot be written. The file appears whole or not at all: it is built
+    /// under a temporary name and linked into place.
+    pub fn create(path: impl AsRef<Path>, opts: &Options) -> Result<Store> {
+        let path = path.as_ref();
+        let geom = opts.geometry()?;
+        let mode = if opts.mode == 0 {
+            0o600
+        } else {
+            opts.mode & 0o7777
+        };
+        let tmp = temp_name(path);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+            .map_err(|e| Error::from_io(&e, "creating the store file"))?;
+        let built = (|| {
+            file.set_len(geom.file_len)
+                .map_err(|e| Error::from_io(&e, "sizing the store file"))?;
+            let mut h = [0u8; HEADER_SIZE];
+            geom.encode(&mut h);
+            file.write_all_at(&h, 0)
+                .map_err(|e| Error::from_io(&e, "writing the header"))?;
+            std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the store file"))
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        built?;
+        Store::map(file, geom, true)
+    }
+
+    /// Opens an existing store. Validates the header and the file's length
+    /// before mapping anything: `Corrupt` for a file that is not a store or
+    /// is damaged, `Version` for another format version, `Io` when the file
+    /// cannot be opened.
+    pub fn open(path: impl AsRef<Path>, mode: OpenMode) -> Result<Store> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(mode == OpenMode::ReadWrite)
+            .open(path.as_ref())
+            .map_err(|e| Error::from_io(&e, "opening the store file"))?;
+        Store::from_file(file, mode)
+    }
+
+    /// Opens a store from an open file (a regular file or a shared-memory
+    /// object), validating it as `open` does.
+    pub fn from_file(file: File, mode: OpenMode) -> Result<Store> {
+        let len = file
+            .metadata()
+            .map_err(|e| Error::from_io(&e, "reading the file's length"))?
+            .len();
+        let mut h = vec![0u8; HEADER_SIZE.min(len as usize)];
+        file.read_exact_at(&mut h, 0)
+            .map_err(|e| Error::from_io(&e, "reading the header"))?;
+        let geom = Geometry::decode(&h, len)?;
+        Store::map(file, geom, mode == OpenMode::ReadWrite)
+    }
+
+    fn map(file: File, geom: Geometry, writable: bool) -> Result<Store> {
+        let len = geom.file_len as usize;
+        let mut mo = MmapOptions::new();
+        mo.len(len);
+        let map: MmapRaw = if writable {
+            mo.map_raw(&file)
+        } else {
+            mo.map_raw_read_only(&file)
+        }
+        .map_err(|e| Error::from_io(&e, "mapping the store"))?;
+        Ok(Store {
+            region: Region::new(map, geom, writable),
+            _file: file,
+        })
+    }
+
+    /// The store's validated geometry.
+    pub fn geometry(&self) -> &Geometry {
+        self.region.geom()
+    }
+
+    /// Whether writes are allowed.
+    pub fn writable(&self) -> bool {
+        self.region.writable()
+    }
+
+    /// Largest key length plus value length, in bytes.
+    pub fn slot_capacity(&self) -> usize {
+        self.region.geom().slot_capacity()
+    }
+
+    /// The 64-bit hash of `key` with this store's seed.
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        crate::hash::hash64(key, self.region.geom().seed)
+    }
+
+    #[inline]
+    fn locate(&self, key: &[u8]) -> Loc {
+        let g = self.region.geom();
+        let h = self.hash(key);
+        Loc {
+            home: ((u128::from(h) * u128::from(g.slot_count)) >> 64) as u64,
+            tag: h as u32,
+            lock: ((h >> 32) as usize) & (g.lock_count as usize - 1),
+        }
+    }
+
+    #[inline]
+    fn next_slot(&self, idx: u64) -> u64 {
+        if idx + 1 == self.region.geom().slot_count {
+            0
+        } else {
+            idx + 1
+        }
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::InvalidArg("empty key"));
+        }
+        if key.len() > self.slot_capacity() {
+            return Err(Error::TooLarge("key does not fit a slot"));
+        }
+        Ok(())
+    }
+
+    /// Finds `key` and, inside the seqlock read section of its slot, calls
+    /// `f(idx, key_len, val_len)`. `f` may read the slot (racy); its result
+    /// is returned only once the read validates. Returns the result, the
+    /// slot and the validated word.
+    #[inline]
+    fn probe_read<R>(
+        &self,
+        key: &[u8],
+        mut f: impl FnMut(u64, usize, usize) -> R,
+    ) -> Result<(R, u64, u64)> {
+        self.check_key(key)?;
+        let loc = self.locate(key);
+        let r = &self.region;
+        let cap = self.slot_capacity();
+        let mut idx = loc.home;
+        for _ in 0..r.geom().max_probes {
+            let seq = r.seq(idx);
+            let mut backoff = Backoff::new();
+            loop {
+                let w = read_begin(seq);
+                if w == 0 {
+                    return Err(Error::NotFound);
+                }
+                if is_locked(w) {
+                    backoff.snooze()?;
+                    continue;
+                }
+                if tag_of(w) != loc.tag {
+                    break;
+                }
+                let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+                let (kl, vl) = r.lens(idx);
+                if state != STATE_LIVE {
+                    if read_validate(seq, w) {
+                        break;
+                    }
+                    continue;
+                }
+                if kl.saturating_add(vl) > cap {
+                    if read_validate(seq, w) {
+                        return Err(Error::Corrupt("slot length exceeds the slot"));
+                    }
+                    continue;
+                }
+                let hit = kl == key.len() && r.key_eq(idx, key);
+                let out = if hit { Some(f(idx, kl, vl)) } else { None };
+                if !read_validate(seq, w) {
+                    continue;
+                }
+                match out {
+                    Some(out) => return Ok((out, idx, w)),
+                    None => break,
+                }
+            }
+            idx = self.next_slot(idx);
+        }
+        Err(Error::NotFound)
+    }
+
+    /// Copies the value of `key` into `buf` and returns its length.
+    /// Errors: `NotFound`; `BufferTooSmall(n)` when `buf` is shorter than the
+    /// value (`n` is the length needed; `buf` is left unspecified);
+    /// `InvalidArg` for an empty key; `TooLarge` for a key longer than a
+    /// slot; `Corrupt` for a damaged slot; `Busy` when the slot stayed locked
+    /// past the wait limit.
+    #[inline]
+    pub fn get(&self, key: &[u8], buf: &mut [u8]) -> Result<usize> {
+        let r = &self.region;
+        let (vl, _, _) = self.probe_read(key, |idx, kl, vl| {
+            if vl <= buf.len() {
+                r.copy_out(idx, kl, &mut buf[..vl]);
+            }
+            vl
+        })?;
+        if vl > buf.len() {
+            return Err(Error::BufferTooSmall(vl));
+        }
+        Ok(vl)
+    }
+
+    /// The value of `key` as a new vector.
+    pub fn get_vec(&self, key: &[u8]) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; self.slot_capacity()];
+        let n = self.get(key, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// A pointer to the value of `key` inside the mapping, with a token.
+    /// The bytes behind the pointer may change at any time; read them, then
+    /// call `ref_valid(token)`: if true, what was read is the whole value as
+    /// it was when found. The pointer stays dereferenceable while the store
+    /// is open.
+    pub fn get_ref(&self, key: &[u8]) -> Result<ValueRef> {
+        let r = &self.region;
+        let (ptr, idx, w) = self.probe_read(key, |idx, kl, vl| (r.data_ptr(idx, kl, vl), vl))?;
+        Ok(ValueRef {
+            ptr: ptr.0,
+            len: ptr.1,
+            token: (idx << 32) | u64::from(seqlock::version_of(w)),
+        })
+    }
+
+    /// Whether the value found by `get_ref` with this token is unchanged.
+    /// Orders the caller's earlier reads of the value before the check.
+    pub fn ref_valid(&self, token: u64) -> bool {
+        let idx = token >> 32;
+        if idx >= self.region.geom().slot_count || token & 1 == 1 {
+            return false;
+        }
+        read_validate_version(self.region.seq(idx), token as u32)
+    }
+
+    /// Scans `key`'s probe sequence for a write: the key's slot, or the
+    /// first free one. The caller holds the key's lock entry.
+    fn scan_for_write(&self, key: &[u8], loc: &Loc) -> Result<Target> {
+        let r = &self.region;
+        let mut free: Option<(u64, u64, u32, u32)> = None;
+        let mut idx = loc.home;
+        for dist in 0..r.geom().max_probes {
+            let seq = r.seq(idx);
+            let mut backoff = Backoff::new();
+            loop {
+                let w = read_begin(seq);
+                if is_locked(w) {
+                    backoff.snooze()?;
+                    continue;
+                }
+                if w == 0 {
+                    let (idx, w, s, d) = free.unwrap_or((idx, w, STATE_EMPTY, dist));
+                    return Ok(Target::Free {
+                        idx,
+                        word: w,
+                        state: s,
+                        dist: d,
+                    });
+                }
+                let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+                let (kl, vl) = r.lens(idx);
+                let hit = state == STATE_LIVE
+                    && tag_of(w) == loc.tag
+                    && kl == key.len()
+                    && kl.saturating_add(vl) <= self.slot_capacity()
+                    && r.key_eq(idx, key);
+                if !read_validate(seq, w) {
+                    continue;
+                }
+                if hit {
+                    return Ok(Target::Existing { idx, word: w });
+                }
+                if state == STATE_TOMBSTONE && free.is_none() {
+                    free = Some((idx, w, state, dist));
+                }
+                break;
+            }
+            idx = self.next_slot(idx);
+        }
+        Ok(match free {
+            Some((idx, w, s, d)) => Target::Free {
+                idx,
+                word: w,
+                state: s,
+                dist: d,
+            },
+            None => Target::Full,
+        })
+    }
+
+    fn write_lock(&self, loc: &Loc) -> Result<Guard<'_>> {
+        if !self.region.writable() {
+            return Err(Error::ReadOnly);
+        }
+        let (guard, left) = lock::acquire(&self.region, loc.lock)?;
+        if let Some(intent) = left {
+            self.repair(guard.entry(), &intent);
+        }
+        Ok(guard)
+    }
+
+    /// Repairs the slot a dead writer left taken: it becomes a tombstone
+    /// (the old value is gone, no mix is ever readable) and the counters
+    /// follow. Does nothing when the slot is not taken at the version the
+    /// intent names, or when a live writer recorded the same intent.
+    fn repair(&self, entry: usize, intent: &Intent) {
+        let r = &self.region;
+        if intent.slot >= r.geom().slot_count {
+            return;
+        }
+        let seq = r.seq(intent.slot);
+        let w = seq.load(Ordering::Acquire);
+        if seqlock::version_of(w) != intent.locked_version
+            || lock::intent_claimed_elsewhere(r, entry, intent)
+        {
+            return;
+        }
+        r.slot_u32(intent.slot, SLOT_OFF_STATE)
+            .store(STATE_TOMBSTONE, Ordering::Relaxed);
+        r.write_kv(intent.slot, &[], &[]);
+        r.slot_u32(intent.slot, SLOT_OFF_UID_GEN)
+            .fetch_add(1, Ordering::Relaxed);
+        seqlock::unlock(seq, w, tag_of(w));
+        match intent.prev_state {
+            STATE_LIVE => self.count(-1, 1),
+            STATE_EMPTY => self.count(0, 1),
+            _ => {}
+        }
+    }
+
+    fn count(&self, dkeys: i64, dtomb: i64) {
+        let r = &self.region;
+        if dkeys != 0 {
+            r.header_u64(OFF_LIVE_KEYS)
+                .fetch_add(dkeys as u64, Ordering::Relaxed);
+        }
+        if dtomb != 0 {
+            r.header_u64(OFF_TOMBSTONES)
+                .fetch_add(dtomb as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets `key` to `val`, inserting the key if absent. Errors: `ReadOnly`;
+    /// `InvalidArg` for an empty key; `TooLarge` when key plus value exceed
+    /// `slot_capacity()`; `Full` when no slot within the maximum probe
+    /// distance is free; `Busy` past the wait limit.
+    pub fn set(&self, key: &[u8], val: &[u8]) -> Result<()> {
+        self.check_key(key)?;
+        if key.len() + val.len() > self.slot_capacity() {
+            return Err(Error::TooLarge("key plus value do not fit a slot"));
+        }
+        let loc = self.locate(key);
+        let guard = self.write_lock(&loc)?;
+        let r = &self.region;
+        loop {
+            match self.scan_for_write(key, &loc)? {
+                Target::Existing { idx, word } => {
+                    guard.set_intent(idx, word, STATE_LIVE);
+                    let Some(locked) = seqlock::try_lock(r.seq(idx), word) else {
+                        continue;
+                    };
+                    r.write_val(idx, key.len(), val);
+                    seqlock::unlock(r.seq(idx), locked, loc.tag);
+                    return Ok(());
+                }
+                Target::Free {
+                    idx,
+                    word,
+                    state,
+                    dist,
+                } => {
+                    guard.set_intent(idx, word, state);
+                    let Some(locked) = seqlock::try_lock(r.seq(idx), word) else {
+                        continue; // another key's writer took it: scan again
+                    };
+                    r.slot_u32(idx, SLOT_OFF_STATE)
+                        .store(STATE_LIVE, Ordering::Relaxed);
+                    r.slot_u64(idx, SLOT_OFF_EXPIRY).store(0, Ordering::Relaxed);
+                    r.write_kv(idx, key, val);
+                    seqlock::unlock(r.seq(idx), locked, loc.tag);
+                    self.count(1, if state == STATE_TOMBSTONE { -1 } else { 0 });
+                    r.header_u64(OFF_LONGEST_PROBE)
+                        .fetch_max(u64::from(dist), Ordering::Relaxed);
+                    return Ok(());
+                }
+                Target::Full => return Err(Error::Full),
+            }
+        }
+    }
+
+    /// Deletes `key`, leaving a tombstone. Errors: `NotFound`, `ReadOnly`,
+    /// `InvalidArg`, `Busy`.
+    pub fn del(&self, key: &[u8]) -> Result<()> {
+        self.check_key(key)?;
+        let loc = self.locate(key);
+        let guard = self.write_lock(&loc)?;
+        let r = &self.region;
+        loop {
+            match self.scan_for_write(key, &loc)? {
+                Target::Existing { idx, word } => {
+                    guard.set_intent(idx, word, STATE_LIVE);
+                    let Some(locked) = seqlock::try_lock(r.seq(idx), word) else {
+                        continue;
+                    };
+                    r.slot_u32(idx, SLOT_OFF_STATE)
+                        .store(STATE_TOMBSTONE, Ordering::Relaxed);
+                    r.write_kv(idx, &[], &[]);
+                    r.slot_u32(idx, SLOT_OFF_UID_GEN)
+                        .fetch_add(1, Ordering::Relaxed);
+                    seqlock::unlock(r.seq(idx), locked, loc.tag);
+                    self.count(-1, 1);
+                    return Ok(());
+                }
+                Target::Free { .. } | Target::Full => return Err(Error::NotFound),
+            }
+        }
+    }
+
+    /// Flushes the whole mapping to the file (`msync(MS_SYNC)`).
+    pub fn sync(&self) -> Result<()> {
+        self.region
+            .map()
+            .flush()
+            .map_err(|e| Error::from_io(&e, "syncing the store"))
+    }
+
+    /// The store's counters.
+    pub fn stats(&self) -> Stats {
+        let r = &self.region;
+        let g = r.geom();
+        let keys = r.header_u64(OFF_LIVE_KEYS).load(Ordering::Relaxed);
+        Stats {
+            keys,
+            slots: g.slot_count,
+            slot_size: g.slot_size,
+            slot_capacity: g.slot_capacity() as u32,
+            max_probes: g.max_probes,
+            longest_probe: r.header_u64(OFF_LONGEST_PROBE).load(Ordering::Relaxed) as u32,
+            tombstones: r.header_u64(OFF_TOMBSTONES).load(Ordering::Relaxed),
+            load_factor: keys as f64 / g.slot_count as f64,
+            file_bytes: g.file_len,
+            generation: r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed),
+        }
+    }
+
+    /// Walks every slot and checks every invariant: lengths fit, states are
+    /// known, no slot is left locked, every live key is reachable from its
+    /// home within the probe distance and appears once, the counters match.
+    /// Returns the list of violations (empty when the store is sound). Takes
+    /// no locks: run it when no writer is active, or expect transient
+    /// reports of slots being written.
+    pub fn check(&self) -> Vec<String> {
+        let r = &self.region;
+        let g = *r.geom();
+        let cap = g.slot_capacity();
+        let mut errs = Vec::new();
+        let (mut live, mut tomb) = (0u64, 0u64);
+        let mut key = vec![0u8; cap];
+        for idx in 0..g.slot_count {
+            let w = r.seq(idx).load(Ordering::Acquire);
+            if w == 0 {
+                continue;
+            }
+            if is_locked(w) {
+                errs.push(format!("slot {idx}: left locked (seqlock word {w:#x})"));
+                continue;
+            }
+            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+            let (kl, vl) = r.lens(idx);
+            match state {
+                STATE_TOMBSTONE => tomb += 1,
+                STATE_LIVE => {
+                    live += 1;
+                    if kl == 0 || kl.saturating_add(vl) > cap {
+                        errs.push(format!(
+                            "slot {idx}: key length {kl} + value length {vl} exceed {cap}"
+                        ));
+                        continue;
+                    }
+                    r.copy_out(idx, 0, &mut key[..kl]);
+                    match self.probe_read(&key[..kl], |_, _, _| ()) {
+                        Ok((_, found, _)) if found == idx => {}
+                        Ok((_, found, _)) => {
+                            errs.push(format!("slot {idx}: key also in slot {found} (duplicate)"))
+                        }
+                        Err(e) => {
+                            errs.push(format!("slot {idx}: key unreachable from its home: {e}"))
+                        }
+                    }
+                }
+                other => errs.push(format!("slot {idx}: unknown state {other}")),
+            }
+        }
+        let st = self.stats();
+        if st.keys != live {
+            errs.push(format!(
+                "header counts {} live keys, slots hold {live}",
+                st.keys
+            ));
+        }
+        if st.tombstones != tomb {
+            errs.push(format!(
+                "header counts {} tombstones, slots hold {tomb}",
+                st.tombstones
+            ));
+        }
+        errs
+    }
+}
+
+/// Whether the slot word still carries `version` (after an Acquire fence
+/// that orders the caller's reads before this load).
+fn read_validate_version(seq: &std::sync::atomic::AtomicU64, version: u32) -> bool {
+    std::sync::atomic::fence(Ordering::Acquire);
+    seqlock::version_of(seq.load(Ordering::Relaxed)) == version
+}
+
+fn temp_name(path: &Path) -> std::path::PathBuf {
+    use std::sync::atomic::AtomicU64;
+    static N: AtomicU64 = AtomicU64::new(0);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(
+        ".maph-tmp.{}.{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    name.into()
+}
+
+/// A random 64-bit seed from `getrandom(2)`; never 0.
+pub(crate) fn random_seed() -> Result<u64> {
+    let mut b = [0u8; 8];
+    // SAFETY: writes at most 8 bytes into `b`.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 8, 0) };
+    if n != 8 {
+        return Err(Error::last_os("drawing a random seed"));
+    }
+    Ok(u64::from_le_bytes(b).max(1))
+}
