@@ -1,0 +1,91 @@
+//! Property tests against a `HashMap` model: random sequences of set, get,
+//! del and reopen must leave the store answering exactly as the model does.
+//! Guards against: lost keys, resurrected deleted keys, duplicate copies of a
+//! key after tombstone reuse, wrong values after overwrite, state lost on
+//! reopen, and counters drifting from the slots.
+
+mod common;
+
+use std::collections::HashMap;
+
+use maph::{Error, OpenMode, Options, Store};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Set(u8, Vec<u8>),
+    Get(u8),
+    Del(u8),
+    Reopen,
+}
+
+fn key(k: u8) -> Vec<u8> {
+    // Keys of varied lengths, some sharing prefixes.
+    let mut v = format!("k{k}").into_bytes();
+    v.extend(std::iter::repeat(b'x').take((k % 7) as usize * 5));
+    v
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..48, proptest::collection::vec(any::<u8>(), 0..70)).prop_map(|(k, v)| Op::Set(k, v)),
+        3 => (0u8..48).prop_map(Op::Get),
+        2 => (0u8..48).prop_map(Op::Del),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn store_matches_a_hashmap_model(ops in proptest::collection::vec(op(), 1..300),
+                                     slots in 16u64..80, probes in 1u32..16) {
+        let dir = common::TempDir::new("model");
+        let path = dir.path("s.maph");
+        let opts = Options { slots, slot_size: 128, max_probes: probes.min(slots as u32), lock_count: 4, ..Options::default() };
+        let mut store = Store::create(&path, &opts).unwrap();
+        let cap = store.slot_capacity();
+        let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        for op in ops {
+            match op {
+                Op::Set(k, v) => {
+                    let k = key(k);
+                    match store.set(&k, &v) {
+                        Ok(()) => { model.insert(k, v); }
+                        Err(Error::TooLarge(_)) => prop_assert!(k.len() + v.len() > cap),
+                        Err(Error::Full) => prop_assert!(!model.contains_key(&k), "Full on an overwrite"),
+                        Err(e) => prop_assert!(false, "set: {e}"),
+                    }
+                }
+                Op::Get(k) => {
+                    let k = key(k);
+                    let got = store.get_vec(&k);
+                    match model.get(&k) {
+                        Some(v) => prop_assert_eq!(got, Ok(v.clone())),
+                        None => prop_assert_eq!(got, Err(Error::NotFound)),
+                    }
+                }
+                Op::Del(k) => {
+                    let k = key(k);
+                    let r = store.del(&k);
+                    if model.remove(&k).is_some() {
+                        prop_assert_eq!(r, Ok(()));
+                    } else {
+                        prop_assert_eq!(r, Err(Error::NotFound));
+                    }
+                }
+                Op::Reopen => {
+                    drop(store);
+                    store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+                }
+            }
+            prop_assert_eq!(store.stats().keys, model.len() as u64);
+        }
+        for (k, v) in &model {
+            prop_assert_eq!(store.get_vec(k), Ok(v.clone()));
+        }
+        let violations = store.check();
+        prop_assert!(violations.is_empty(), "{:?}", violations);
+    }
+}

@@ -1,0 +1,204 @@
+//! Behaviour of the Rust API, one failure guarded per test.
+
+mod common;
+
+use maph::{Error, OpenMode, Options, Store};
+
+fn small(dir: &common::TempDir, slots: u64) -> Store {
+    Store::create(
+        dir.path("s.maph"),
+        &Options {
+            slots,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn colliding_tags_never_see_each_others_values() {
+    // With 1 slot of probing and many keys in few slots, many keys share a
+    // home; the full key compare must keep their values apart.
+    let dir = common::TempDir::new("collide");
+    let s = Store::create(
+        dir.path("s"),
+        &Options {
+            slots: 64,
+            max_probes: 64,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for i in 0..48u32 {
+        s.set(format!("{i}").as_bytes(), format!("v{i}").as_bytes())
+            .unwrap();
+    }
+    for i in 0..48u32 {
+        assert_eq!(
+            s.get_vec(format!("{i}").as_bytes()).unwrap(),
+            format!("v{i}").as_bytes()
+        );
+    }
+    assert_eq!(s.get_vec(b"48"), Err(Error::NotFound));
+}
+
+#[test]
+fn deleted_key_stays_deleted_and_others_stay_reachable() {
+    let dir = common::TempDir::new("tomb");
+    let s = Store::create(
+        dir.path("s"),
+        &Options {
+            slots: 16,
+            max_probes: 16,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for i in 0..12u32 {
+        s.set(format!("k{i}").as_bytes(), b"v").unwrap();
+    }
+    for i in (0..12u32).step_by(2) {
+        s.del(format!("k{i}").as_bytes()).unwrap();
+    }
+    for i in 0..12u32 {
+        let r = s.get_vec(format!("k{i}").as_bytes());
+        if i % 2 == 0 {
+            assert_eq!(r, Err(Error::NotFound), "k{i} came back");
+        } else {
+            assert_eq!(r, Ok(b"v".to_vec()), "k{i} unreachable behind a tombstone");
+        }
+    }
+    let st = s.stats();
+    assert_eq!((st.keys, st.tombstones), (6, 6));
+    // Tombstones are reused: 10 new keys fit in 16 slots with 6 live.
+    for i in 100..110u32 {
+        s.set(format!("k{i}").as_bytes(), b"w").unwrap();
+    }
+    assert!(s.check().is_empty(), "{:?}", s.check());
+}
+
+#[test]
+fn full_table_answers_full_and_loses_nothing() {
+    let dir = common::TempDir::new("full");
+    let s = Store::create(
+        dir.path("s"),
+        &Options {
+            slots: 8,
+            max_probes: 8,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let mut stored = vec![];
+    for i in 0..20u32 {
+        match s.set(format!("k{i}").as_bytes(), b"v") {
+            Ok(()) => stored.push(i),
+            Err(Error::Full) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(stored.len(), 8);
+    assert_eq!(s.set(b"another", b"v"), Err(Error::Full));
+    // Overwriting a present key still works in a full table.
+    s.set(b"k0", b"new").unwrap();
+    for i in stored {
+        assert!(s.get_vec(format!("k{i}").as_bytes()).is_ok());
+    }
+    let st = s.stats();
+    assert_eq!(st.load_factor, 1.0);
+    assert!(st.longest_probe < 8);
+}
+
+#[test]
+fn oversize_key_or_value_is_too_large_and_changes_nothing() {
+    let dir = common::TempDir::new("large");
+    let s = small(&dir, 64);
+    let cap = s.slot_capacity();
+    assert_eq!(cap, 512 - 32);
+    s.set(b"k", &vec![1u8; cap - 1]).unwrap();
+    assert!(matches!(
+        s.set(b"k", &vec![2u8; cap]),
+        Err(Error::TooLarge(_))
+    ));
+    assert_eq!(s.get_vec(b"k").unwrap(), vec![1u8; cap - 1]);
+    assert!(matches!(
+        s.get_vec(&vec![b'a'; cap + 1]),
+        Err(Error::TooLarge(_))
+    ));
+    assert!(matches!(s.set(b"", b"v"), Err(Error::InvalidArg(_))));
+}
+
+#[test]
+fn small_buffer_reports_the_size_needed() {
+    let dir = common::TempDir::new("buf");
+    let s = small(&dir, 64);
+    s.set(b"k", b"0123456789").unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(s.get(b"k", &mut buf), Err(Error::BufferTooSmall(10)));
+    let mut buf = [0u8; 10];
+    assert_eq!(s.get(b"k", &mut buf), Ok(10));
+}
+
+#[test]
+fn read_only_handle_refuses_writes() {
+    let dir = common::TempDir::new("ro");
+    drop(small(&dir, 64));
+    let s = Store::open(dir.path("s.maph"), OpenMode::ReadOnly).unwrap();
+    assert_eq!(s.set(b"k", b"v"), Err(Error::ReadOnly));
+    assert_eq!(s.del(b"k"), Err(Error::ReadOnly));
+}
+
+#[test]
+fn create_never_clobbers_an_existing_file() {
+    let dir = common::TempDir::new("exists");
+    let p = dir.path("s.maph");
+    std::fs::write(&p, b"precious").unwrap();
+    assert!(matches!(
+        Store::create(&p, &Options::default()),
+        Err(Error::Exists)
+    ));
+    assert_eq!(std::fs::read(&p).unwrap(), b"precious");
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
+}
+
+#[test]
+fn new_files_get_mode_0600_by_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::TempDir::new("mode");
+    drop(small(&dir, 64));
+    let mode = std::fs::metadata(dir.path("s.maph"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn value_pointer_token_goes_stale_on_overwrite_and_delete() {
+    let dir = common::TempDir::new("ptr");
+    let s = small(&dir, 64);
+    s.set(b"k", b"hello").unwrap();
+    let r = s.get_ref(b"k").unwrap();
+    // SAFETY: the pointer is inside the live mapping for `len` bytes.
+    let seen = unsafe { std::slice::from_raw_parts(r.ptr, r.len) }.to_vec();
+    assert!(s.ref_valid(r.token));
+    assert_eq!(seen, b"hello");
+    s.set(b"k", b"world").unwrap();
+    assert!(!s.ref_valid(r.token), "token valid after overwrite");
+    let r = s.get_ref(b"k").unwrap();
+    s.del(b"k").unwrap();
+    assert!(!s.ref_valid(r.token), "token valid after delete");
+    assert!(!s.ref_valid(u64::MAX), "token naming no slot");
+}
+
+#[test]
+fn two_handles_in_one_process_see_each_others_writes() {
+    let dir = common::TempDir::new("two");
+    let a = small(&dir, 64);
+    let b = Store::open(dir.path("s.maph"), OpenMode::ReadWrite).unwrap();
+    a.set(b"x", b"1").unwrap();
+    assert_eq!(b.get_vec(b"x").unwrap(), b"1");
+    b.del(b"x").unwrap();
+    assert_eq!(a.get_vec(b"x"), Err(Error::NotFound));
+}
