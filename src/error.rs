@@ -33,6 +33,15 @@ pub enum Error {
     Busy,
     /// The path already exists (C: `MAPH_E_EXISTS`).
     Exists,
+    /// Nothing to take: the queue is empty (C: `MAPH_E_EMPTY`).
+    Empty,
+    /// A wait with a timeout ended before the condition held
+    /// (C: `MAPH_E_TIMEOUT`).
+    Timeout,
+    /// The operation conflicts with the current state: an element already
+    /// in a queue, a compare-and-swap whose expected value differs
+    /// (C: `MAPH_E_CONFLICT`).
+    Conflict(&'static str),
 }
 
 impl Error {
@@ -73,6 +82,9 @@ impl fmt::Display for Error {
             Error::ReadOnly => write!(f, "store is open read-only"),
             Error::Busy => write!(f, "slot or lock busy for longer than the wait limit"),
             Error::Exists => write!(f, "already exists"),
+            Error::Empty => write!(f, "empty"),
+            Error::Timeout => write!(f, "timed out"),
+            Error::Conflict(m) => write!(f, "conflict: {m}"),
         }
     }
 }

@@ -49,8 +49,15 @@ pub enum maph_status {
     MAPH_E_BUSY = 10,
     /// maph hit an internal bug; the call did nothing it could not undo.
     MAPH_E_PANIC = 11,
-    /// The path already exists (`maph_create`).
+    /// The path or name already exists (`maph_create`).
     MAPH_E_EXISTS = 12,
+    /// Nothing to take: the queue is empty.
+    MAPH_E_EMPTY = 13,
+    /// A wait with a timeout ended before the condition held.
+    MAPH_E_TIMEOUT = 14,
+    /// The call conflicts with the current state (for example an element
+    /// that is already in a queue); see `maph_last_error`.
+    MAPH_E_CONFLICT = 15,
 }
 
 /// Open an existing store for reading only.
@@ -120,7 +127,7 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
-fn status_of(e: &Error) -> maph_status {
+pub(crate) fn status_of(e: &Error) -> maph_status {
     use maph_status::*;
     match e {
         Error::NotFound => MAPH_NOT_FOUND,
@@ -134,6 +141,9 @@ fn status_of(e: &Error) -> maph_status {
         Error::ReadOnly => MAPH_E_READ_ONLY,
         Error::Busy => MAPH_E_BUSY,
         Error::Exists => MAPH_E_EXISTS,
+        Error::Empty => MAPH_E_EMPTY,
+        Error::Timeout => MAPH_E_TIMEOUT,
+        Error::Conflict(_) => MAPH_E_CONFLICT,
     }
 }
 
@@ -143,7 +153,7 @@ fn set_last_error(msg: String) {
 }
 
 /// Records `e` as the thread's last error and returns its status.
-fn fail(e: Error) -> maph_status {
+pub(crate) fn fail(e: Error) -> maph_status {
     if e != Error::NotFound {
         set_last_error(e.to_string());
     }
@@ -151,7 +161,7 @@ fn fail(e: Error) -> maph_status {
 }
 
 /// Runs `f`, turning a panic into `MAPH_E_PANIC`.
-fn guard(f: impl FnOnce() -> maph_status) -> maph_status {
+pub(crate) fn guard(f: impl FnOnce() -> maph_status) -> maph_status {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(s) => s,
         Err(p) => {
@@ -167,10 +177,12 @@ fn guard(f: impl FnOnce() -> maph_status) -> maph_status {
 }
 
 /// Returns `MAPH_E_INVALID_ARG` from the enclosing function when `$p` is NULL.
+#[macro_export]
+#[doc(hidden)]
 macro_rules! require {
     ($p:expr, $what:literal) => {
         if $p.is_null() {
-            return fail(Error::InvalidArg(concat!($what, " is NULL")));
+            return $crate::ffi::fail($crate::error::Error::InvalidArg(concat!($what, " is NULL")));
         }
     };
 }
@@ -180,7 +192,11 @@ macro_rules! require {
 /// # Safety
 /// When `p` is not NULL it must point to `len` readable bytes that stay
 /// unchanged for `'a`.
-unsafe fn bytes<'a>(p: *const c_void, len: usize, what: &'static str) -> Result<&'a [u8], Error> {
+pub(crate) unsafe fn bytes<'a>(
+    p: *const c_void,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [u8], Error> {
     if len > isize::MAX as usize {
         return Err(Error::InvalidArg(what));
     }
@@ -200,7 +216,7 @@ unsafe fn bytes<'a>(p: *const c_void, len: usize, what: &'static str) -> Result<
 /// # Safety
 /// When `p` is not NULL it must point to `cap` writable bytes not aliased
 /// for `'a`.
-unsafe fn buffer<'a>(p: *mut c_void, cap: usize) -> Result<&'a mut [u8], Error> {
+pub(crate) unsafe fn buffer<'a>(p: *mut c_void, cap: usize) -> Result<&'a mut [u8], Error> {
     if cap > isize::MAX as usize {
         return Err(Error::InvalidArg("buffer capacity too large"));
     }
@@ -217,7 +233,7 @@ unsafe fn buffer<'a>(p: *mut c_void, cap: usize) -> Result<&'a mut [u8], Error> 
 
 /// # Safety
 /// `p` must be a NUL-terminated string.
-unsafe fn c_path<'a>(p: *const c_char) -> &'a std::path::Path {
+pub(crate) unsafe fn c_path<'a>(p: *const c_char) -> &'a std::path::Path {
     // SAFETY: NUL-terminated by the caller's contract; checked non-NULL.
     let c = unsafe { CStr::from_ptr(p) };
     std::path::Path::new(std::ffi::OsStr::from_bytes(c.to_bytes()))
@@ -588,6 +604,9 @@ pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
         10 => c"busy",
         11 => c"internal error (panic)",
         12 => c"already exists",
+        13 => c"empty",
+        14 => c"timed out",
+        15 => c"conflicts with the current state",
         _ => c"unknown status",
     };
     s.as_ptr()
@@ -620,6 +639,9 @@ mod tests {
             Error::ReadOnly,
             Error::Busy,
             Error::Exists,
+            Error::Empty,
+            Error::Timeout,
+            Error::Conflict(""),
         ];
         let mut seen: Vec<u32> = all.iter().map(|e| status_of(e) as u32).collect();
         seen.sort();

@@ -12,7 +12,7 @@
 //! [0, 4096)                         header (fixed fields, checksum, shared counters)
 //! [4096, slots_offset)              lock table: lock_count entries of 16 bytes
 //! [slots_offset, extra_offset)      slot_count slots of slot_size bytes
-//! [extra_offset, file_len)          extra section (empty in format version 1)
+//! [extra_offset, file_len)          extra section: two MPHF banks
 //! ```
 //!
 //! The validation follows odht's `sanity_check`: no byte past the header is
@@ -76,9 +76,34 @@ pub const CHECKSUMMED_LEN: usize = 88;
 // Each group sits on its own cache line.
 pub const OFF_LIVE_KEYS: usize = 128;
 pub const OFF_TOMBSTONES: usize = 136;
+/// Keys inserted since the last `optimize()` (they are outside the MPHF).
+pub const OFF_NEW_SINCE_OPT: usize = 144;
 pub const OFF_LONGEST_PROBE: usize = 192;
 /// MPHF generation (0: no MPHF). Reserved for `maph_optimize`.
 pub const OFF_GENERATION: usize = 256;
+/// Keys in the current MPHF.
+pub const OFF_MPHF_KEYS: usize = 264;
+/// The `optimize()` lock: owner pid (low 32 bits), 0 when free.
+pub const OFF_OPT_LOCK: usize = 320;
+
+/// Bytes of an MPHF bank header.
+pub const BANK_HEADER_SIZE: usize = 64;
+/// Magic of an MPHF bank header.
+pub const BANK_MAGIC: [u8; 8] = *b"MAPHMPHF";
+// MPHF bank header fields, relative to the bank's start.
+pub const BANK_OFF_GENERATION: usize = 8;
+pub const BANK_OFF_KEYS: usize = 16;
+pub const BANK_OFF_MPHF_LEN: usize = 24;
+pub const BANK_OFF_PAYLOAD_SUM: usize = 32;
+pub const BANK_OFF_HEADER_SUM: usize = 40;
+
+/// Bytes of one MPHF bank for a store of `slots` slots: the bank header,
+/// the slot table (2 bytes per key, at most one key per slot) and room for
+/// the serialized MPHF (boomphf at gamma 2 takes about 3.5 bits per key;
+/// the room is 6 bits per key plus 64 KiB), rounded up to a page.
+pub fn mphf_bank_len(slots: u64) -> u64 {
+    align_page(BANK_HEADER_SIZE as u64 + 2 * slots + slots * 6 / 8 + 65536)
+}
 
 // Slot field offsets, relative to the start of a slot.
 pub const SLOT_OFF_SEQ: usize = 0;
@@ -149,6 +174,11 @@ impl Geometry {
         if usize::try_from(extra_offset).is_err() || extra_offset > isize::MAX as u64 {
             return Err(Error::TooLarge("store does not fit the address space"));
         }
+        let extra_len = 2 * mphf_bank_len(slot_count);
+        let file_len = extra_offset
+            .checked_add(extra_len)
+            .filter(|&l| l <= isize::MAX as u64)
+            .ok_or(Error::TooLarge("store does not fit the address space"))?;
         Ok(Geometry {
             slot_size,
             max_probes,
@@ -158,9 +188,14 @@ impl Geometry {
             locks_offset,
             slots_offset,
             extra_offset,
-            extra_len: 0,
-            file_len: extra_offset,
+            extra_len,
+            file_len,
         })
+    }
+
+    /// Bytes of one MPHF bank.
+    pub fn bank_len(&self) -> u64 {
+        self.extra_len / 2
     }
 
     /// Largest key length plus value length that fits one slot.
@@ -250,14 +285,12 @@ impl Geometry {
         if get64(h, OFF_LIVE_KEYS) > g.slot_count
             || get64(h, OFF_TOMBSTONES) > g.slot_count
             || get64(h, OFF_LONGEST_PROBE) > u64::from(g.max_probes)
+            || get64(h, OFF_MPHF_KEYS) > g.slot_count
+            || get64(h, OFF_NEW_SINCE_OPT) > g.slot_count
         {
             return Err(Error::Corrupt("header counters exceed the slot count"));
         }
-        Ok(Geometry {
-            extra_len,
-            file_len,
-            ..g
-        })
+        Ok(g)
     }
 }
 
@@ -311,7 +344,8 @@ mod tests {
         assert_eq!(g.locks_offset, 4096);
         assert_eq!(g.slots_offset, 4096 + 4096 * 16);
         assert_eq!(g.slots_offset % 4096, 0);
-        assert_eq!(g.file_len, g.slots_offset + 640);
+        assert_eq!(g.extra_offset, g.slots_offset + 640);
+        assert_eq!(g.file_len, g.extra_offset + 2 * mphf_bank_len(10));
     }
 
     #[test]

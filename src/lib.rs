@@ -21,6 +21,8 @@ compile_error!("maph stores are little-endian; big-endian targets are not suppor
 pub mod seqlock;
 
 #[cfg(not(loom))]
+mod batch;
+#[cfg(not(loom))]
 pub mod error;
 #[cfg(not(loom))]
 pub mod ffi;
@@ -29,15 +31,23 @@ pub mod format;
 #[cfg(not(loom))]
 pub mod hash;
 #[cfg(not(loom))]
+pub mod hash_batch;
+#[cfg(not(loom))]
 mod lock;
+#[cfg(not(loom))]
+pub mod mphf;
 #[cfg(not(loom))]
 mod raw;
 #[cfg(not(loom))]
 pub mod store;
 #[cfg(not(loom))]
+mod uid;
+#[cfg(not(loom))]
 mod wait;
 
 #[cfg(not(loom))]
 pub use error::{Error, Result};
+#[cfg(not(loom))]
+pub use mphf::OptimizeReport;
 #[cfg(not(loom))]
 pub use store::{OpenMode, Options, Stats, Store, ValueRef};

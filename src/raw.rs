@@ -224,6 +224,57 @@ impl Region {
         unsafe { self.slot_ptr(idx).add(SLOT_HEADER_SIZE + off) }
     }
 
+    /// Asks the CPU to start loading the first cache line of slot `idx`
+    /// (a hint: it never faults and changes nothing).
+    #[inline]
+    pub fn prefetch_slot(&self, idx: u64) {
+        let p = self.slot_ptr(idx);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `_mm_prefetch` is a hint that never faults; `p` is inside
+        // the mapping, and SSE is part of the x86_64 baseline.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
+
+    /// Checks that `[off, off + len)` lies in the extra section and returns
+    /// its absolute offset in the mapping.
+    fn extra_range(&self, off: usize, len: usize) -> usize {
+        let end = off.checked_add(len).expect("extra range overflows");
+        assert!(
+            end as u64 <= self.geom.extra_len,
+            "range outside the extra section"
+        );
+        self.geom.extra_offset as usize + off
+    }
+
+    /// Copies bytes `[off, off + out.len())` of the extra section into
+    /// `out`. A racy read: the caller validates what it copied (checksums).
+    pub fn copy_from_extra(&self, off: usize, out: &mut [u8]) {
+        let abs = self.extra_range(off, out.len());
+        // SAFETY: the source range is inside the mapping (checked by
+        // `extra_range`) and does not overlap caller memory.
+        unsafe { std::ptr::copy_nonoverlapping(self.base.add(abs), out.as_mut_ptr(), out.len()) }
+    }
+
+    /// Writes `bytes` at `off` in the extra section. The caller holds the
+    /// `optimize()` lock and writes only the bank no reader trusts.
+    pub fn write_extra(&self, off: usize, bytes: &[u8]) {
+        self.check_write();
+        let abs = self.extra_range(off, bytes.len());
+        // SAFETY: inside the mapping (checked), writable (checked).
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(abs), bytes.len()) }
+    }
+
+    /// Flushes `[off, off + len)` of the extra section to the file
+    /// (`msync(MS_SYNC)`).
+    pub fn flush_extra(&self, off: usize, len: usize) -> std::io::Result<()> {
+        let abs = self.extra_range(off, len);
+        self.map.flush_range(abs, len)
+    }
+
     /// Writes key then value into slot `idx`'s data area and stores their
     /// lengths. The caller holds the slot's seqlock (odd word).
     pub fn write_kv(&self, idx: u64, key: &[u8], val: &[u8]) {

@@ -17,6 +17,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use arc_swap::ArcSwap;
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Error, Result};
@@ -25,6 +26,7 @@ use crate::format::{
     SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
 };
 use crate::lock::{self, Guard, Intent};
+use crate::mphf::{Index, View};
 use crate::raw::Region;
 use crate::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
 use crate::wait::Backoff;
@@ -118,6 +120,11 @@ pub struct Stats {
     pub file_bytes: u64,
     /// MPHF generation (0: none built).
     pub generation: u64,
+    /// Keys in the current MPHF (as built; some may have been deleted since).
+    pub mphf_keys: u64,
+    /// Keys inserted since the last `optimize()`: found by probing, not by
+    /// the MPHF. Consider `optimize()` again when this passes ~20% of `keys`.
+    pub keys_outside_mphf: u64,
 }
 
 /// Where a key lives: home slot, tag, lock entry.
@@ -126,6 +133,16 @@ struct Loc {
     home: u64,
     tag: u32,
     lock: usize,
+}
+
+/// What one slot says about a key.
+enum Slot<R> {
+    /// The key is here: `f`'s result and the validated word.
+    Hit(R, u64),
+    /// Another key, a tombstone: keep probing.
+    Other,
+    /// Never written: the key is absent.
+    Never,
 }
 
 /// A slot chosen for a write.
@@ -159,6 +176,10 @@ pub struct ValueRef {
 /// An open store. See the module docs.
 pub struct Store {
     region: Region,
+    /// The MPHF generation this handle decoded; refreshed when the header's
+    /// generation moves.
+    view: ArcSwap<View>,
+    refresh: std::sync::Mutex<()>,
     _file: File,
 }
 
@@ -234,10 +255,83 @@ impl Store {
             mo.map_raw_read_only(&file)
         }
         .map_err(|e| Error::from_io(&e, "mapping the store"))?;
-        Ok(Store {
+        let store = Store {
             region: Region::new(map, geom, writable),
+            view: ArcSwap::from_pointee(View::none()),
+            refresh: std::sync::Mutex::new(()),
             _file: file,
-        })
+        };
+        store.current_view();
+        Ok(store)
+    }
+
+    /// Whether lookups use an MPHF (after `optimize()`, here or in another
+    /// process, and while its bank validates).
+    pub fn mphf_in_use(&self) -> bool {
+        self.current_view().index.is_some()
+    }
+
+    /// The home slot of `key`: where its probe sequence starts.
+    pub fn home_slot(&self, key: &[u8]) -> u64 {
+        self.home_of(self.hash(key))
+    }
+
+    pub(crate) fn region(&self) -> &Region {
+        &self.region
+    }
+
+    /// The MPHF view matching the header's generation, decoding the bank
+    /// when another process (or this one) has run `optimize()`.
+    #[inline]
+    pub(crate) fn current_view(&self) -> arc_swap::Guard<std::sync::Arc<View>> {
+        let g = self
+            .region
+            .header_u64(format::OFF_GENERATION)
+            .load(Ordering::Acquire);
+        let v = self.view.load();
+        if v.generation == g {
+            return v;
+        }
+        drop(v);
+        self.refresh_view(g);
+        self.view.load()
+    }
+
+    #[cold]
+    fn refresh_view(&self, mut g: u64) {
+        let _serial = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..4 {
+            if self.view.load().generation == g {
+                return;
+            }
+            match self.load_index(g) {
+                Some(index) => return self.install_view(g, Some(index)),
+                None => {
+                    // Torn by a newer optimize(): look again.
+                    let now = self
+                        .region
+                        .header_u64(format::OFF_GENERATION)
+                        .load(Ordering::Acquire);
+                    if now == g {
+                        break;
+                    }
+                    g = now;
+                }
+            }
+        }
+        // A bank that does not validate: probe only, until the next generation.
+        self.install_view(g, None);
+    }
+
+    pub(crate) fn install_view(&self, generation: u64, index: Option<Index>) {
+        self.view
+            .store(std::sync::Arc::new(View { generation, index }));
+    }
+
+    /// The home slot of hash `h`.
+    #[inline]
+    pub(crate) fn home_of(&self, h: u64) -> u64 {
+        ((u128::from(h) * u128::from(self.region.geom().slot_count)) >> 64) as u64
     }
 
     /// The store's validated geometry.
@@ -263,12 +357,36 @@ impl Store {
 
     #[inline]
     fn locate(&self, key: &[u8]) -> Loc {
-        let g = self.region.geom();
-        let h = self.hash(key);
+        self.locate_hashed(self.hash(key))
+    }
+
+    #[inline]
+    fn locate_hashed(&self, h: u64) -> Loc {
         Loc {
-            home: ((u128::from(h) * u128::from(g.slot_count)) >> 64) as u64,
+            home: self.home_of(h),
             tag: h as u32,
-            lock: ((h >> 32) as usize) & (g.lock_count as usize - 1),
+            lock: ((h >> 32) as usize) & (self.region.geom().lock_count as usize - 1),
+        }
+    }
+
+    /// The slot to read first for hash `h`: the MPHF's answer when it has
+    /// one, else the home slot. Used by batches to prefetch.
+    #[inline]
+    pub(crate) fn first_slot(&self, h: u64, view: &View) -> u64 {
+        let home = self.home_of(h);
+        match view.index.as_ref().and_then(|i| i.distance(h)) {
+            Some(d) => self.wrap(home + d),
+            None => home,
+        }
+    }
+
+    #[inline]
+    fn wrap(&self, idx: u64) -> u64 {
+        let n = self.region.geom().slot_count;
+        if idx >= n {
+            idx - n
+        } else {
+            idx
         }
     }
 
@@ -281,7 +399,7 @@ impl Store {
         }
     }
 
-    fn check_key(&self, key: &[u8]) -> Result<()> {
+    pub(crate) fn check_key(&self, key: &[u8]) -> Result<()> {
         if key.is_empty() {
             return Err(Error::InvalidArg("empty key"));
         }
@@ -299,55 +417,91 @@ impl Store {
     fn probe_read<R>(
         &self,
         key: &[u8],
-        mut f: impl FnMut(u64, usize, usize) -> R,
+        f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
         self.check_key(key)?;
-        let loc = self.locate(key);
-        let r = &self.region;
-        let cap = self.slot_capacity();
-        let mut idx = loc.home;
-        for _ in 0..r.geom().max_probes {
-            let seq = r.seq(idx);
-            let mut backoff = Backoff::new();
-            loop {
-                let w = read_begin(seq);
-                if w == 0 {
-                    return Err(Error::NotFound);
-                }
-                if is_locked(w) {
-                    backoff.snooze()?;
-                    continue;
-                }
-                if tag_of(w) != loc.tag {
-                    break;
-                }
-                let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-                let (kl, vl) = r.lens(idx);
-                if state != STATE_LIVE {
-                    if read_validate(seq, w) {
-                        break;
-                    }
-                    continue;
-                }
-                if kl.saturating_add(vl) > cap {
-                    if read_validate(seq, w) {
-                        return Err(Error::Corrupt("slot length exceeds the slot"));
-                    }
-                    continue;
-                }
-                let hit = kl == key.len() && r.key_eq(idx, key);
-                let out = if hit { Some(f(idx, kl, vl)) } else { None };
-                if !read_validate(seq, w) {
-                    continue;
-                }
-                match out {
-                    Some(out) => return Ok((out, idx, w)),
-                    None => break,
-                }
+        let view = self.current_view();
+        self.probe_read_hashed(key, self.hash(key), &view, f)
+    }
+
+    /// `probe_read` with the key's hash and MPHF view already at hand. The
+    /// key must be valid (`check_key`).
+    #[inline]
+    pub(crate) fn probe_read_hashed<R>(
+        &self,
+        key: &[u8],
+        h: u64,
+        view: &View,
+        mut f: impl FnMut(u64, usize, usize) -> R,
+    ) -> Result<(R, u64, u64)> {
+        let loc = self.locate_hashed(h);
+        if let Some(d) = view.index.as_ref().and_then(|i| i.distance(h)) {
+            // The MPHF names one slot; on any mismatch, probe as usual.
+            let idx = self.wrap(loc.home + d);
+            if let Slot::Hit(out, w) = self.read_slot(idx, key, loc.tag, &mut f)? {
+                return Ok((out, idx, w));
             }
-            idx = self.next_slot(idx);
+        }
+        let mut idx = loc.home;
+        for _ in 0..self.region.geom().max_probes {
+            match self.read_slot(idx, key, loc.tag, &mut f)? {
+                Slot::Hit(out, w) => return Ok((out, idx, w)),
+                Slot::Never => return Err(Error::NotFound),
+                Slot::Other => idx = self.next_slot(idx),
+            }
         }
         Err(Error::NotFound)
+    }
+
+    /// Reads slot `idx` for `key` (tag `tag`) under its seqlock.
+    #[inline]
+    fn read_slot<R>(
+        &self,
+        idx: u64,
+        key: &[u8],
+        tag: u32,
+        f: &mut impl FnMut(u64, usize, usize) -> R,
+    ) -> Result<Slot<R>> {
+        let r = &self.region;
+        let cap = self.slot_capacity();
+        let seq = r.seq(idx);
+        let mut backoff = Backoff::new();
+        loop {
+            let w = read_begin(seq);
+            if w == 0 {
+                return Ok(Slot::Never);
+            }
+            if is_locked(w) {
+                backoff.snooze()?;
+                continue;
+            }
+            if tag_of(w) != tag {
+                return Ok(Slot::Other);
+            }
+            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+            let (kl, vl) = r.lens(idx);
+            if state != STATE_LIVE {
+                if read_validate(seq, w) {
+                    return Ok(Slot::Other);
+                }
+                continue;
+            }
+            if kl.saturating_add(vl) > cap {
+                if read_validate(seq, w) {
+                    return Err(Error::Corrupt("slot length exceeds the slot"));
+                }
+                continue;
+            }
+            let hit = kl == key.len() && r.key_eq(idx, key);
+            let out = if hit { Some(f(idx, kl, vl)) } else { None };
+            if !read_validate(seq, w) {
+                continue;
+            }
+            return Ok(match out {
+                Some(out) => Slot::Hit(out, w),
+                None => Slot::Other,
+            });
+        }
     }
 
     /// Copies the value of `key` into `buf` and returns its length.
@@ -516,11 +670,16 @@ impl Store {
     /// `slot_capacity()`; `Full` when no slot within the maximum probe
     /// distance is free; `Busy` past the wait limit.
     pub fn set(&self, key: &[u8], val: &[u8]) -> Result<()> {
+        self.set_hashed(key, val, self.hash(key))
+    }
+
+    /// `set` with the key's hash already computed (`hash(key)`).
+    pub(crate) fn set_hashed(&self, key: &[u8], val: &[u8], h: u64) -> Result<()> {
         self.check_key(key)?;
         if key.len() + val.len() > self.slot_capacity() {
             return Err(Error::TooLarge("key plus value do not fit a slot"));
         }
-        let loc = self.locate(key);
+        let loc = self.locate_hashed(h);
         let guard = self.write_lock(&loc)?;
         let r = &self.region;
         loop {
@@ -550,6 +709,10 @@ impl Store {
                     r.write_kv(idx, key, val);
                     seqlock::unlock(r.seq(idx), locked, loc.tag);
                     self.count(1, if state == STATE_TOMBSTONE { -1 } else { 0 });
+                    if r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed) != 0 {
+                        r.header_u64(format::OFF_NEW_SINCE_OPT)
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
                     r.header_u64(OFF_LONGEST_PROBE)
                         .fetch_max(u64::from(dist), Ordering::Relaxed);
                     return Ok(());
@@ -587,6 +750,31 @@ impl Store {
         }
     }
 
+    /// Turns live slot `idx`, whose seqlock the caller holds (`locked`),
+    /// into a tombstone: the key's UID goes stale, the counters follow.
+    pub(crate) fn tombstone_locked(&self, idx: u64, locked: u64) {
+        let r = &self.region;
+        r.slot_u32(idx, SLOT_OFF_STATE)
+            .store(STATE_TOMBSTONE, Ordering::Relaxed);
+        r.write_kv(idx, &[], &[]);
+        r.slot_u32(idx, SLOT_OFF_UID_GEN)
+            .fetch_add(1, Ordering::Relaxed);
+        seqlock::unlock(r.seq(idx), locked, tag_of(locked));
+        self.count(-1, 1);
+    }
+
+    /// Runs `f` holding `key`'s lock-table entry (after repairing what a
+    /// dead previous owner left). Errors with `ReadOnly` or `Busy`.
+    pub(crate) fn with_key_lock<T>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(&Guard<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let loc = self.locate(key);
+        let guard = self.write_lock(&loc)?;
+        f(&guard)
+    }
+
     /// Flushes the whole mapping to the file (`msync(MS_SYNC)`).
     pub fn sync(&self) -> Result<()> {
         self.region
@@ -611,6 +799,10 @@ impl Store {
             load_factor: keys as f64 / g.slot_count as f64,
             file_bytes: g.file_len,
             generation: r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed),
+            mphf_keys: r.header_u64(format::OFF_MPHF_KEYS).load(Ordering::Relaxed),
+            keys_outside_mphf: r
+                .header_u64(format::OFF_NEW_SINCE_OPT)
+                .load(Ordering::Relaxed),
         }
     }
 

@@ -1,0 +1,134 @@
+//! Stable UIDs, SharedHashFile-style: every key has a 64-bit id that stays
+//! valid until the key is deleted, across `optimize()`, reopen and
+//! processes, and a lookup by UID skips hashing and probing.
+//!
+//! A UID is the key's slot index (low 32 bits) and the slot's `uid_gen`
+//! (high 32 bits). Keys never move, so the index is stable; deleting a key
+//! increments its slot's `uid_gen`, so the UID of a deleted key never
+//! matches the slot again, even after another key reuses it — it answers
+//! `NotFound`, never another key's value. (The generation is 32 bits: a UID
+//! could be fooled only after exactly 2^32 deletes from the same slot.)
+//! Reference: SharedHashFile (Simon Hardy-Francis), `shf_get_uid_val`.
+
+use std::sync::atomic::Ordering;
+
+use crate::error::{Error, Result};
+use crate::format::{SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_LIVE};
+use crate::seqlock::{self, is_locked, read_begin, read_validate};
+use crate::store::Store;
+use crate::wait::Backoff;
+
+/// Which part of the slot a UID read copies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Key,
+    Value,
+}
+
+impl Store {
+    /// The UID of `key`. Errors as `get`.
+    pub fn uid(&self, key: &[u8]) -> Result<u64> {
+        let r = self.region();
+        let (gen, idx, _) = self.probe_read_uid(key, |idx| {
+            r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed)
+        })?;
+        Ok((u64::from(gen) << 32) | idx)
+    }
+
+    fn probe_read_uid<R>(&self, key: &[u8], mut f: impl FnMut(u64) -> R) -> Result<(R, u64, u64)> {
+        self.check_key(key)?;
+        let view = self.current_view();
+        self.probe_read_hashed(key, self.hash(key), &view, |idx, _, _| f(idx))
+    }
+
+    /// Copies the value of the key with `uid` into `buf`; returns its
+    /// length. Errors: `NotFound` when the key was deleted (even if its slot
+    /// now holds another key) or the UID names no slot; `BufferTooSmall(n)`;
+    /// `Corrupt`; `Busy`. Lock-free, thread- and process-safe.
+    pub fn get_by_uid(&self, uid: u64, buf: &mut [u8]) -> Result<usize> {
+        self.read_by_uid(uid, Part::Value, buf)
+    }
+
+    /// Copies the key with `uid` into `buf`; returns its length. Errors as
+    /// `get_by_uid`.
+    pub fn key_by_uid(&self, uid: u64, buf: &mut [u8]) -> Result<usize> {
+        self.read_by_uid(uid, Part::Key, buf)
+    }
+
+    fn read_by_uid(&self, uid: u64, part: Part, buf: &mut [u8]) -> Result<usize> {
+        let r = self.region();
+        let idx = uid & 0xffff_ffff;
+        let gen = (uid >> 32) as u32;
+        if idx >= r.geom().slot_count {
+            return Err(Error::NotFound);
+        }
+        let seq = r.seq(idx);
+        let mut backoff = Backoff::new();
+        loop {
+            let w = read_begin(seq);
+            if w == 0 {
+                return Err(Error::NotFound);
+            }
+            if is_locked(w) {
+                backoff.snooze()?;
+                continue;
+            }
+            let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
+                && r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) == gen;
+            let (kl, vl) = r.lens(idx);
+            let sane = kl.saturating_add(vl) <= self.slot_capacity();
+            let (off, len) = match part {
+                Part::Key => (0, kl),
+                Part::Value => (kl, vl),
+            };
+            if live && sane && len <= buf.len() {
+                r.copy_out(idx, off, &mut buf[..len]);
+            }
+            if !read_validate(seq, w) {
+                continue;
+            }
+            return match (live, sane) {
+                (false, _) => Err(Error::NotFound),
+                (true, false) => Err(Error::Corrupt("slot length exceeds the slot")),
+                (true, true) if len > buf.len() => Err(Error::BufferTooSmall(len)),
+                (true, true) => Ok(len),
+            };
+        }
+    }
+
+    /// Deletes the key with `uid`. Errors: `NotFound` when that key is
+    /// already gone; `ReadOnly`; `Busy`. Thread- and process-safe.
+    pub fn del_by_uid(&self, uid: u64) -> Result<()> {
+        if !self.writable() {
+            return Err(Error::ReadOnly);
+        }
+        let mut key = vec![0u8; self.slot_capacity()];
+        let kl = self.key_by_uid(uid, &mut key)?;
+        let key = &key[..kl];
+        // Delete through the key's lock, but only the slot the UID names:
+        // between the read above and the lock, the key may have been deleted
+        // and inserted again elsewhere (a new UID).
+        let r = self.region();
+        let idx = uid & 0xffff_ffff;
+        let gen = (uid >> 32) as u32;
+        self.with_key_lock(key, |guard| loop {
+            let seq = r.seq(idx);
+            let w = seq.load(Ordering::Acquire);
+            if is_locked(w) {
+                std::hint::spin_loop();
+                continue;
+            }
+            if r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) != STATE_LIVE
+                || r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) != gen
+            {
+                return Err(Error::NotFound);
+            }
+            guard.set_intent(idx, w, STATE_LIVE);
+            let Some(locked) = seqlock::try_lock(seq, w) else {
+                continue;
+            };
+            self.tombstone_locked(idx, locked);
+            return Ok(());
+        })
+    }
+}
