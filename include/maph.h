@@ -210,6 +210,20 @@ typedef struct maph_stats_t {
    * Longest probe distance any insert needed (0: its home slot).
    */
   uint32_t longest_probe;
+  /**
+   * 1 while lookups on this handle use an MPHF, else 0.
+   */
+  uint32_t mphf_in_use;
+  /**
+   * Keys in the current MPHF, as built by the last `maph_optimize`.
+   */
+  uint64_t mphf_keys;
+  /**
+   * Keys inserted since the last `maph_optimize`: found by probing, not
+   * by the MPHF. Call `maph_optimize` again when this passes about 20% of
+   * `keys`.
+   */
+  uint64_t keys_outside_mphf;
 } maph_stats_t;
 
 #ifdef __cplusplus
@@ -341,6 +355,108 @@ maph_status maph_sync(struct maph_t *db);
  * concurrent writes. Errors: `MAPH_E_INVALID_ARG` (NULL). Thread-safe.
  */
 maph_status maph_stats(const struct maph_t *db, struct maph_stats_t *out);
+
+/**
+ * Builds a minimal perfect hash (BBHash, via boomphf, gamma 2) over the
+ * keys present and stores it in the file; every process and every reopen
+ * uses it. Keys never move. Afterwards a lookup of a key present at the
+ * time computes the MPHF and reads exactly one slot; other keys (inserted
+ * later, or re-inserted) are found by probing as before.
+ *
+ * Cost: one pass over the slots plus the construction (see BENCHMARKS.md
+ * for ns per key), about 2.5 bytes per key in the file and in each process
+ * that uses it. Call again when `maph_stats_t.keys_outside_mphf` passes
+ * about 20% of the keys.
+ *
+ * Readers are never blocked and never miss a key; writers, here and in
+ * other processes, may go on writing. Other handles pick the new MPHF up on
+ * their next lookup. A crash in the middle leaves the previous MPHF (or
+ * none) in force. Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_READ_ONLY`,
+ * `MAPH_E_BUSY` (another optimize holds the lock past 2 s), `MAPH_E_IO`.
+ * Thread- and process-safe.
+ */
+maph_status maph_optimize(struct maph_t *db);
+
+/**
+ * Sets `*uid` to the UID of `key`: a 64-bit id that stays valid until the
+ * key is deleted, across `maph_optimize`, reopen and processes. Errors as
+ * `maph_get` (`MAPH_NOT_FOUND` when the key is absent). Lock-free,
+ * thread-safe.
+ */
+maph_status maph_uid(const struct maph_t *db, const void *key, size_t key_len, uint64_t *uid);
+
+/**
+ * Copies the value of the key with `uid` into `buf`, without hashing or
+ * probing: one slot read. A UID of a deleted key answers `MAPH_NOT_FOUND`,
+ * even after its slot holds another key: never another key's value.
+ * Errors: `MAPH_NOT_FOUND`, `MAPH_E_BUFFER_TOO_SMALL` (with `*val_len` set
+ * to the size needed), `MAPH_E_INVALID_ARG`, `MAPH_E_CORRUPT`,
+ * `MAPH_E_BUSY`. Lock-free, thread-safe.
+ */
+maph_status maph_get_by_uid(const struct maph_t *db,
+                            uint64_t uid,
+                            void *buf,
+                            size_t buf_cap,
+                            size_t *val_len);
+
+/**
+ * Copies the key with `uid` into `buf` and sets `*key_len`. Errors as
+ * `maph_get_by_uid`. Lock-free, thread-safe.
+ */
+maph_status maph_get_key_by_uid(const struct maph_t *db,
+                                uint64_t uid,
+                                void *buf,
+                                size_t buf_cap,
+                                size_t *key_len);
+
+/**
+ * Deletes the key with `uid`. Errors: `MAPH_NOT_FOUND` (already deleted:
+ * a key re-inserted since has a new UID and is left alone),
+ * `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`, `MAPH_E_BUSY`. Thread- and
+ * process-safe.
+ */
+maph_status maph_del_by_uid(struct maph_t *db, uint64_t uid);
+
+/**
+ * Looks up `n` keys at once. Key `i` is `keys[i]` (`key_lens[i]` bytes);
+ * its value is **copied** into `bufs[i]` (capacity `buf_caps[i]`; NULL
+ * with capacity 0 asks only the size), its length goes to `val_lens[i]`
+ * (set also with `MAPH_E_BUFFER_TOO_SMALL`, to the size needed), and its
+ * status to `statuses[i]` (`MAPH_OK`, `MAPH_NOT_FOUND`, or an error as
+ * `maph_get`; a NULL `keys[i]` gets `MAPH_E_INVALID_ARG`).
+ *
+ * Keys are hashed in groups of 16 (AVX2 where the CPU has it) and their
+ * slots prefetched before they are read, so the memory accesses overlap;
+ * after `maph_optimize` the MPHF picks the slot. Returns `MAPH_OK` when
+ * the call was well-formed (look at `statuses` for each key), or
+ * `MAPH_E_INVALID_ARG` when `db` or an array is NULL with `n` > 0.
+ * Lock-free, thread-safe.
+ */
+maph_status maph_mget(const struct maph_t *db,
+                      size_t n,
+                      const void *const *keys,
+                      const size_t *key_lens,
+                      void *const *bufs,
+                      const size_t *buf_caps,
+                      size_t *val_lens,
+                      maph_status *statuses);
+
+/**
+ * Sets `n` keys at once: `keys[i]` (`key_lens[i]` bytes) to `vals[i]`
+ * (`val_lens[i]` bytes; NULL allowed with length 0); `statuses[i]` gets
+ * each key's status, as `maph_set`. Each key is set atomically; the batch
+ * is not a transaction. Keys are hashed in groups and their home slots
+ * prefetched. Returns `MAPH_OK` when the call was well-formed,
+ * `MAPH_E_INVALID_ARG` when `db` or an array is NULL with `n` > 0.
+ * Thread- and process-safe.
+ */
+maph_status maph_mset(struct maph_t *db,
+                      size_t n,
+                      const void *const *keys,
+                      const size_t *key_lens,
+                      const void *const *vals,
+                      const size_t *val_lens,
+                      maph_status *statuses);
 
 /**
  * A static, NUL-terminated English message for a status; an unknown value

@@ -121,6 +121,14 @@ pub struct maph_stats_t {
     pub max_probes: u32,
     /// Longest probe distance any insert needed (0: its home slot).
     pub longest_probe: u32,
+    /// 1 while lookups on this handle use an MPHF, else 0.
+    pub mphf_in_use: u32,
+    /// Keys in the current MPHF, as built by the last `maph_optimize`.
+    pub mphf_keys: u64,
+    /// Keys inserted since the last `maph_optimize`: found by probing, not
+    /// by the MPHF. Call `maph_optimize` again when this passes about 20% of
+    /// `keys`.
+    pub keys_outside_mphf: u64,
 }
 
 thread_local! {
@@ -567,7 +575,8 @@ pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -
         require!(db, "db");
         require!(out, "out");
         // SAFETY: a live handle by contract.
-        let s = unsafe { &*db }.store.stats();
+        let store = unsafe { &(*db).store };
+        let s = store.stats();
         let o = maph_stats_t {
             keys: s.keys,
             slots: s.slots,
@@ -579,9 +588,324 @@ pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -
             slot_capacity: s.slot_capacity,
             max_probes: s.max_probes,
             longest_probe: s.longest_probe,
+            mphf_in_use: u32::from(store.mphf_in_use()),
+            mphf_keys: s.mphf_keys,
+            keys_outside_mphf: s.keys_outside_mphf,
         };
         // SAFETY: `out` is non-NULL and points to a `maph_stats_t`.
         unsafe { out.write(o) };
+        maph_status::MAPH_OK
+    })
+}
+
+/// Builds a minimal perfect hash (BBHash, via boomphf, gamma 2) over the
+/// keys present and stores it in the file; every process and every reopen
+/// uses it. Keys never move. Afterwards a lookup of a key present at the
+/// time computes the MPHF and reads exactly one slot; other keys (inserted
+/// later, or re-inserted) are found by probing as before.
+///
+/// Cost: one pass over the slots plus the construction (see BENCHMARKS.md
+/// for ns per key), about 2.5 bytes per key in the file and in each process
+/// that uses it. Call again when `maph_stats_t.keys_outside_mphf` passes
+/// about 20% of the keys.
+///
+/// Readers are never blocked and never miss a key; writers, here and in
+/// other processes, may go on writing. Other handles pick the new MPHF up on
+/// their next lookup. A crash in the middle leaves the previous MPHF (or
+/// none) in force. Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_READ_ONLY`,
+/// `MAPH_E_BUSY` (another optimize holds the lock past 2 s), `MAPH_E_IO`.
+/// Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_optimize(db: *mut maph_t) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        // SAFETY: a live handle by contract.
+        match unsafe { &*db }.store.optimize() {
+            Ok(_) => maph_status::MAPH_OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Sets `*uid` to the UID of `key`: a 64-bit id that stays valid until the
+/// key is deleted, across `maph_optimize`, reopen and processes. Errors as
+/// `maph_get` (`MAPH_NOT_FOUND` when the key is absent). Lock-free,
+/// thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_uid(
+    db: *const maph_t,
+    key: *const c_void,
+    key_len: usize,
+    uid: *mut u64,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(key, "key");
+        require!(uid, "uid");
+        // SAFETY: handle and key by contract.
+        let (db, key) = unsafe {
+            match bytes(key, key_len, "key") {
+                Ok(k) => (&*db, k),
+                Err(e) => return fail(e),
+            }
+        };
+        match db.store.uid(key) {
+            Ok(u) => {
+                // SAFETY: non-NULL.
+                unsafe { uid.write(u) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Shared body of the two UID reads.
+///
+/// # Safety
+/// As `maph_get_by_uid`.
+unsafe fn uid_read(
+    db: *const maph_t,
+    uid: u64,
+    buf: *mut c_void,
+    buf_cap: usize,
+    len: *mut usize,
+    key: bool,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(len, "length out-parameter");
+        // SAFETY: handle and buffer by contract.
+        let (db, buf) = unsafe {
+            match buffer(buf, buf_cap) {
+                Ok(b) => (&*db, b),
+                Err(e) => return fail(e),
+            }
+        };
+        let r = if key {
+            db.store.key_by_uid(uid, buf)
+        } else {
+            db.store.get_by_uid(uid, buf)
+        };
+        let (n, st) = match r {
+            Ok(n) => (n, maph_status::MAPH_OK),
+            Err(Error::BufferTooSmall(n)) => (n, fail(Error::BufferTooSmall(n))),
+            Err(e) => return fail(e),
+        };
+        // SAFETY: non-NULL.
+        unsafe { len.write(n) };
+        st
+    })
+}
+
+/// Copies the value of the key with `uid` into `buf`, without hashing or
+/// probing: one slot read. A UID of a deleted key answers `MAPH_NOT_FOUND`,
+/// even after its slot holds another key: never another key's value.
+/// Errors: `MAPH_NOT_FOUND`, `MAPH_E_BUFFER_TOO_SMALL` (with `*val_len` set
+/// to the size needed), `MAPH_E_INVALID_ARG`, `MAPH_E_CORRUPT`,
+/// `MAPH_E_BUSY`. Lock-free, thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_get_by_uid(
+    db: *const maph_t,
+    uid: u64,
+    buf: *mut c_void,
+    buf_cap: usize,
+    val_len: *mut usize,
+) -> maph_status {
+    // SAFETY: the caller's contract is the same.
+    unsafe { uid_read(db, uid, buf, buf_cap, val_len, false) }
+}
+
+/// Copies the key with `uid` into `buf` and sets `*key_len`. Errors as
+/// `maph_get_by_uid`. Lock-free, thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_get_key_by_uid(
+    db: *const maph_t,
+    uid: u64,
+    buf: *mut c_void,
+    buf_cap: usize,
+    key_len: *mut usize,
+) -> maph_status {
+    // SAFETY: the caller's contract is the same.
+    unsafe { uid_read(db, uid, buf, buf_cap, key_len, true) }
+}
+
+/// Deletes the key with `uid`. Errors: `MAPH_NOT_FOUND` (already deleted:
+/// a key re-inserted since has a new UID and is left alone),
+/// `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`, `MAPH_E_BUSY`. Thread- and
+/// process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_del_by_uid(db: *mut maph_t, uid: u64) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        // SAFETY: a live handle by contract.
+        match unsafe { &*db }.store.del_by_uid(uid) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Looks up `n` keys at once. Key `i` is `keys[i]` (`key_lens[i]` bytes);
+/// its value is **copied** into `bufs[i]` (capacity `buf_caps[i]`; NULL
+/// with capacity 0 asks only the size), its length goes to `val_lens[i]`
+/// (set also with `MAPH_E_BUFFER_TOO_SMALL`, to the size needed), and its
+/// status to `statuses[i]` (`MAPH_OK`, `MAPH_NOT_FOUND`, or an error as
+/// `maph_get`; a NULL `keys[i]` gets `MAPH_E_INVALID_ARG`).
+///
+/// Keys are hashed in groups of 16 (AVX2 where the CPU has it) and their
+/// slots prefetched before they are read, so the memory accesses overlap;
+/// after `maph_optimize` the MPHF picks the slot. Returns `MAPH_OK` when
+/// the call was well-formed (look at `statuses` for each key), or
+/// `MAPH_E_INVALID_ARG` when `db` or an array is NULL with `n` > 0.
+/// Lock-free, thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_mget(
+    db: *const maph_t,
+    n: usize,
+    keys: *const *const c_void,
+    key_lens: *const usize,
+    bufs: *const *mut c_void,
+    buf_caps: *const usize,
+    val_lens: *mut usize,
+    statuses: *mut maph_status,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        if n == 0 {
+            return maph_status::MAPH_OK;
+        }
+        require!(keys, "keys");
+        require!(key_lens, "key_lens");
+        require!(bufs, "bufs");
+        require!(buf_caps, "buf_caps");
+        require!(val_lens, "val_lens");
+        require!(statuses, "statuses");
+        // SAFETY: a live handle by contract.
+        let store = unsafe { &(*db).store };
+        const G: usize = crate::batch::GROUP;
+        for start in (0..n).step_by(G) {
+            let m = G.min(n - start);
+            let mut ks: [&[u8]; G] = [&[]; G];
+            let mut bs: [&mut [u8]; G] = Default::default();
+            let mut out: [crate::Result<usize>; G] = std::array::from_fn(|_| Ok(0));
+            let mut bad = [false; G];
+            for j in 0..m {
+                let i = start + j;
+                // SAFETY: the arrays hold `n` elements each and each key
+                // and buffer pointer is valid for its length, by contract.
+                unsafe {
+                    match (
+                        bytes(*keys.add(i), *key_lens.add(i), "key"),
+                        buffer(*bufs.add(i), *buf_caps.add(i)),
+                    ) {
+                        (Ok(k), Ok(b)) if !(*keys.add(i)).is_null() => {
+                            ks[j] = k;
+                            bs[j] = b;
+                        }
+                        _ => bad[j] = true,
+                    }
+                }
+            }
+            store.mget(&ks[..m], &mut bs[..m], &mut out[..m]);
+            for j in 0..m {
+                let i = start + j;
+                let (len, st) = if bad[j] {
+                    (
+                        0,
+                        fail(Error::InvalidArg(
+                            "keys[i] is NULL or a length is out of range",
+                        )),
+                    )
+                } else {
+                    match &out[j] {
+                        Ok(l) => (*l, maph_status::MAPH_OK),
+                        Err(Error::BufferTooSmall(l)) => {
+                            (*l, status_of(&Error::BufferTooSmall(*l)))
+                        }
+                        Err(e) => (0, fail(e.clone())),
+                    }
+                };
+                // SAFETY: the out-arrays hold `n` elements by contract.
+                unsafe {
+                    val_lens.add(i).write(len);
+                    statuses.add(i).write(st);
+                }
+            }
+        }
+        maph_status::MAPH_OK
+    })
+}
+
+/// Sets `n` keys at once: `keys[i]` (`key_lens[i]` bytes) to `vals[i]`
+/// (`val_lens[i]` bytes; NULL allowed with length 0); `statuses[i]` gets
+/// each key's status, as `maph_set`. Each key is set atomically; the batch
+/// is not a transaction. Keys are hashed in groups and their home slots
+/// prefetched. Returns `MAPH_OK` when the call was well-formed,
+/// `MAPH_E_INVALID_ARG` when `db` or an array is NULL with `n` > 0.
+/// Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_mset(
+    db: *mut maph_t,
+    n: usize,
+    keys: *const *const c_void,
+    key_lens: *const usize,
+    vals: *const *const c_void,
+    val_lens: *const usize,
+    statuses: *mut maph_status,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        if n == 0 {
+            return maph_status::MAPH_OK;
+        }
+        require!(keys, "keys");
+        require!(key_lens, "key_lens");
+        require!(vals, "vals");
+        require!(val_lens, "val_lens");
+        require!(statuses, "statuses");
+        // SAFETY: a live handle by contract.
+        let store = unsafe { &(*db).store };
+        const G: usize = crate::batch::GROUP;
+        for start in (0..n).step_by(G) {
+            let m = G.min(n - start);
+            let mut ks: [&[u8]; G] = [&[]; G];
+            let mut vs: [&[u8]; G] = [&[]; G];
+            let mut out: [crate::Result<()>; G] = std::array::from_fn(|_| Ok(()));
+            let mut bad = [false; G];
+            for j in 0..m {
+                let i = start + j;
+                // SAFETY: arrays of `n` elements, each pointer valid for its
+                // length, by contract.
+                unsafe {
+                    match (
+                        bytes(*keys.add(i), *key_lens.add(i), "key"),
+                        bytes(*vals.add(i), *val_lens.add(i), "val"),
+                    ) {
+                        (Ok(k), Ok(v)) if !(*keys.add(i)).is_null() => {
+                            ks[j] = k;
+                            vs[j] = v;
+                        }
+                        _ => bad[j] = true,
+                    }
+                }
+            }
+            store.mset(&ks[..m], &vs[..m], &mut out[..m]);
+            for j in 0..m {
+                let st = if bad[j] {
+                    fail(Error::InvalidArg(
+                        "keys[i] is NULL or vals[i] is NULL with a length",
+                    ))
+                } else {
+                    match &out[j] {
+                        Ok(()) => maph_status::MAPH_OK,
+                        Err(e) => fail(e.clone()),
+                    }
+                };
+                // SAFETY: `statuses` holds `n` elements by contract.
+                unsafe { statuses.add(start + j).write(st) };
+            }
+        }
         maph_status::MAPH_OK
     })
 }

@@ -21,7 +21,7 @@ compile_error!("maph stores are little-endian; big-endian targets are not suppor
 pub mod seqlock;
 
 #[cfg(not(loom))]
-mod batch;
+pub mod batch;
 #[cfg(not(loom))]
 pub mod error;
 #[cfg(not(loom))]
