@@ -111,6 +111,14 @@ enum maph_status
    * that is already in a queue); see `maph_last_error`.
    */
   MAPH_E_CONFLICT = 15,
+  /**
+   * `maph_incr` on a value that is not exactly 8 bytes.
+   */
+  MAPH_E_NOT_INTEGER = 16,
+  /**
+   * `maph_incr` would leave the signed 64-bit range.
+   */
+  MAPH_E_OVERFLOW = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

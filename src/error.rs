@@ -42,6 +42,10 @@ pub enum Error {
     /// in a queue, a compare-and-swap whose expected value differs
     /// (C: `MAPH_E_CONFLICT`).
     Conflict(&'static str),
+    /// `incr` on a value that is not exactly 8 bytes (C: `MAPH_E_NOT_INTEGER`).
+    NotInteger,
+    /// `incr` would leave the signed 64-bit range (C: `MAPH_E_OVERFLOW`).
+    Overflow,
 }
 
 impl Error {
@@ -85,6 +89,8 @@ impl fmt::Display for Error {
             Error::Empty => write!(f, "empty"),
             Error::Timeout => write!(f, "timed out"),
             Error::Conflict(m) => write!(f, "conflict: {m}"),
+            Error::NotInteger => write!(f, "value is not an 8-byte integer"),
+            Error::Overflow => write!(f, "integer overflow"),
         }
     }
 }

@@ -58,6 +58,10 @@ pub enum maph_status {
     /// The call conflicts with the current state (for example an element
     /// that is already in a queue); see `maph_last_error`.
     MAPH_E_CONFLICT = 15,
+    /// `maph_incr` on a value that is not exactly 8 bytes.
+    MAPH_E_NOT_INTEGER = 16,
+    /// `maph_incr` would leave the signed 64-bit range.
+    MAPH_E_OVERFLOW = 17,
 }
 
 /// Open an existing store for reading only.
@@ -152,6 +156,8 @@ pub(crate) fn status_of(e: &Error) -> maph_status {
         Error::Empty => MAPH_E_EMPTY,
         Error::Timeout => MAPH_E_TIMEOUT,
         Error::Conflict(_) => MAPH_E_CONFLICT,
+        Error::NotInteger => MAPH_E_NOT_INTEGER,
+        Error::Overflow => MAPH_E_OVERFLOW,
     }
 }
 
@@ -931,6 +937,8 @@ pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
         13 => c"empty",
         14 => c"timed out",
         15 => c"conflicts with the current state",
+        16 => c"value is not an 8-byte integer",
+        17 => c"integer overflow",
         _ => c"unknown status",
     };
     s.as_ptr()
@@ -966,6 +974,8 @@ mod tests {
             Error::Empty,
             Error::Timeout,
             Error::Conflict(""),
+            Error::NotInteger,
+            Error::Overflow,
         ];
         let mut seen: Vec<u32> = all.iter().map(|e| status_of(e) as u32).collect();
         seen.sort();

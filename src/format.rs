@@ -41,12 +41,49 @@ pub const DEFAULT_SLOT_SIZE: u32 = 512;
 pub const MAX_SLOTS: u64 = u32::MAX as u64;
 /// Default maximum probe distance (capped at the slot count).
 pub const DEFAULT_MAX_PROBES: u32 = 1024;
-/// Default number of entries in the same-key lock table.
+/// Most entries a default lock table gets.
 pub const DEFAULT_LOCK_COUNT: u32 = 4096;
 /// Largest lock table.
 pub const MAX_LOCK_COUNT: u32 = 1 << 20;
-/// Bytes per lock-table entry: owner pid (u32), padding (u32), intent (u64).
-pub const LOCK_ENTRY_SIZE: usize = 16;
+/// Bytes of a lock-table entry before its redo image. An entry is
+/// `LOCK_META_SIZE + slot_size` bytes: the metadata below, then the image of
+/// the slot its owner is writing (slot bytes from offset 8 on).
+pub const LOCK_META_SIZE: usize = 64;
+/// Lock entry: owner pid (u32), 0 when free.
+pub const LOCK_OFF_OWNER: usize = 0;
+/// Lock entry: 1 while the redo image and intent describe a write in
+/// progress (u32).
+pub const LOCK_OFF_REDO: usize = 4;
+/// Lock entry: slot index (high 32 bits) and the slot's even version before
+/// the write (low 32 bits) (u64).
+pub const LOCK_OFF_INTENT: usize = 8;
+/// Lock entry: the tag to publish with the write (u32).
+pub const LOCK_OFF_TAG: usize = 16;
+/// Lock entry: live keys whose lock is this entry (u64, wrapping).
+pub const LOCK_OFF_LIVE: usize = 24;
+/// Lock entry: tombstones made minus tombstones reused through this entry
+/// (u64, wrapping; the sum over entries is the store's tombstone count).
+pub const LOCK_OFF_TOMB: usize = 32;
+/// Lock entry: `live` once the write in progress is applied (u64).
+pub const LOCK_OFF_NEW_LIVE: usize = 40;
+/// Lock entry: `tomb` once the write in progress is applied (u64).
+pub const LOCK_OFF_NEW_TOMB: usize = 48;
+
+/// Bytes of one lock-table entry for slots of `slot_size` bytes.
+pub fn lock_stride(slot_size: u32) -> u64 {
+    LOCK_META_SIZE as u64 + u64::from(slot_size)
+}
+
+/// The default lock-table size: a power of two, at most 4096 entries, at
+/// most about 4 MiB of table, at least 16 entries, and no more than the
+/// slot count rounded up to a power of two.
+pub fn default_lock_count(slot_count: u64, slot_size: u32) -> u32 {
+    let by_bytes = ((4u64 << 20) / lock_stride(slot_size)).max(16);
+    let cap = by_bytes
+        .min(u64::from(DEFAULT_LOCK_COUNT))
+        .min(slot_count.max(16).next_power_of_two());
+    1u32 << (63 - cap.leading_zeros())
+}
 
 /// Bytes at the start of every slot before the key: seqlock word (u64),
 /// key length (u32), value length (u32), state (u32), UID generation (u32),
@@ -73,9 +110,9 @@ pub const OFF_CHECKSUM: usize = 88;
 pub const CHECKSUMMED_LEN: usize = 88;
 
 // Shared counters (written while the store is in use; not checksummed).
-// Each group sits on its own cache line.
-pub const OFF_LIVE_KEYS: usize = 128;
-pub const OFF_TOMBSTONES: usize = 136;
+// Each group sits on its own cache line. Live keys and tombstones are
+// counted per lock-table entry (`LOCK_OFF_LIVE`, `LOCK_OFF_TOMB`), so that a
+// writer killed mid-write leaves counts that its repair can make exact.
 /// Keys inserted since the last `optimize()` (they are outside the MPHF).
 pub const OFF_NEW_SINCE_OPT: usize = 144;
 pub const OFF_LONGEST_PROBE: usize = 192;
@@ -166,7 +203,7 @@ impl Geometry {
         }
         let locks_offset = HEADER_SIZE as u64;
         let slots_offset =
-            align_page(locks_offset + u64::from(lock_count) * LOCK_ENTRY_SIZE as u64);
+            align_page(locks_offset + u64::from(lock_count) * lock_stride(slot_size));
         let extra_offset = slot_count
             .checked_mul(u64::from(slot_size))
             .and_then(|b| b.checked_add(slots_offset))
@@ -282,9 +319,7 @@ impl Geometry {
                 "file is longer than its header says"
             }));
         }
-        if get64(h, OFF_LIVE_KEYS) > g.slot_count
-            || get64(h, OFF_TOMBSTONES) > g.slot_count
-            || get64(h, OFF_LONGEST_PROBE) > u64::from(g.max_probes)
+        if get64(h, OFF_LONGEST_PROBE) > u64::from(g.max_probes)
             || get64(h, OFF_MPHF_KEYS) > g.slot_count
             || get64(h, OFF_NEW_SINCE_OPT) > g.slot_count
         {
@@ -342,7 +377,7 @@ mod tests {
     fn slots_start_page_aligned_after_the_lock_table() {
         let g = Geometry::new(10, 64, 4, 4096, 1).unwrap();
         assert_eq!(g.locks_offset, 4096);
-        assert_eq!(g.slots_offset, 4096 + 4096 * 16);
+        assert_eq!(g.slots_offset, 4096 + 4096 * 128);
         assert_eq!(g.slots_offset % 4096, 0);
         assert_eq!(g.extra_offset, g.slots_offset + 640);
         assert_eq!(g.file_len, g.extra_offset + 2 * mphf_bank_len(10));
@@ -462,13 +497,30 @@ mod tests {
     }
 
     #[test]
-    fn counters_beyond_the_slot_count_are_corrupt() {
+    fn counters_beyond_their_bounds_are_corrupt() {
         let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
         let mut h = header(&g);
-        put64(&mut h, OFF_LIVE_KEYS, 1001);
+        put64(&mut h, OFF_MPHF_KEYS, 1001);
         assert!(matches!(
             Geometry::decode(&h, g.file_len),
             Err(Error::Corrupt(_))
         ));
+        let mut h = header(&g);
+        put64(&mut h, OFF_LONGEST_PROBE, 65);
+        assert!(matches!(
+            Geometry::decode(&h, g.file_len),
+            Err(Error::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn default_lock_table_stays_small() {
+        assert_eq!(default_lock_count(2_000_000, 512), 4096);
+        assert_eq!(default_lock_count(10, 512), 16);
+        assert_eq!(default_lock_count(1 << 30, 65536), 32);
+        for (n, s) in [(100, 64), (1 << 20, 4096), (3, 65536)] {
+            let c = default_lock_count(n, s);
+            assert!(c.is_power_of_two() && u64::from(c) * lock_stride(s) <= 5 << 20);
+        }
     }
 }

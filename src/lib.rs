@@ -31,8 +31,6 @@ pub mod format;
 #[cfg(not(loom))]
 pub mod hash;
 #[cfg(not(loom))]
-pub mod hash_batch;
-#[cfg(not(loom))]
 mod lock;
 #[cfg(not(loom))]
 pub mod mphf;
@@ -44,6 +42,8 @@ pub mod store;
 mod uid;
 #[cfg(not(loom))]
 mod wait;
+#[cfg(not(loom))]
+mod write;
 
 #[cfg(not(loom))]
 pub use error::{Error, Result};

@@ -193,7 +193,7 @@ impl Store {
                     break;
                 }
                 if is_locked(w) {
-                    backoff.snooze()?;
+                    self.wait_locked_slot(idx, w, &mut backoff)?;
                     continue;
                 }
                 let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);

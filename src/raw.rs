@@ -90,33 +90,83 @@ impl Region {
         unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
     }
 
-    /// The owner word (a pid, 0 when free) of lock-table entry `i`.
     #[inline]
-    pub fn lock_owner(&self, i: usize) -> &AtomicU32 {
-        assert!(i < self.geom.lock_count as usize);
-        let off = self.geom.locks_offset as usize + i * format::LOCK_ENTRY_SIZE;
-        // SAFETY: the lock table lies inside the mapping (checked by
-        // `Geometry`), entries are 16-byte aligned, `i` is in range.
-        unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
+    fn lock_ptr(&self, i: usize) -> *mut u8 {
+        assert!(i < self.geom.lock_count as usize, "lock entry out of range");
+        let off =
+            self.geom.locks_offset as usize + i * format::lock_stride(self.geom.slot_size) as usize;
+        // SAFETY: `Geometry` checked that the lock table
+        // `[locks_offset, locks_offset + lock_count * stride)` lies before the
+        // slots, inside the mapping; `i < lock_count`.
+        unsafe { self.base.add(off) }
     }
 
-    /// The aux word of lock-table entry `i`: the prior state of the slot its
-    /// holder is writing.
+    /// A u32 field of lock-table entry `i` (one of `format::LOCK_OFF_*`).
     #[inline]
-    pub fn lock_aux(&self, i: usize) -> &AtomicU32 {
-        assert!(i < self.geom.lock_count as usize);
-        let off = self.geom.locks_offset as usize + i * format::LOCK_ENTRY_SIZE + 4;
-        // SAFETY: as in `lock_owner`; `off` is 4-aligned.
-        unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
+    pub fn lock_u32(&self, i: usize, off: usize) -> &AtomicU32 {
+        assert!(off % 4 == 0 && off + 4 <= format::LOCK_META_SIZE);
+        // SAFETY: inside the entry's metadata; entries are 64-byte aligned.
+        unsafe { AtomicU32::from_ptr(self.lock_ptr(i).add(off).cast()) }
     }
 
-    /// The intent word of lock-table entry `i`: what its holder is writing.
+    /// A u64 field of lock-table entry `i` (one of `format::LOCK_OFF_*`).
     #[inline]
-    pub fn lock_intent(&self, i: usize) -> &AtomicU64 {
-        assert!(i < self.geom.lock_count as usize);
-        let off = self.geom.locks_offset as usize + i * format::LOCK_ENTRY_SIZE + 8;
-        // SAFETY: as in `lock_owner`; `off` is 8-aligned.
-        unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
+    pub fn lock_u64(&self, i: usize, off: usize) -> &AtomicU64 {
+        assert!(off % 8 == 0 && off + 8 <= format::LOCK_META_SIZE);
+        // SAFETY: inside the entry's metadata, 8-aligned.
+        unsafe { AtomicU64::from_ptr(self.lock_ptr(i).add(off).cast()) }
+    }
+
+    /// Writes `bytes` at `off` into the redo image of lock entry `i`. The
+    /// caller owns the entry.
+    #[inline]
+    pub fn write_image(&self, i: usize, off: usize, bytes: &[u8]) {
+        self.check_write();
+        assert!(off
+            .checked_add(bytes.len())
+            .is_some_and(|e| e <= self.geom.slot_size as usize - 8));
+        // SAFETY: the image area `[64, 64 + slot_size - 8)` of the entry is
+        // inside the lock table (checked above); the caller owns the entry.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.lock_ptr(i).add(format::LOCK_META_SIZE + off),
+                bytes.len(),
+            )
+        }
+    }
+
+    /// Reads `out.len()` bytes at `off` of lock entry `i`'s redo image.
+    pub fn read_image(&self, i: usize, off: usize, out: &mut [u8]) {
+        assert!(off
+            .checked_add(out.len())
+            .is_some_and(|e| e <= self.geom.slot_size as usize - 8));
+        // SAFETY: inside the entry's image area (checked above).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.lock_ptr(i).add(format::LOCK_META_SIZE + off),
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        }
+    }
+
+    /// Copies the first `len` bytes of lock entry `i`'s redo image over slot
+    /// `idx` from byte 8 on (everything but the seqlock word). The caller
+    /// owns the entry and holds the slot's seqlock.
+    pub fn apply_image(&self, i: usize, idx: u64, len: usize) {
+        self.check_write();
+        assert!(len <= self.geom.slot_size as usize - 8);
+        // SAFETY: source inside the entry's image area, destination inside
+        // slot `idx` (both checked); the lock table and the slots do not
+        // overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.lock_ptr(i).add(format::LOCK_META_SIZE),
+                self.slot_ptr(idx).add(8),
+                len,
+            )
+        }
     }
 
     #[inline]
@@ -273,46 +323,5 @@ impl Region {
     pub fn flush_extra(&self, off: usize, len: usize) -> std::io::Result<()> {
         let abs = self.extra_range(off, len);
         self.map.flush_range(abs, len)
-    }
-
-    /// Writes key then value into slot `idx`'s data area and stores their
-    /// lengths. The caller holds the slot's seqlock (odd word).
-    pub fn write_kv(&self, idx: u64, key: &[u8], val: &[u8]) {
-        self.check_write();
-        assert!(key.len() + val.len() <= self.geom.slot_capacity());
-        let p = self.slot_ptr(idx);
-        // SAFETY: both ranges are inside the slot's data area (checked
-        // above); the mapping is writable; the caller holds the slot's
-        // seqlock, so readers discard what they read while this runs.
-        unsafe {
-            std::ptr::copy_nonoverlapping(key.as_ptr(), p.add(SLOT_HEADER_SIZE), key.len());
-            std::ptr::copy_nonoverlapping(
-                val.as_ptr(),
-                p.add(SLOT_HEADER_SIZE + key.len()),
-                val.len(),
-            );
-        }
-        self.slot_u32(idx, format::SLOT_OFF_KEY_LEN)
-            .store(key.len() as u32, Ordering::Relaxed);
-        self.slot_u32(idx, format::SLOT_OFF_VAL_LEN)
-            .store(val.len() as u32, Ordering::Relaxed);
-    }
-
-    /// Writes the value only (same key) into slot `idx`.
-    /// The caller holds the slot's seqlock.
-    pub fn write_val(&self, idx: u64, key_len: usize, val: &[u8]) {
-        self.check_write();
-        assert!(key_len + val.len() <= self.geom.slot_capacity());
-        // SAFETY: inside the slot's data area (checked above); writable;
-        // the caller holds the seqlock.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                val.as_ptr(),
-                self.slot_ptr(idx).add(SLOT_HEADER_SIZE + key_len),
-                val.len(),
-            );
-        }
-        self.slot_u32(idx, format::SLOT_OFF_VAL_LEN)
-            .store(val.len() as u32, Ordering::Relaxed);
     }
 }

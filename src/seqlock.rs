@@ -1,9 +1,12 @@
 //! The slot seqlock protocol: one `AtomicU64` word per slot.
 //!
 //! Word layout: high 32 bits the key-hash *tag* of the key in the slot, low 32
-//! bits the *version*. An odd version means a writer is inside the slot. The
-//! word of a slot that was never written is 0; versions skip 0 when they wrap,
-//! so a word returns to 0 never.
+//! bits the *version*. An odd version means a writer is inside the slot; while
+//! it is, the high 32 bits hold the writer's *owner id* (its lock-table
+//! entry) instead of the tag, so that anyone who finds the slot taken for
+//! long can find the writer and check that it is alive. The word of a slot
+//! that was never written is 0; versions skip 0 when they wrap, so a word
+//! returns to 0 never.
 //!
 //! The orderings are those of crossbeam's reference seqlock
 //! (`crossbeam-utils/src/atomic/seq_lock.rs`):
@@ -57,15 +60,28 @@ pub fn read_validate(word: &AtomicU64, begin: u64) -> bool {
     word.load(Ordering::Relaxed) == begin
 }
 
-/// Tries to enter the slot as its writer, from the even word `current`
-/// observed by the caller. Returns the locked (odd) word on success; fails
-/// when the word changed since it was observed, or is odd.
+/// The owner id in a locked word.
 #[inline]
-pub fn try_lock(word: &AtomicU64, current: u64) -> Option<u64> {
+pub fn owner_of(word: u64) -> u32 {
+    (word >> 32) as u32
+}
+
+/// The word a writer with owner id `owner` takes the even word `current` to.
+#[inline]
+pub fn locked_word(current: u64, owner: u32) -> u64 {
+    (u64::from(owner) << 32) | u64::from(version_of(current) + 1)
+}
+
+/// Tries to enter the slot as its writer `owner`, from the even word
+/// `current` observed by the caller. Returns the locked (odd) word on
+/// success; fails when the word changed since it was observed, or is odd.
+#[inline]
+pub fn try_lock(word: &AtomicU64, current: u64, owner: u32) -> Option<u64> {
     if is_locked(current) {
         return None;
     }
-    let locked = current + 1; // even version < u32::MAX: no carry into the tag
+    // An even version is < u32::MAX, so `+ 1` stays in the low half.
+    let locked = locked_word(current, owner);
     match word.compare_exchange(current, locked, Ordering::Acquire, Ordering::Relaxed) {
         Ok(_) => {
             fence(Ordering::Release);
@@ -105,18 +121,19 @@ mod tests {
         assert_eq!(next_version(u32::MAX), 2);
         assert_eq!(next_version(1), 2);
         let w = AtomicU64::new(u64::from(u32::MAX) - 1);
-        let locked = try_lock(&w, u64::from(u32::MAX) - 1).unwrap();
+        let locked = try_lock(&w, u64::from(u32::MAX) - 1, 9).unwrap();
         assert_eq!(unlock(&w, locked, 0), 2);
     }
 
     #[test]
     fn lock_fails_on_a_stale_or_odd_word() {
         let w = AtomicU64::new(4);
-        assert!(try_lock(&w, 2).is_none(), "stale observation");
-        assert!(try_lock(&w, 5).is_none(), "odd observation");
-        let locked = try_lock(&w, 4).unwrap();
+        assert!(try_lock(&w, 2, 1).is_none(), "stale observation");
+        assert!(try_lock(&w, 5, 1).is_none(), "odd observation");
+        let locked = try_lock(&w, 4, 77).unwrap();
         assert!(is_locked(w.load(Ordering::Relaxed)));
-        assert!(try_lock(&w, 4).is_none(), "second writer");
+        assert_eq!(owner_of(locked), 77, "the locked word names its writer");
+        assert!(try_lock(&w, 4, 2).is_none(), "second writer");
         let pubw = unlock(&w, locked, 7);
         assert_eq!(tag_of(pubw), 7);
         assert_eq!(version_of(pubw), 6);
@@ -126,7 +143,7 @@ mod tests {
     fn validate_detects_a_write_in_between() {
         let w = AtomicU64::new(2);
         let b = read_begin(&w);
-        let l = try_lock(&w, b).unwrap();
+        let l = try_lock(&w, b, 0).unwrap();
         unlock(&w, l, 0);
         assert!(!read_validate(&w, b));
         let b = read_begin(&w);

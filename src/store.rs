@@ -22,10 +22,9 @@ use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Error, Result};
 use crate::format::{
-    self, Geometry, HEADER_SIZE, OFF_LIVE_KEYS, OFF_LONGEST_PROBE, OFF_TOMBSTONES, SLOT_OFF_EXPIRY,
-    SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
+    self, Geometry, HEADER_SIZE, OFF_LONGEST_PROBE, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, STATE_LIVE,
+    STATE_TOMBSTONE,
 };
-use crate::lock::{self, Guard, Intent};
 use crate::mphf::{Index, View};
 use crate::raw::Region;
 use crate::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
@@ -45,7 +44,9 @@ pub struct Options {
     pub mode: u32,
     /// Hash seed; 0 draws a random one from `getrandom`.
     pub seed: u64,
-    /// Entries in the same-key lock table (a power of two); 0 picks 4096.
+    /// Entries in the same-key lock table (a power of two); 0 picks up to
+    /// 4096 (`format::default_lock_count`). Each entry takes 64 + slot_size
+    /// bytes.
     pub lock_count: u32,
 }
 
@@ -77,7 +78,7 @@ impl Options {
             p => p,
         };
         let lock_count = match self.lock_count {
-            0 => format::DEFAULT_LOCK_COUNT,
+            0 => format::default_lock_count(self.slots, self.slot_size),
             n => n,
         };
         let seed = match self.seed {
@@ -129,10 +130,10 @@ pub struct Stats {
 
 /// Where a key lives: home slot, tag, lock entry.
 #[derive(Clone, Copy, Debug)]
-struct Loc {
-    home: u64,
-    tag: u32,
-    lock: usize,
+pub(crate) struct Loc {
+    pub home: u64,
+    pub tag: u32,
+    pub lock: usize,
 }
 
 /// What one slot says about a key.
@@ -143,22 +144,6 @@ enum Slot<R> {
     Other,
     /// Never written: the key is absent.
     Never,
-}
-
-/// A slot chosen for a write.
-enum Target {
-    /// The key is in slot `idx`, whose even word was `word`.
-    Existing { idx: u64, word: u64 },
-    /// The key is absent; slot `idx` (word `word`, state `state`) is the
-    /// first free one, `dist` probes from home.
-    Free {
-        idx: u64,
-        word: u64,
-        state: u32,
-        dist: u32,
-    },
-    /// The key is absent and no slot within the probe distance is free.
-    Full,
 }
 
 /// A value found by `Store::get_ref`: a pointer into the mapping and the
@@ -356,12 +341,12 @@ impl Store {
     }
 
     #[inline]
-    fn locate(&self, key: &[u8]) -> Loc {
+    pub(crate) fn locate(&self, key: &[u8]) -> Loc {
         self.locate_hashed(self.hash(key))
     }
 
     #[inline]
-    fn locate_hashed(&self, h: u64) -> Loc {
+    pub(crate) fn locate_hashed(&self, h: u64) -> Loc {
         Loc {
             home: self.home_of(h),
             tag: h as u32,
@@ -391,7 +376,7 @@ impl Store {
     }
 
     #[inline]
-    fn next_slot(&self, idx: u64) -> u64 {
+    pub(crate) fn next_slot(&self, idx: u64) -> u64 {
         if idx + 1 == self.region.geom().slot_count {
             0
         } else {
@@ -472,7 +457,7 @@ impl Store {
                 return Ok(Slot::Never);
             }
             if is_locked(w) {
-                backoff.snooze()?;
+                self.wait_locked_slot(idx, w, &mut backoff)?;
                 continue;
             }
             if tag_of(w) != tag {
@@ -480,7 +465,8 @@ impl Store {
             }
             let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
             let (kl, vl) = r.lens(idx);
-            if state != STATE_LIVE {
+            let expiry = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
+            if state != STATE_LIVE || crate::write::expired(expiry) {
                 if read_validate(seq, w) {
                     return Ok(Slot::Other);
                 }
@@ -558,223 +544,6 @@ impl Store {
         read_validate_version(self.region.seq(idx), token as u32)
     }
 
-    /// Scans `key`'s probe sequence for a write: the key's slot, or the
-    /// first free one. The caller holds the key's lock entry.
-    fn scan_for_write(&self, key: &[u8], loc: &Loc) -> Result<Target> {
-        let r = &self.region;
-        let mut free: Option<(u64, u64, u32, u32)> = None;
-        let mut idx = loc.home;
-        for dist in 0..r.geom().max_probes {
-            let seq = r.seq(idx);
-            let mut backoff = Backoff::new();
-            loop {
-                let w = read_begin(seq);
-                if is_locked(w) {
-                    backoff.snooze()?;
-                    continue;
-                }
-                if w == 0 {
-                    let (idx, w, s, d) = free.unwrap_or((idx, w, STATE_EMPTY, dist));
-                    return Ok(Target::Free {
-                        idx,
-                        word: w,
-                        state: s,
-                        dist: d,
-                    });
-                }
-                let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-                let (kl, vl) = r.lens(idx);
-                let hit = state == STATE_LIVE
-                    && tag_of(w) == loc.tag
-                    && kl == key.len()
-                    && kl.saturating_add(vl) <= self.slot_capacity()
-                    && r.key_eq(idx, key);
-                if !read_validate(seq, w) {
-                    continue;
-                }
-                if hit {
-                    return Ok(Target::Existing { idx, word: w });
-                }
-                if state == STATE_TOMBSTONE && free.is_none() {
-                    free = Some((idx, w, state, dist));
-                }
-                break;
-            }
-            idx = self.next_slot(idx);
-        }
-        Ok(match free {
-            Some((idx, w, s, d)) => Target::Free {
-                idx,
-                word: w,
-                state: s,
-                dist: d,
-            },
-            None => Target::Full,
-        })
-    }
-
-    fn write_lock(&self, loc: &Loc) -> Result<Guard<'_>> {
-        if !self.region.writable() {
-            return Err(Error::ReadOnly);
-        }
-        let (guard, left) = lock::acquire(&self.region, loc.lock)?;
-        if let Some(intent) = left {
-            self.repair(guard.entry(), &intent);
-        }
-        Ok(guard)
-    }
-
-    /// Repairs the slot a dead writer left taken: it becomes a tombstone
-    /// (the old value is gone, no mix is ever readable) and the counters
-    /// follow. Does nothing when the slot is not taken at the version the
-    /// intent names, or when a live writer recorded the same intent.
-    fn repair(&self, entry: usize, intent: &Intent) {
-        let r = &self.region;
-        if intent.slot >= r.geom().slot_count {
-            return;
-        }
-        let seq = r.seq(intent.slot);
-        let w = seq.load(Ordering::Acquire);
-        if seqlock::version_of(w) != intent.locked_version
-            || lock::intent_claimed_elsewhere(r, entry, intent)
-        {
-            return;
-        }
-        r.slot_u32(intent.slot, SLOT_OFF_STATE)
-            .store(STATE_TOMBSTONE, Ordering::Relaxed);
-        r.write_kv(intent.slot, &[], &[]);
-        r.slot_u32(intent.slot, SLOT_OFF_UID_GEN)
-            .fetch_add(1, Ordering::Relaxed);
-        seqlock::unlock(seq, w, tag_of(w));
-        match intent.prev_state {
-            STATE_LIVE => self.count(-1, 1),
-            STATE_EMPTY => self.count(0, 1),
-            _ => {}
-        }
-    }
-
-    fn count(&self, dkeys: i64, dtomb: i64) {
-        let r = &self.region;
-        if dkeys != 0 {
-            r.header_u64(OFF_LIVE_KEYS)
-                .fetch_add(dkeys as u64, Ordering::Relaxed);
-        }
-        if dtomb != 0 {
-            r.header_u64(OFF_TOMBSTONES)
-                .fetch_add(dtomb as u64, Ordering::Relaxed);
-        }
-    }
-
-    /// Sets `key` to `val`, inserting the key if absent. Errors: `ReadOnly`;
-    /// `InvalidArg` for an empty key; `TooLarge` when key plus value exceed
-    /// `slot_capacity()`; `Full` when no slot within the maximum probe
-    /// distance is free; `Busy` past the wait limit.
-    pub fn set(&self, key: &[u8], val: &[u8]) -> Result<()> {
-        self.set_hashed(key, val, self.hash(key))
-    }
-
-    /// `set` with the key's hash already computed (`hash(key)`).
-    pub(crate) fn set_hashed(&self, key: &[u8], val: &[u8], h: u64) -> Result<()> {
-        self.check_key(key)?;
-        if key.len() + val.len() > self.slot_capacity() {
-            return Err(Error::TooLarge("key plus value do not fit a slot"));
-        }
-        let loc = self.locate_hashed(h);
-        let guard = self.write_lock(&loc)?;
-        let r = &self.region;
-        loop {
-            match self.scan_for_write(key, &loc)? {
-                Target::Existing { idx, word } => {
-                    guard.set_intent(idx, word, STATE_LIVE);
-                    let Some(locked) = seqlock::try_lock(r.seq(idx), word) else {
-                        continue;
-                    };
-                    r.write_val(idx, key.len(), val);
-                    seqlock::unlock(r.seq(idx), locked, loc.tag);
-                    return Ok(());
-                }
-                Target::Free {
-                    idx,
-                    word,
-                    state,
-                    dist,
-                } => {
-                    guard.set_intent(idx, word, state);
-                    let Some(locked) = seqlock::try_lock(r.seq(idx), word) else {
-                        continue; // another key's writer took it: scan again
-                    };
-                    r.slot_u32(idx, SLOT_OFF_STATE)
-                        .store(STATE_LIVE, Ordering::Relaxed);
-                    r.slot_u64(idx, SLOT_OFF_EXPIRY).store(0, Ordering::Relaxed);
-                    r.write_kv(idx, key, val);
-                    seqlock::unlock(r.seq(idx), locked, loc.tag);
-                    self.count(1, if state == STATE_TOMBSTONE { -1 } else { 0 });
-                    if r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed) != 0 {
-                        r.header_u64(format::OFF_NEW_SINCE_OPT)
-                            .fetch_add(1, Ordering::Relaxed);
-                    }
-                    r.header_u64(OFF_LONGEST_PROBE)
-                        .fetch_max(u64::from(dist), Ordering::Relaxed);
-                    return Ok(());
-                }
-                Target::Full => return Err(Error::Full),
-            }
-        }
-    }
-
-    /// Deletes `key`, leaving a tombstone. Errors: `NotFound`, `ReadOnly`,
-    /// `InvalidArg`, `Busy`.
-    pub fn del(&self, key: &[u8]) -> Result<()> {
-        self.check_key(key)?;
-        let loc = self.locate(key);
-        let guard = self.write_lock(&loc)?;
-        let r = &self.region;
-        loop {
-            match self.scan_for_write(key, &loc)? {
-                Target::Existing { idx, word } => {
-                    guard.set_intent(idx, word, STATE_LIVE);
-                    let Some(locked) = seqlock::try_lock(r.seq(idx), word) else {
-                        continue;
-                    };
-                    r.slot_u32(idx, SLOT_OFF_STATE)
-                        .store(STATE_TOMBSTONE, Ordering::Relaxed);
-                    r.write_kv(idx, &[], &[]);
-                    r.slot_u32(idx, SLOT_OFF_UID_GEN)
-                        .fetch_add(1, Ordering::Relaxed);
-                    seqlock::unlock(r.seq(idx), locked, loc.tag);
-                    self.count(-1, 1);
-                    return Ok(());
-                }
-                Target::Free { .. } | Target::Full => return Err(Error::NotFound),
-            }
-        }
-    }
-
-    /// Turns live slot `idx`, whose seqlock the caller holds (`locked`),
-    /// into a tombstone: the key's UID goes stale, the counters follow.
-    pub(crate) fn tombstone_locked(&self, idx: u64, locked: u64) {
-        let r = &self.region;
-        r.slot_u32(idx, SLOT_OFF_STATE)
-            .store(STATE_TOMBSTONE, Ordering::Relaxed);
-        r.write_kv(idx, &[], &[]);
-        r.slot_u32(idx, SLOT_OFF_UID_GEN)
-            .fetch_add(1, Ordering::Relaxed);
-        seqlock::unlock(r.seq(idx), locked, tag_of(locked));
-        self.count(-1, 1);
-    }
-
-    /// Runs `f` holding `key`'s lock-table entry (after repairing what a
-    /// dead previous owner left). Errors with `ReadOnly` or `Busy`.
-    pub(crate) fn with_key_lock<T>(
-        &self,
-        key: &[u8],
-        f: impl FnOnce(&Guard<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let loc = self.locate(key);
-        let guard = self.write_lock(&loc)?;
-        f(&guard)
-    }
-
     /// Flushes the whole mapping to the file (`msync(MS_SYNC)`).
     pub fn sync(&self) -> Result<()> {
         self.region
@@ -787,7 +556,12 @@ impl Store {
     pub fn stats(&self) -> Stats {
         let r = &self.region;
         let g = r.geom();
-        let keys = r.header_u64(OFF_LIVE_KEYS).load(Ordering::Relaxed);
+        let (mut keys, mut tombstones) = (0u64, 0u64);
+        for e in 0..g.lock_count as usize {
+            keys = keys.wrapping_add(r.lock_u64(e, format::LOCK_OFF_LIVE).load(Ordering::Relaxed));
+            tombstones = tombstones
+                .wrapping_add(r.lock_u64(e, format::LOCK_OFF_TOMB).load(Ordering::Relaxed));
+        }
         Stats {
             keys,
             slots: g.slot_count,
@@ -795,7 +569,7 @@ impl Store {
             slot_capacity: g.slot_capacity() as u32,
             max_probes: g.max_probes,
             longest_probe: r.header_u64(OFF_LONGEST_PROBE).load(Ordering::Relaxed) as u32,
-            tombstones: r.header_u64(OFF_TOMBSTONES).load(Ordering::Relaxed),
+            tombstones,
             load_factor: keys as f64 / g.slot_count as f64,
             file_bytes: g.file_len,
             generation: r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed),

@@ -13,10 +13,11 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
-use crate::format::{SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_LIVE};
-use crate::seqlock::{self, is_locked, read_begin, read_validate};
+use crate::format::{SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_LIVE};
+use crate::seqlock::{is_locked, read_begin, read_validate};
 use crate::store::Store;
 use crate::wait::Backoff;
+use crate::write::Plan;
 
 /// Which part of the slot a UID read copies.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -70,11 +71,12 @@ impl Store {
                 return Err(Error::NotFound);
             }
             if is_locked(w) {
-                backoff.snooze()?;
+                self.wait_locked_slot(idx, w, &mut backoff)?;
                 continue;
             }
             let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
-                && r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) == gen;
+                && r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) == gen
+                && !crate::write::expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed));
             let (kl, vl) = r.lens(idx);
             let sane = kl.saturating_add(vl) <= self.slot_capacity();
             let (off, len) = match part {
@@ -97,7 +99,8 @@ impl Store {
     }
 
     /// Deletes the key with `uid`. Errors: `NotFound` when that key is
-    /// already gone; `ReadOnly`; `Busy`. Thread- and process-safe.
+    /// already gone (a key re-inserted since has a new UID and is left
+    /// alone); `ReadOnly`; `Busy`. Thread- and process-safe.
     pub fn del_by_uid(&self, uid: u64) -> Result<()> {
         if !self.writable() {
             return Err(Error::ReadOnly);
@@ -105,30 +108,10 @@ impl Store {
         let mut key = vec![0u8; self.slot_capacity()];
         let kl = self.key_by_uid(uid, &mut key)?;
         let key = &key[..kl];
-        // Delete through the key's lock, but only the slot the UID names:
-        // between the read above and the lock, the key may have been deleted
-        // and inserted again elsewhere (a new UID).
-        let r = self.region();
-        let idx = uid & 0xffff_ffff;
-        let gen = (uid >> 32) as u32;
-        self.with_key_lock(key, |guard| loop {
-            let seq = r.seq(idx);
-            let w = seq.load(Ordering::Acquire);
-            if is_locked(w) {
-                std::hint::spin_loop();
-                continue;
-            }
-            if r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) != STATE_LIVE
-                || r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) != gen
-            {
-                return Err(Error::NotFound);
-            }
-            guard.set_intent(idx, w, STATE_LIVE);
-            let Some(locked) = seqlock::try_lock(seq, w) else {
-                continue;
-            };
-            self.tombstone_locked(idx, locked);
-            return Ok(());
+        let (idx, gen) = (uid & 0xffff_ffff, (uid >> 32) as u32);
+        self.write_key(key, self.hash(key), |cur| match cur {
+            Some(c) if c.idx == idx && c.uid_gen == gen => Ok((Plan::Delete, ())),
+            _ => Err(Error::NotFound),
         })
     }
 }

@@ -19,6 +19,7 @@ pub const WAIT_LIMIT: Duration = Duration::from_secs(2);
 pub struct Backoff {
     rounds: u32,
     start: Option<Instant>,
+    next_due: Duration,
 }
 
 impl Backoff {
@@ -26,6 +27,7 @@ impl Backoff {
         Backoff {
             rounds: 0,
             start: None,
+            next_due: Duration::ZERO,
         }
     }
 
@@ -46,6 +48,17 @@ impl Backoff {
         }
         std::thread::yield_now();
         Ok(())
+    }
+
+    /// True once every `period` of waiting (past the spinning phase): time
+    /// for a rare, costly check such as whether the holder is alive.
+    pub fn due(&mut self, period: Duration) -> bool {
+        let w = self.waited();
+        if w > Duration::ZERO && w >= self.next_due {
+            self.next_due = w + period;
+            return true;
+        }
+        false
     }
 
     /// How long this wait has lasted past the spinning phase.

@@ -128,8 +128,13 @@ fn every_damaged_layout_field_is_corrupt_even_with_a_matching_checksum() {
             false,
         ),
         ("file length", OFF_FILE_LEN, 1 << 50, false),
-        ("live keys above slots", OFF_LIVE_KEYS, 65, false),
-        ("tombstones above slots", OFF_TOMBSTONES, u64::MAX, false),
+        ("MPHF keys above slots", OFF_MPHF_KEYS, 65, false),
+        (
+            "keys outside the MPHF above slots",
+            OFF_NEW_SINCE_OPT,
+            u64::MAX,
+            false,
+        ),
         ("longest probe above max", OFF_LONGEST_PROBE, 1000, false),
     ];
     for &(what, off, val, is32) in cases {

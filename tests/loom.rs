@@ -19,7 +19,7 @@ struct Slot {
 
 fn write(slot: &Slot, v: u64, tag: u32) -> bool {
     let cur = slot.word.load(Ordering::Relaxed);
-    let Some(locked) = try_lock(&slot.word, cur) else {
+    let Some(locked) = try_lock(&slot.word, cur, tag) else {
         return false;
     };
     slot.data[0].store(v, Ordering::Relaxed);
