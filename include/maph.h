@@ -32,6 +32,27 @@
 #define MAPH_RDWR 2
 
 /**
+ * `maph_queue_locate` stores this queue id for an element held by a
+ * process (not in any queue).
+ */
+#define MAPH_QUEUE_HELD 4294967295
+
+/**
+ * Longest queue name in bytes, without the NUL.
+ */
+#define MAPH_QUEUE_NAME_MAX 31
+
+/**
+ * Longest set name in bytes (the name of its `/dev/shm` object).
+ */
+#define MAPH_QUEUE_SET_NAME_MAX 250
+
+/**
+ * `maph_queue_wait` timeout meaning "no limit".
+ */
+#define MAPH_QUEUE_WAIT_FOREVER -1
+
+/**
  * Status of a maph call. `MAPH_OK` (0) is success; every other value says
  * why a call failed. `maph_strerror` turns a status into a message, and
  * `maph_last_error` gives the detail of the calling thread's last failure.
@@ -127,6 +148,21 @@ typedef enum maph_status maph_status;
 typedef uint32_t maph_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A queue set mapped into this process: `elem_count` fixed-size elements
+ * in shared memory and `queue_count` FIFO queues of element indices.
+ * Opaque; made by `maph_queue_create`, `maph_queue_create_anon` or
+ * `maph_queue_open`, freed by `maph_queue_close`.
+ *
+ * Thread and process safety: every function but `maph_queue_close` may be
+ * called on one handle from many threads at once, and many processes may
+ * use one set at once (each opens it by name, or a child inherits the
+ * parent's handle across `fork()`: the mapping is shared, not copied). A
+ * process killed at any instruction never blocks the others: its queue
+ * locks are taken over and its elements returned by `maph_queue_reclaim`.
+ */
+typedef struct maph_queue_t maph_queue_t;
 
 /**
  * An open store. Opaque; made by `maph_create` or `maph_open`, freed by
@@ -234,6 +270,64 @@ typedef struct maph_stats_t {
   uint64_t keys_outside_mphf;
 } maph_stats_t;
 
+/**
+ * The shape of a queue set, filled by `maph_queue_info`.
+ */
+typedef struct maph_queue_info_t {
+  /**
+   * Number of elements; indices are 0 to elem_count - 1.
+   */
+  uint32_t elem_count;
+  /**
+   * Bytes per element, as created.
+   */
+  uint32_t elem_size;
+  /**
+   * Bytes from one element to the next: elem_size rounded up to 64
+   * (every element is 64-byte aligned).
+   */
+  uint32_t elem_stride;
+  /**
+   * Number of queues; ids are 0 to queue_count - 1.
+   */
+  uint32_t queue_count;
+  /**
+   * Bytes of the shared-memory object.
+   */
+  uint64_t total_bytes;
+} maph_queue_info_t;
+
+/**
+ * What `maph_queue_audit` found. At a quiescent point
+ * `queued + held == elem_count`.
+ */
+typedef struct maph_queue_audit_t {
+  /**
+   * Elements in the set.
+   */
+  uint64_t elem_count;
+  /**
+   * Elements in some queue (the sum of the queue lengths).
+   */
+  uint64_t queued;
+  /**
+   * Elements held by a process.
+   */
+  uint64_t held;
+  /**
+   * Of those, elements held by processes that no longer run.
+   */
+  uint64_t held_by_dead;
+  /**
+   * Queue locks taken while the audit ran (0 at a quiescent point).
+   */
+  uint32_t locks_held;
+  /**
+   * Always 0.
+   */
+  uint32_t reserved;
+} maph_queue_audit_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -258,6 +352,57 @@ void maph_options_default(struct maph_options *opts);
  * `MAPH_E_TOO_LARGE`. On error `*out` is set to NULL. Thread-safe.
  */
 maph_status maph_create(const char *path, const struct maph_options *opts, struct maph_t **out);
+
+/**
+ * Creates the shared table `name` in `/dev/shm` (POSIX shared memory) and
+ * opens it read-write, for unrelated processes to open by name. `name`: 1
+ * to 255 bytes, no `/` (no leading slash either). `opts` may be NULL for
+ * the defaults; the mode defaults to 0600. Of two processes racing to
+ * create one name exactly one succeeds; the other gets `MAPH_E_EXISTS`
+ * (use `maph_shm_open_or_create` to open it instead). The table is built
+ * whole before its name appears.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL, bad name, bad options),
+ * `MAPH_E_EXISTS`, `MAPH_E_IO`, `MAPH_E_TOO_LARGE`. On error `*out` is
+ * NULL. Thread-safe.
+ */
+maph_status maph_shm_create(const char *name, const struct maph_options *opts, struct maph_t **out);
+
+/**
+ * Creates the shared table `name` like `maph_shm_create`, or, if another
+ * process created it first, opens it read-write (its options then are
+ * those it was created with). Errors as `maph_shm_create` and
+ * `maph_shm_open`, never `MAPH_E_EXISTS`. Thread-safe.
+ */
+maph_status maph_shm_open_or_create(const char *name,
+                                    const struct maph_options *opts,
+                                    struct maph_t **out);
+
+/**
+ * Opens the shared table `name` (`shm_open(3)`); `flags` is `MAPH_RDONLY`
+ * or `MAPH_RDWR`. Workers that should repair what a killed worker left
+ * must open `MAPH_RDWR`. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name,
+ * flags), `MAPH_E_IO` (no such table: errno `ENOENT` in
+ * `maph_last_error`), `MAPH_E_CORRUPT`, `MAPH_E_VERSION`. Thread-safe.
+ */
+maph_status maph_shm_open(const char *name, uint32_t flags, struct maph_t **out);
+
+/**
+ * Removes the name of shared table `name` from `/dev/shm`. Processes that
+ * have it open go on using it; the memory is freed when the last closes
+ * it. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_E_IO` (no such
+ * table). Thread-safe.
+ */
+maph_status maph_shm_unlink(const char *name);
+
+/**
+ * Creates a table in anonymous shared memory (a memfd mapped
+ * `MAP_SHARED`) and opens it read-write. Children forked after this call
+ * share it through the inherited handle; it has no name, and is freed when
+ * the last process using it exits. Errors: `MAPH_E_INVALID_ARG`,
+ * `MAPH_E_IO`, `MAPH_E_TOO_LARGE`. Thread-safe.
+ */
+maph_status maph_create_anonymous(const struct maph_options *opts, struct maph_t **out);
 
 /**
  * Opens an existing store file. `flags` is `MAPH_RDONLY` or `MAPH_RDWR`.
@@ -341,6 +486,116 @@ maph_status maph_set(struct maph_t *db,
                      size_t key_len,
                      const void *val,
                      size_t val_len);
+
+/**
+ * Inserts `key` with value `val` only if the key is absent (atomically with
+ * respect to every process). Errors: `MAPH_E_EXISTS` when present, else as
+ * `maph_set`. Thread- and process-safe.
+ */
+maph_status maph_add(struct maph_t *db,
+                     const void *key,
+                     size_t key_len,
+                     const void *val,
+                     size_t val_len);
+
+/**
+ * Sets `key` to `val` only if the key is present (keeping its expiry).
+ * Errors: `MAPH_NOT_FOUND` when absent, else as `maph_set`. Thread- and
+ * process-safe.
+ */
+maph_status maph_replace(struct maph_t *db,
+                         const void *key,
+                         size_t key_len,
+                         const void *val,
+                         size_t val_len);
+
+/**
+ * Compare-and-swap: sets `key` to `val` only if its current value is
+ * byte-for-byte `expected` (`expected_len` bytes; NULL allowed with length
+ * 0), keeping its expiry. Errors: `MAPH_NOT_FOUND` (absent),
+ * `MAPH_E_CONFLICT` (the value differs; nothing changes), else as
+ * `maph_set`. Thread- and process-safe.
+ */
+maph_status maph_cas(struct maph_t *db,
+                     const void *key,
+                     size_t key_len,
+                     const void *expected,
+                     size_t expected_len,
+                     const void *val,
+                     size_t val_len);
+
+/**
+ * Adds `delta` to the signed 64-bit integer value of `key` and sets
+ * `*new_value` (may be NULL) to the result. An integer value is exactly 8
+ * bytes, little-endian two's complement (so `maph_get` returns those 8
+ * bytes). An absent key is created with value `delta`; `delta` 0 only
+ * reads. The add is atomic with respect to every process, and a process
+ * killed during it leaves the add either fully applied or not at all.
+ * Errors: `MAPH_NOT_FOUND` (delta 0 on an absent key),
+ * `MAPH_E_NOT_INTEGER` (value not 8 bytes), `MAPH_E_OVERFLOW`; nothing
+ * changes on these; else as `maph_set`. Thread- and process-safe.
+ */
+maph_status maph_incr(struct maph_t *db,
+                      const void *key,
+                      size_t key_len,
+                      int64_t delta,
+                      int64_t *new_value);
+
+/**
+ * Sets `key` to `val` with a time to live of `ttl_ms` milliseconds
+ * (> 0). Times are `CLOCK_REALTIME` milliseconds, so every process of the
+ * machine agrees; a clock step moves expiries with it. An expired key reads
+ * as absent, its UID goes stale, and its slot is reused. Errors:
+ * `MAPH_E_INVALID_ARG` (ttl 0), else as `maph_set`. Thread- and
+ * process-safe.
+ */
+maph_status maph_set_ex(struct maph_t *db,
+                        const void *key,
+                        size_t key_len,
+                        const void *val,
+                        size_t val_len,
+                        uint64_t ttl_ms);
+
+/**
+ * Sets the time to live of an existing `key` to `ttl_ms` milliseconds from
+ * now; 0 removes its expiry. Errors: `MAPH_NOT_FOUND`, else as `maph_set`.
+ * Thread- and process-safe.
+ */
+maph_status maph_expire(struct maph_t *db, const void *key, size_t key_len, uint64_t ttl_ms);
+
+/**
+ * Sets `*ttl_ms` to the milliseconds until `key` expires, or -1 when it
+ * has no expiry. Errors: `MAPH_NOT_FOUND` (absent or expired), else as
+ * `maph_get`. Lock-free, thread-safe.
+ */
+maph_status maph_ttl(const struct maph_t *db, const void *key, size_t key_len, int64_t *ttl_ms);
+
+/**
+ * Deletes up to `max_count` expired keys (0: all) and sets `*removed`
+ * (may be NULL) to how many. Walks every slot: O(slots). Errors:
+ * `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`, `MAPH_E_BUSY`. Thread- and
+ * process-safe.
+ */
+maph_status maph_flush_expired(struct maph_t *db, uint64_t max_count, uint64_t *removed);
+
+/**
+ * Repairs every write left unfinished by a process that died (killed at
+ * any instruction): each such write is completed or discarded whole, and
+ * the counts follow. Sets `*repaired` (may be NULL) to how many. Lookups
+ * and writes repair what they meet on their own within about a
+ * millisecond; call this after killing processes, before a full check.
+ * Errors: `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`. Thread- and
+ * process-safe.
+ */
+maph_status maph_recover(struct maph_t *db, uint64_t *repaired);
+
+/**
+ * Checks every invariant of the store (every slot, every key reachable,
+ * no duplicates, counts) and sets `*violations` to how many it found (0:
+ * sound); the first is in `maph_last_error`. Run it with no writer active.
+ * Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
+ */
+maph_status maph_check(const struct maph_t *db, uint64_t *violations);
 
 /**
  * Deletes `key`, leaving a tombstone in its slot. Errors: `MAPH_NOT_FOUND`,
@@ -479,6 +734,227 @@ const char *maph_strerror(uint32_t status);
  * Never NULL. Thread-safe (one message per thread).
  */
 const char *maph_last_error(void);
+
+/**
+ * Creates the queue set `/dev/shm/<name>` (mode 0600) and opens it.
+ *
+ * `name`: 1 to 250 bytes, no '/'. `elem_count` (1 to 2^30) elements of
+ * `elem_size` (1 to 2^30) bytes, each 64-byte aligned; `queue_count` (1 to
+ * 65536) queues. Every element starts in queue 0 (the free list, by
+ * convention), in index order. The object's memory is reserved at once
+ * (about elem_count * (stride + 8) + queue_count * (256 + 8 * ring_cap)
+ * bytes, ring_cap the power of two above elem_count). Other processes can
+ * open the set once this returns (it becomes visible fully built).
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL argument, bad name, a count or size
+ * of 0 or out of range), `MAPH_E_EXISTS` (the name is taken),
+ * `MAPH_E_TOO_LARGE` (not enough shared memory), `MAPH_E_IO`. On error
+ * `*out` is NULL and no object is left behind. Thread-safe.
+ */
+maph_status maph_queue_create(const char *name,
+                              uint32_t elem_count,
+                              uint32_t elem_size,
+                              uint32_t queue_count,
+                              struct maph_queue_t **out);
+
+/**
+ * Creates an anonymous queue set (memfd_create, mapped shared): usable by
+ * this process and by children forked after this call, through the same
+ * handle. Parameters and errors as `maph_queue_create`, without the name.
+ * The memory is freed when the last process closes its handle or exits.
+ */
+maph_status maph_queue_create_anon(uint32_t elem_count,
+                                   uint32_t elem_size,
+                                   uint32_t queue_count,
+                                   struct maph_queue_t **out);
+
+/**
+ * Opens the existing queue set `/dev/shm/<name>`.
+ *
+ * Every header field is checked (magic, version, checksum, offsets,
+ * object length) before anything else is read. If the creator has not
+ * finished building the set, waits for it up to 2 s.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_NOT_FOUND` (no such
+ * set), `MAPH_E_BUSY` (not finished after 2 s: still being built, or its
+ * creator died building it — unlink it), `MAPH_E_CORRUPT` (not a queue
+ * set, or damaged), `MAPH_E_VERSION`, `MAPH_E_IO`. On error `*out` is NULL.
+ * Thread-safe.
+ */
+maph_status maph_queue_open(const char *name, struct maph_queue_t **out);
+
+/**
+ * Unmaps the set from this process and frees the handle. Elements this
+ * process holds stay held by it (until it exits and someone calls
+ * `maph_queue_reclaim`, or it reopens the set and pushes them). Pointers
+ * from `maph_queue_elem` become invalid. NULL is fine. Not thread-safe with
+ * other calls on the same handle.
+ */
+void maph_queue_close(struct maph_queue_t *q);
+
+/**
+ * Removes the name `/dev/shm/<name>`. Processes that have the set open
+ * keep using it; its memory is freed when the last one closes it.
+ * Errors: `MAPH_E_INVALID_ARG`, `MAPH_NOT_FOUND`, `MAPH_E_IO`. Thread-safe.
+ */
+maph_status maph_queue_unlink(const char *name);
+
+/**
+ * Fills `*out` with the set's shape. Errors: `MAPH_E_INVALID_ARG` (NULL).
+ * Thread-safe.
+ */
+maph_status maph_queue_info(const struct maph_queue_t *q, struct maph_queue_info_t *out);
+
+/**
+ * Names queue `qid`: `name` is 0 to 31 bytes (NUL-terminated); "" removes
+ * the name. Names are unique within a set.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL, qid out of range, name too long),
+ * `MAPH_E_EXISTS` (another queue has that name), `MAPH_E_BUSY`.
+ * Thread- and process-safe (name changes serialize on the set's admin
+ * lock).
+ */
+maph_status maph_queue_name(struct maph_queue_t *q, uint32_t qid, const char *name);
+
+/**
+ * Sets `*qid` to the id of the queue named `name`.
+ * Errors: `MAPH_E_INVALID_ARG` (NULL, empty or too long name),
+ * `MAPH_NOT_FOUND` (no queue has that name), `MAPH_E_BUSY`. Thread- and
+ * process-safe. A linear scan of the queues: look names up once, keep ids.
+ */
+maph_status maph_queue_lookup(const struct maph_queue_t *q, const char *name, uint32_t *qid);
+
+/**
+ * Pushes element `elem` to the tail of queue `qid`. The calling process
+ * must hold `elem` (it pulled it, and has not pushed it since); after the
+ * call it no longer does.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL, qid or elem out of range),
+ * `MAPH_E_CONFLICT` (elem is in a queue or held by another process:
+ * detected on every push, at the cost of one compare-and-swap),
+ * `MAPH_E_BUSY` (the queue's producer lock stayed taken by a live process
+ * for 2 s). Thread- and process-safe; lock-based with robust locks (a dead
+ * holder's lock is taken over); no system call unless a process waits on
+ * the queue (then one FUTEX_WAKE).
+ */
+maph_status maph_queue_push(struct maph_queue_t *q, uint32_t qid, uint32_t elem);
+
+/**
+ * Pulls the element at the head of queue `qid` into `*elem`; the calling
+ * process holds it now (see `maph_queue_elem` for its memory).
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL, qid out of range), `MAPH_E_EMPTY`
+ * (the queue has no element; `maph_queue_wait` sleeps until it has one),
+ * `MAPH_E_BUSY`, `MAPH_E_CORRUPT` (the shared memory was damaged).
+ * Thread- and process-safe, as `maph_queue_push`.
+ */
+maph_status maph_queue_pull(struct maph_queue_t *q, uint32_t qid, uint32_t *elem);
+
+/**
+ * Pushes the `n` element indices at `elems`, in order, to the tail of
+ * queue `qid`, taking the queue's lock once. All or nothing: on error no
+ * element moved. Every element must be held by the calling process.
+ *
+ * Errors: as `maph_queue_push`; also `MAPH_E_INVALID_ARG` when `elems` is
+ * NULL with `n` > 0 or `n` exceeds the element count, and
+ * `MAPH_E_CONFLICT` when an index appears twice. `n` = 0 does nothing.
+ */
+maph_status maph_queue_push_many(struct maph_queue_t *q,
+                                 uint32_t qid,
+                                 const uint32_t *elems,
+                                 size_t n);
+
+/**
+ * Pulls up to `cap` elements from the head of queue `qid` into `elems`, in
+ * FIFO order, taking the queue's lock once; `*n` gets how many (at least 1
+ * on success). The calling process holds them now.
+ *
+ * Errors: as `maph_queue_pull` (`MAPH_E_EMPTY` with `*n` = 0 when the
+ * queue has none); `MAPH_E_INVALID_ARG` when `elems` is NULL with `cap` >
+ * 0. `cap` = 0 sets `*n` to 0 and returns `MAPH_OK`.
+ */
+maph_status maph_queue_pull_many(struct maph_queue_t *q,
+                                 uint32_t qid,
+                                 uint32_t *elems,
+                                 size_t cap,
+                                 size_t *n);
+
+/**
+ * Sleeps until queue `qid` is non-empty, at most `timeout_ms`
+ * milliseconds (`MAPH_QUEUE_WAIT_FOREVER`, or any negative value: no
+ * limit; 0: just check). Returns `MAPH_OK` at once if it is non-empty.
+ * `MAPH_OK` does not reserve an element — another consumer may pull it
+ * first — so pull, and wait again on `MAPH_E_EMPTY`.
+ *
+ * Sleeps on a futex (FUTEX_WAIT on the queue's shared 32-bit sequence
+ * word, not an eventfd); pushes wake it. Signals do not end the wait
+ * early. Errors: `MAPH_E_INVALID_ARG` (NULL, qid out of range),
+ * `MAPH_E_TIMEOUT`. Thread- and process-safe.
+ */
+maph_status maph_queue_wait(struct maph_queue_t *q, uint32_t qid, int64_t timeout_ms);
+
+/**
+ * The address of element `elem` in this process: `elem_size` bytes,
+ * 64-byte aligned, valid until `maph_queue_close`. NULL when `q` is NULL
+ * or `elem` is out of range. Only the process holding the element should
+ * write it; nothing enforces that. The address differs between processes
+ * that opened the set separately (use indices across processes).
+ * Thread-safe; no system call.
+ */
+void *maph_queue_elem(const struct maph_queue_t *q, uint32_t elem);
+
+/**
+ * Sets `*len` to the number of elements in queue `qid` (a snapshot).
+ * Errors: `MAPH_E_INVALID_ARG`. Thread-safe; reads two words.
+ */
+maph_status maph_queue_len(const struct maph_queue_t *q, uint32_t qid, uint64_t *len);
+
+/**
+ * Where element `elem` is (a snapshot): in a queue (`*qid` = its id, `*pid`
+ * = 0), or held by a process (`*qid` = `MAPH_QUEUE_HELD`, `*pid` = its
+ * pid). Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
+ */
+maph_status maph_queue_locate(const struct maph_queue_t *q,
+                              uint32_t elem,
+                              uint32_t *qid,
+                              uint32_t *pid);
+
+/**
+ * Sets `*count` to the number of elements held by process `pid` (0: by any
+ * process). A snapshot; scans every element record (O(elem_count)).
+ * Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
+ */
+maph_status maph_queue_held(const struct maph_queue_t *q, uint32_t pid, uint64_t *count);
+
+/**
+ * Returns to queue 0 the elements held by dead process `pid` (0: by every
+ * dead process) and sets `*count` (may be NULL) to how many moved.
+ *
+ * How a dead process's elements are found: each element records the pid
+ * of the process that pulled it; a process counts as dead when `kill(pid,
+ * 0)` fails with ESRCH or it is a zombie. First every queue lock held by a
+ * dead process is taken over and its unfinished batch rolled back, so a
+ * process killed mid-pull leaves its batch in the queue and one killed
+ * mid-push gets its batch back (and then returned here). Call it after
+ * reaping a crashed worker, or periodically; it is safe at any time.
+ * O(elem_count).
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL `q`), `MAPH_E_CONFLICT` (`pid` is a
+ * live process), `MAPH_E_BUSY`. Thread- and process-safe.
+ */
+maph_status maph_queue_reclaim(struct maph_queue_t *q, uint32_t pid, uint64_t *count);
+
+/**
+ * Checks that every element is accounted for exactly once — in exactly one
+ * queue entry whose record agrees, or recorded as held — and fills `*out`
+ * with the counts. Exact only at a quiescent point (no push or pull
+ * running). O(elem_count + queued).
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_CORRUPT` (an element in
+ * two entries, lost, or a damaged entry; `maph_last_error` says which).
+ * Thread-safe.
+ */
+maph_status maph_queue_audit(const struct maph_queue_t *q, struct maph_queue_audit_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -297,31 +297,187 @@ pub unsafe extern "C" fn maph_create(
         // SAFETY: `out` is non-NULL and points to a `maph_t *` by contract.
         unsafe { out.write(std::ptr::null_mut()) };
         require!(path, "path");
-        let o = if opts.is_null() {
-            Options::default()
-        } else {
-            // SAFETY: non-NULL, points to a `maph_options` by contract.
-            let c = unsafe { opts.read() };
-            if c.reserved != [0; 4] {
-                return fail(Error::InvalidArg("reserved options must be zero"));
-            }
-            Options {
-                slots: c.slots,
-                slot_size: c.slot_size,
-                max_probes: c.max_probes,
-                mode: c.mode,
-                seed: c.seed,
-                lock_count: c.lock_count,
-            }
+        // SAFETY: `opts` is NULL or points to a `maph_options` by contract.
+        let o = match unsafe { options_from_c(opts) } {
+            Ok(o) => o,
+            Err(e) => return fail(e),
         };
         // SAFETY: `path` is non-NULL and NUL-terminated by contract.
-        match Store::create(unsafe { c_path(path) }, &o) {
-            Ok(store) => {
-                // SAFETY: `out` checked above.
-                unsafe { out.write(Box::into_raw(Box::new(maph_t { store }))) };
-                maph_status::MAPH_OK
-            }
+        let r = Store::create(unsafe { c_path(path) }, &o);
+        // SAFETY: `out` checked above.
+        unsafe { hand_out(r, out) }
+    })
+}
+
+/// The options behind `opts`, or the defaults for NULL.
+///
+/// # Safety
+/// `opts` is NULL or points to a `maph_options`.
+unsafe fn options_from_c(opts: *const maph_options) -> Result<Options, Error> {
+    if opts.is_null() {
+        return Ok(Options::default());
+    }
+    // SAFETY: non-NULL, points to a `maph_options` by contract.
+    let c = unsafe { opts.read() };
+    if c.reserved != [0; 4] {
+        return Err(Error::InvalidArg("reserved options must be zero"));
+    }
+    Ok(Options {
+        slots: c.slots,
+        slot_size: c.slot_size,
+        max_probes: c.max_probes,
+        mode: c.mode,
+        seed: c.seed,
+        lock_count: c.lock_count,
+    })
+}
+
+/// Boxes an opened store into `*out`, or records the error.
+///
+/// # Safety
+/// `out` is non-NULL and writable.
+unsafe fn hand_out(r: Result<Store, Error>, out: *mut *mut maph_t) -> maph_status {
+    match r {
+        Ok(store) => {
+            // SAFETY: `out` is non-NULL and writable by contract.
+            unsafe { out.write(Box::into_raw(Box::new(maph_t { store }))) };
+            maph_status::MAPH_OK
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// The bytes of the NUL-terminated `name`.
+///
+/// # Safety
+/// `name` is non-NULL and NUL-terminated.
+unsafe fn c_name<'a>(name: *const c_char) -> &'a [u8] {
+    // SAFETY: by contract.
+    unsafe { CStr::from_ptr(name) }.to_bytes()
+}
+
+/// Creates the shared table `name` in `/dev/shm` (POSIX shared memory) and
+/// opens it read-write, for unrelated processes to open by name. `name`: 1
+/// to 255 bytes, no `/` (no leading slash either). `opts` may be NULL for
+/// the defaults; the mode defaults to 0600. Of two processes racing to
+/// create one name exactly one succeeds; the other gets `MAPH_E_EXISTS`
+/// (use `maph_shm_open_or_create` to open it instead). The table is built
+/// whole before its name appears.
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL, bad name, bad options),
+/// `MAPH_E_EXISTS`, `MAPH_E_IO`, `MAPH_E_TOO_LARGE`. On error `*out` is
+/// NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_shm_create(
+    name: *const c_char,
+    opts: *const maph_options,
+    out: *mut *mut maph_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL.
+        unsafe { out.write(std::ptr::null_mut()) };
+        require!(name, "name");
+        // SAFETY: `opts` NULL or valid; `name` NUL-terminated; `out` valid.
+        unsafe {
+            let o = match options_from_c(opts) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            hand_out(Store::shm_create(c_name(name), &o), out)
+        }
+    })
+}
+
+/// Creates the shared table `name` like `maph_shm_create`, or, if another
+/// process created it first, opens it read-write (its options then are
+/// those it was created with). Errors as `maph_shm_create` and
+/// `maph_shm_open`, never `MAPH_E_EXISTS`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_shm_open_or_create(
+    name: *const c_char,
+    opts: *const maph_options,
+    out: *mut *mut maph_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL.
+        unsafe { out.write(std::ptr::null_mut()) };
+        require!(name, "name");
+        // SAFETY: as in `maph_shm_create`.
+        unsafe {
+            let o = match options_from_c(opts) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            hand_out(Store::shm_open_or_create(c_name(name), &o), out)
+        }
+    })
+}
+
+/// Opens the shared table `name` (`shm_open(3)`); `flags` is `MAPH_RDONLY`
+/// or `MAPH_RDWR`. Workers that should repair what a killed worker left
+/// must open `MAPH_RDWR`. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name,
+/// flags), `MAPH_E_IO` (no such table: errno `ENOENT` in
+/// `maph_last_error`), `MAPH_E_CORRUPT`, `MAPH_E_VERSION`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_shm_open(
+    name: *const c_char,
+    flags: u32,
+    out: *mut *mut maph_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL.
+        unsafe { out.write(std::ptr::null_mut()) };
+        require!(name, "name");
+        let mode = match flags {
+            MAPH_RDONLY => OpenMode::ReadOnly,
+            MAPH_RDWR => OpenMode::ReadWrite,
+            _ => return fail(Error::InvalidArg("flags must be MAPH_RDONLY or MAPH_RDWR")),
+        };
+        // SAFETY: `name` NUL-terminated; `out` valid.
+        unsafe { hand_out(Store::shm_open(c_name(name), mode), out) }
+    })
+}
+
+/// Removes the name of shared table `name` from `/dev/shm`. Processes that
+/// have it open go on using it; the memory is freed when the last closes
+/// it. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_E_IO` (no such
+/// table). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_shm_unlink(name: *const c_char) -> maph_status {
+    guard(|| {
+        require!(name, "name");
+        // SAFETY: `name` NUL-terminated.
+        match Store::shm_unlink(unsafe { c_name(name) }) {
+            Ok(()) => maph_status::MAPH_OK,
             Err(e) => fail(e),
+        }
+    })
+}
+
+/// Creates a table in anonymous shared memory (a memfd mapped
+/// `MAP_SHARED`) and opens it read-write. Children forked after this call
+/// share it through the inherited handle; it has no name, and is freed when
+/// the last process using it exits. Errors: `MAPH_E_INVALID_ARG`,
+/// `MAPH_E_IO`, `MAPH_E_TOO_LARGE`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_create_anonymous(
+    opts: *const maph_options,
+    out: *mut *mut maph_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL.
+        unsafe { out.write(std::ptr::null_mut()) };
+        // SAFETY: `opts` NULL or valid; `out` valid.
+        unsafe {
+            let o = match options_from_c(opts) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            hand_out(Store::create_anonymous(&o), out)
         }
     })
 }
@@ -350,15 +506,8 @@ pub unsafe extern "C" fn maph_open(
             MAPH_RDWR => OpenMode::ReadWrite,
             _ => return fail(Error::InvalidArg("flags must be MAPH_RDONLY or MAPH_RDWR")),
         };
-        // SAFETY: `path` is non-NULL and NUL-terminated by contract.
-        match Store::open(unsafe { c_path(path) }, mode) {
-            Ok(store) => {
-                // SAFETY: `out` checked above.
-                unsafe { out.write(Box::into_raw(Box::new(maph_t { store }))) };
-                maph_status::MAPH_OK
-            }
-            Err(e) => fail(e),
-        }
+        // SAFETY: `path` is non-NULL and NUL-terminated; `out` checked.
+        unsafe { hand_out(Store::open(c_path(path), mode), out) }
     })
 }
 
@@ -505,24 +654,295 @@ pub unsafe extern "C" fn maph_set(
     val_len: usize,
 ) -> maph_status {
     guard(|| {
-        require!(db, "db");
-        require!(key, "key");
-        // SAFETY: handle, key and value by contract.
-        let (db, key, val) = unsafe {
-            let k = match bytes(key, key_len, "key") {
-                Ok(k) => k,
-                Err(e) => return fail(e),
-            };
-            let v = match bytes(val, val_len, "val is NULL with a non-zero length") {
-                Ok(v) => v,
-                Err(e) => return fail(e),
-            };
-            (&*db, k, v)
-        };
-        match db.store.set(key, val) {
-            Ok(()) => maph_status::MAPH_OK,
+        // SAFETY: the caller's contract.
+        match unsafe { kv(db, key, key_len, val, val_len) } {
+            Ok((s, k, v)) => status(s.set(k, v)),
             Err(e) => fail(e),
         }
+    })
+}
+
+/// Resolves `db`, `key` and an optional value for a write function.
+///
+/// # Safety
+/// `db` is a live handle; `key`/`val` point to their lengths in bytes.
+unsafe fn kv<'a>(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    val: *const c_void,
+    val_len: usize,
+) -> Result<(&'a Store, &'a [u8], &'a [u8]), Error> {
+    if db.is_null() || key.is_null() {
+        return Err(Error::InvalidArg("db or key is NULL"));
+    }
+    // SAFETY: by contract.
+    unsafe {
+        Ok((
+            &(*db).store,
+            bytes(key, key_len, "key")?,
+            bytes(val, val_len, "val is NULL with a non-zero length")?,
+        ))
+    }
+}
+
+fn status(r: Result<(), Error>) -> maph_status {
+    match r {
+        Ok(()) => maph_status::MAPH_OK,
+        Err(e) => fail(e),
+    }
+}
+
+/// Inserts `key` with value `val` only if the key is absent (atomically with
+/// respect to every process). Errors: `MAPH_E_EXISTS` when present, else as
+/// `maph_set`. Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_add(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    val: *const c_void,
+    val_len: usize,
+) -> maph_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { kv(db, key, key_len, val, val_len) } {
+            Ok((s, k, v)) => status(s.add(k, v)),
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Sets `key` to `val` only if the key is present (keeping its expiry).
+/// Errors: `MAPH_NOT_FOUND` when absent, else as `maph_set`. Thread- and
+/// process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_replace(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    val: *const c_void,
+    val_len: usize,
+) -> maph_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { kv(db, key, key_len, val, val_len) } {
+            Ok((s, k, v)) => status(s.replace(k, v)),
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Compare-and-swap: sets `key` to `val` only if its current value is
+/// byte-for-byte `expected` (`expected_len` bytes; NULL allowed with length
+/// 0), keeping its expiry. Errors: `MAPH_NOT_FOUND` (absent),
+/// `MAPH_E_CONFLICT` (the value differs; nothing changes), else as
+/// `maph_set`. Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_cas(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    expected: *const c_void,
+    expected_len: usize,
+    val: *const c_void,
+    val_len: usize,
+) -> maph_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let (s, k, v, x) = match unsafe {
+            kv(db, key, key_len, val, val_len).and_then(|(s, k, v)| {
+                Ok((
+                    s,
+                    k,
+                    v,
+                    bytes(expected, expected_len, "expected is NULL with a length")?,
+                ))
+            })
+        } {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        };
+        status(s.cas(k, x, v))
+    })
+}
+
+/// Adds `delta` to the signed 64-bit integer value of `key` and sets
+/// `*new_value` (may be NULL) to the result. An integer value is exactly 8
+/// bytes, little-endian two's complement (so `maph_get` returns those 8
+/// bytes). An absent key is created with value `delta`; `delta` 0 only
+/// reads. The add is atomic with respect to every process, and a process
+/// killed during it leaves the add either fully applied or not at all.
+/// Errors: `MAPH_NOT_FOUND` (delta 0 on an absent key),
+/// `MAPH_E_NOT_INTEGER` (value not 8 bytes), `MAPH_E_OVERFLOW`; nothing
+/// changes on these; else as `maph_set`. Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_incr(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    delta: i64,
+    new_value: *mut i64,
+) -> maph_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let (s, k, _) = match unsafe { kv(db, key, key_len, std::ptr::null(), 0) } {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        };
+        match s.incr(k, delta) {
+            Ok(v) => {
+                if !new_value.is_null() {
+                    // SAFETY: non-NULL and writable by contract.
+                    unsafe { new_value.write(v) };
+                }
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Sets `key` to `val` with a time to live of `ttl_ms` milliseconds
+/// (> 0). Times are `CLOCK_REALTIME` milliseconds, so every process of the
+/// machine agrees; a clock step moves expiries with it. An expired key reads
+/// as absent, its UID goes stale, and its slot is reused. Errors:
+/// `MAPH_E_INVALID_ARG` (ttl 0), else as `maph_set`. Thread- and
+/// process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_set_ex(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    val: *const c_void,
+    val_len: usize,
+    ttl_ms: u64,
+) -> maph_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { kv(db, key, key_len, val, val_len) } {
+            Ok((s, k, v)) => status(s.set_ex(k, v, ttl_ms)),
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Sets the time to live of an existing `key` to `ttl_ms` milliseconds from
+/// now; 0 removes its expiry. Errors: `MAPH_NOT_FOUND`, else as `maph_set`.
+/// Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_expire(
+    db: *mut maph_t,
+    key: *const c_void,
+    key_len: usize,
+    ttl_ms: u64,
+) -> maph_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { kv(db, key, key_len, std::ptr::null(), 0) } {
+            Ok((s, k, _)) => status(s.expire(k, ttl_ms)),
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Sets `*ttl_ms` to the milliseconds until `key` expires, or -1 when it
+/// has no expiry. Errors: `MAPH_NOT_FOUND` (absent or expired), else as
+/// `maph_get`. Lock-free, thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_ttl(
+    db: *const maph_t,
+    key: *const c_void,
+    key_len: usize,
+    ttl_ms: *mut i64,
+) -> maph_status {
+    guard(|| {
+        require!(ttl_ms, "ttl_ms");
+        // SAFETY: the caller's contract (the handle is only read).
+        let (s, k, _) = match unsafe { kv(db as *mut maph_t, key, key_len, std::ptr::null(), 0) } {
+            Ok(t) => t,
+            Err(e) => return fail(e),
+        };
+        match s.ttl(k) {
+            Ok(t) => {
+                let v = t.map_or(-1, |ms| ms.min(i64::MAX as u64) as i64);
+                // SAFETY: non-NULL.
+                unsafe { ttl_ms.write(v) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Deletes up to `max_count` expired keys (0: all) and sets `*removed`
+/// (may be NULL) to how many. Walks every slot: O(slots). Errors:
+/// `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`, `MAPH_E_BUSY`. Thread- and
+/// process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_flush_expired(
+    db: *mut maph_t,
+    max_count: u64,
+    removed: *mut u64,
+) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*db).store }.flush_expired(max_count) {
+            Ok(n) => {
+                if !removed.is_null() {
+                    // SAFETY: non-NULL and writable by contract.
+                    unsafe { removed.write(n) };
+                }
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Repairs every write left unfinished by a process that died (killed at
+/// any instruction): each such write is completed or discarded whole, and
+/// the counts follow. Sets `*repaired` (may be NULL) to how many. Lookups
+/// and writes repair what they meet on their own within about a
+/// millisecond; call this after killing processes, before a full check.
+/// Errors: `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`. Thread- and
+/// process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_recover(db: *mut maph_t, repaired: *mut u64) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*db).store }.recover() {
+            Ok(n) => {
+                if !repaired.is_null() {
+                    // SAFETY: non-NULL and writable by contract.
+                    unsafe { repaired.write(n as u64) };
+                }
+                maph_status::MAPH_OK
+            }
+            Err(e) => fail(e),
+        }
+    })
+}
+
+/// Checks every invariant of the store (every slot, every key reachable,
+/// no duplicates, counts) and sets `*violations` to how many it found (0:
+/// sound); the first is in `maph_last_error`. Run it with no writer active.
+/// Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_check(db: *const maph_t, violations: *mut u64) -> maph_status {
+    guard(|| {
+        require!(db, "db");
+        require!(violations, "violations");
+        // SAFETY: a live handle by contract.
+        let v = unsafe { &(*db).store }.check();
+        if let Some(first) = v.first() {
+            set_last_error(first.clone());
+        }
+        // SAFETY: non-NULL.
+        unsafe { violations.write(v.len() as u64) };
+        maph_status::MAPH_OK
     })
 }
 
@@ -536,17 +956,9 @@ pub unsafe extern "C" fn maph_del(
     key_len: usize,
 ) -> maph_status {
     guard(|| {
-        require!(db, "db");
-        require!(key, "key");
-        // SAFETY: handle and key by contract.
-        let (db, key) = unsafe {
-            match bytes(key, key_len, "key") {
-                Ok(k) => (&*db, k),
-                Err(e) => return fail(e),
-            }
-        };
-        match db.store.del(key) {
-            Ok(()) => maph_status::MAPH_OK,
+        // SAFETY: the caller's contract.
+        match unsafe { kv(db, key, key_len, std::ptr::null(), 0) } {
+            Ok((s, k, _)) => status(s.del(k)),
             Err(e) => fail(e),
         }
     })

@@ -37,6 +37,8 @@ pub mod mphf;
 #[cfg(not(loom))]
 mod raw;
 #[cfg(not(loom))]
+pub mod shm;
+#[cfg(not(loom))]
 pub mod store;
 #[cfg(not(loom))]
 mod uid;

@@ -189,18 +189,29 @@ impl Store {
             .mode(mode)
             .open(&tmp)
             .map_err(|e| Error::from_io(&e, "creating the store file"))?;
-        let built = (|| {
-            file.set_len(geom.file_len)
-                .map_err(|e| Error::from_io(&e, "sizing the store file"))?;
-            let mut h = [0u8; HEADER_SIZE];
-            geom.encode(&mut h);
-            file.write_all_at(&h, 0)
-                .map_err(|e| Error::from_io(&e, "writing the header"))?;
+        let built = Store::init_file(&file, &geom).and_then(|()| {
             std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the store file"))
-        })();
+        });
         let _ = std::fs::remove_file(&tmp);
         built?;
         Store::map(file, geom, true)
+    }
+
+    /// Builds a new store in `file` (empty, open read-write) and maps it.
+    pub(crate) fn create_in(file: File, opts: &Options) -> Result<Store> {
+        let geom = opts.geometry()?;
+        Store::init_file(&file, &geom)?;
+        Store::map(file, geom, true)
+    }
+
+    /// Sizes `file` for `geom` (sparse) and writes the header.
+    fn init_file(file: &File, geom: &Geometry) -> Result<()> {
+        file.set_len(geom.file_len)
+            .map_err(|e| Error::from_io(&e, "sizing the store file"))?;
+        let mut h = [0u8; HEADER_SIZE];
+        geom.encode(&mut h);
+        file.write_all_at(&h, 0)
+            .map_err(|e| Error::from_io(&e, "writing the header"))
     }
 
     /// Opens an existing store. Validates the header and the file's length
@@ -652,16 +663,20 @@ fn read_validate_version(seq: &std::sync::atomic::AtomicU64, version: u32) -> bo
     seqlock::version_of(seq.load(Ordering::Relaxed)) == version
 }
 
+/// A temporary name beside `path` (same directory, so `link` works), short
+/// enough for any file name that fits `NAME_MAX`.
 fn temp_name(path: &Path) -> std::path::PathBuf {
     use std::sync::atomic::AtomicU64;
     static N: AtomicU64 = AtomicU64::new(0);
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(
-        ".maph-tmp.{}.{}",
+    let name = format!(
+        ".maph-tmp-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
-    ));
-    name.into()
+    );
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+        _ => name.into(),
+    }
 }
 
 /// A random 64-bit seed from `getrandom(2)`; never 0.

@@ -1,0 +1,146 @@
+//! Where a store lives besides a plain file: a named POSIX shared-memory
+//! object in `/dev/shm` (for unrelated processes), or anonymous shared
+//! memory that a master's forked children inherit.
+//!
+//! Named tables are created like files (`Store::create`): built under a
+//! temporary name in `/dev/shm` and linked to their name, so a process that
+//! opens the name never sees a half-built table, and of two processes racing
+//! to create one name exactly one wins (the other gets `Exists`). They are
+//! opened with `shm_open(3)` and removed with `shm_unlink(3)`. Anonymous
+//! tables are a `memfd_create(2)` file mapped `MAP_SHARED` (memmap2's
+//! `map_anon` is private copy-on-write, which a forked child would not
+//! share).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::FromRawFd;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::store::{OpenMode, Options, Store};
+
+/// The directory POSIX shared memory lives in on Linux.
+pub const SHM_DIR: &str = "/dev/shm";
+/// Longest table name, in bytes (`NAME_MAX`).
+pub const MAX_NAME: usize = 255;
+
+/// Checks a table name: 1 to 255 bytes, no `/`, no NUL.
+pub fn check_name(name: &[u8]) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidArg("shared-memory name is empty"));
+    }
+    if name.len() > MAX_NAME {
+        return Err(Error::InvalidArg(
+            "shared-memory name longer than 255 bytes",
+        ));
+    }
+    if name.contains(&b'/') || name.contains(&0) {
+        return Err(Error::InvalidArg("shared-memory name contains '/' or NUL"));
+    }
+    if name == b"." || name == b".." {
+        return Err(Error::InvalidArg("shared-memory name is '.' or '..'"));
+    }
+    Ok(())
+}
+
+fn shm_path(name: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(SHM_DIR).join(std::ffi::OsStr::from_bytes(name))
+}
+
+fn shm_cname(name: &[u8]) -> CString {
+    let mut n = Vec::with_capacity(name.len() + 1);
+    n.push(b'/');
+    n.extend_from_slice(name);
+    CString::new(n).expect("checked: no NUL")
+}
+
+impl Store {
+    /// Creates the shared table `name` in `/dev/shm` (mode `opts.mode`,
+    /// default 0600). Errors: `InvalidArg` for a bad name (see
+    /// `check_name`) or options; `Exists` when the name is taken; `Io`.
+    pub fn shm_create(name: &[u8], opts: &Options) -> Result<Store> {
+        check_name(name)?;
+        Store::create(shm_path(name), opts)
+    }
+
+    /// Opens the shared table `name`. Errors: `InvalidArg`; `Io` (with
+    /// `ENOENT` when there is no such table); `Corrupt`; `Version`.
+    pub fn shm_open(name: &[u8], mode: OpenMode) -> Result<Store> {
+        check_name(name)?;
+        let cname = shm_cname(name);
+        let flags = match mode {
+            OpenMode::ReadOnly => libc::O_RDONLY,
+            OpenMode::ReadWrite => libc::O_RDWR,
+        } | libc::O_CLOEXEC;
+        // SAFETY: `cname` is a valid NUL-terminated string.
+        let fd = unsafe { libc::shm_open(cname.as_ptr(), flags, 0) };
+        if fd < 0 {
+            return Err(Error::last_os("opening the shared-memory table"));
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        let file = unsafe { File::from_raw_fd(fd) };
+        Store::from_file(file, mode)
+    }
+
+    /// Creates the shared table `name`, or opens it read-write if another
+    /// process created it first.
+    pub fn shm_open_or_create(name: &[u8], opts: &Options) -> Result<Store> {
+        match Store::shm_create(name, opts) {
+            Err(Error::Exists) => Store::shm_open(name, OpenMode::ReadWrite),
+            r => r,
+        }
+    }
+
+    /// Removes the name `name` from `/dev/shm`. Processes that have the table
+    /// open keep using it; its memory is freed when the last one closes it.
+    /// Errors: `InvalidArg`; `Io` (`ENOENT` when there is no such table).
+    pub fn shm_unlink(name: &[u8]) -> Result<()> {
+        check_name(name)?;
+        let cname = shm_cname(name);
+        // SAFETY: `cname` is a valid NUL-terminated string.
+        if unsafe { libc::shm_unlink(cname.as_ptr()) } != 0 {
+            return Err(Error::last_os("unlinking the shared-memory table"));
+        }
+        Ok(())
+    }
+
+    /// Creates a table in anonymous shared memory: no name, gone when the
+    /// last process that maps it exits. Children forked after this call
+    /// share it. Errors: `InvalidArg`, `Io`, `TooLarge`.
+    pub fn create_anonymous(opts: &Options) -> Result<Store> {
+        // SAFETY: a valid NUL-terminated name and flags.
+        let fd = unsafe { libc::memfd_create(c"maph".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(Error::last_os("creating anonymous shared memory"));
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        let file = unsafe { File::from_raw_fd(fd) };
+        Store::create_in(file, opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_names_are_invalid_arguments() {
+        for bad in [
+            &b""[..],
+            b"a/b",
+            b"/a",
+            b".",
+            b"..",
+            b"a\0b",
+            &[b'x'; 256][..],
+        ] {
+            assert!(
+                matches!(check_name(bad), Err(Error::InvalidArg(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(check_name(&[b'x'; 255]).is_ok());
+        assert!(check_name(b"maph.table-1").is_ok());
+    }
+}
