@@ -21,9 +21,7 @@ impl Store {
     /// Hashes `keys` (one group) into `out`.
     #[inline]
     fn hash_group(&self, keys: &[&[u8]], out: &mut [u64]) {
-        for (k, h) in keys.iter().zip(out.iter_mut()) {
-            *h = self.hash(k);
-        }
+        crate::hash_batch::hash_batch(keys, self.geometry().seed, out);
     }
 
     /// Looks up every key of `keys`, copying each value into the buffer of

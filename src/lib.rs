@@ -31,6 +31,8 @@ pub mod format;
 #[cfg(not(loom))]
 pub mod hash;
 #[cfg(not(loom))]
+pub mod hash_batch;
+#[cfg(not(loom))]
 mod lock;
 #[cfg(not(loom))]
 pub mod mphf;
