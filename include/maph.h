@@ -333,9 +333,11 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Fills `*opts` with the defaults: 65536 slots of 512 bytes, max probes
- * min(1024, slots), mode 0600, 4096 lock entries, a random seed.
- * Does nothing when `opts` is NULL. Thread-safe.
+ * Fills `*opts` with the defaults: 65536 slots of 512 bytes, mode 0600,
+ * and 0 ("pick at creation") for `max_probes` (then min(1024, slots)),
+ * `lock_count` (then up to 4096 entries, at most ~4 MiB of lock table) and
+ * `seed` (then a random one). Does nothing when `opts` is NULL.
+ * Thread-safe.
  */
 void maph_options_default(struct maph_options *opts);
 
@@ -344,8 +346,10 @@ void maph_options_default(struct maph_options *opts);
  *
  * `opts` may be NULL for the defaults. The file appears whole or not at
  * all (it is built under a temporary name and linked into place); its
- * size is 4096 + lock_count * 16 (page-rounded) + slots * slot_size bytes,
- * allocated sparsely.
+ * size is 4096 + lock_count * (64 + slot_size) rounded up to 4096, plus
+ * slots * slot_size, plus two MPHF banks of
+ * round_up(64 + 2 * slots + slots * 6 / 8 + 65536, 4096) bytes each
+ * (docs/FORMAT.md), allocated sparsely.
  *
  * Errors: `MAPH_E_INVALID_ARG` (NULL `path` or `out`, options out of range,
  * non-zero `reserved`), `MAPH_E_EXISTS` (the path exists), `MAPH_E_IO`,
@@ -473,7 +477,8 @@ bool maph_ptr_valid(const struct maph_t *db, uint64_t token);
 
 /**
  * Sets `key` to the `val_len` bytes at `val`, inserting the key if it is
- * absent. `val` may be NULL when `val_len` is 0.
+ * absent, and clears any time to live it had (`maph_replace` and
+ * `maph_cas` keep it). `val` may be NULL when `val_len` is 0.
  *
  * Errors: `MAPH_E_INVALID_ARG` (NULL `db` or `key`, empty key),
  * `MAPH_E_READ_ONLY`, `MAPH_E_TOO_LARGE` (key_len + val_len > slot_size -

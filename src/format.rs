@@ -113,7 +113,9 @@ pub const CHECKSUMMED_LEN: usize = 88;
 // Each group sits on its own cache line. Live keys and tombstones are
 // counted per lock-table entry (`LOCK_OFF_LIVE`, `LOCK_OFF_TOMB`), so that a
 // writer killed mid-write leaves counts that its repair can make exact.
-/// Keys inserted since the last `optimize()` (they are outside the MPHF).
+/// Inserts since the last `optimize()` (keys outside the MPHF). Advisory:
+/// it only grows between two `optimize()` calls, so it may exceed the slot
+/// count under insert/delete churn; readers cap it at the live key count.
 pub const OFF_NEW_SINCE_OPT: usize = 144;
 pub const OFF_LONGEST_PROBE: usize = 192;
 /// MPHF generation (0: no MPHF). Reserved for `maph_optimize`.
@@ -321,7 +323,6 @@ impl Geometry {
         }
         if get64(h, OFF_LONGEST_PROBE) > u64::from(g.max_probes)
             || get64(h, OFF_MPHF_KEYS) > g.slot_count
-            || get64(h, OFF_NEW_SINCE_OPT) > g.slot_count
         {
             return Err(Error::Corrupt("header counters exceed the slot count"));
         }

@@ -123,8 +123,9 @@ pub struct Stats {
     pub generation: u64,
     /// Keys in the current MPHF (as built; some may have been deleted since).
     pub mphf_keys: u64,
-    /// Keys inserted since the last `optimize()`: found by probing, not by
-    /// the MPHF. Consider `optimize()` again when this passes ~20% of `keys`.
+    /// Keys inserted since the last `optimize()` (counting each insert, capped
+    /// at `keys`): found by probing, not by the MPHF. Consider `optimize()`
+    /// again when this passes ~20% of `keys`.
     pub keys_outside_mphf: u64,
 }
 
@@ -587,7 +588,8 @@ impl Store {
             mphf_keys: r.header_u64(format::OFF_MPHF_KEYS).load(Ordering::Relaxed),
             keys_outside_mphf: r
                 .header_u64(format::OFF_NEW_SINCE_OPT)
-                .load(Ordering::Relaxed),
+                .load(Ordering::Relaxed)
+                .min(keys),
         }
     }
 

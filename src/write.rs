@@ -762,6 +762,7 @@ impl Store {
     /// Milliseconds until `key` expires, or None when it never does.
     /// Errors: `NotFound` (absent or expired), as `get`.
     pub fn ttl(&self, key: &[u8]) -> Result<Option<u64>> {
+        self.check_key(key)?;
         let r = self.region();
         let view = self.current_view();
         let (exp, _, _) = self.probe_read_hashed(key, self.hash(key), &view, |idx, _, _| {

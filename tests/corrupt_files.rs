@@ -129,12 +129,6 @@ fn every_damaged_layout_field_is_corrupt_even_with_a_matching_checksum() {
         ),
         ("file length", OFF_FILE_LEN, 1 << 50, false),
         ("MPHF keys above slots", OFF_MPHF_KEYS, 65, false),
-        (
-            "keys outside the MPHF above slots",
-            OFF_NEW_SINCE_OPT,
-            u64::MAX,
-            false,
-        ),
         ("longest probe above max", OFF_LONGEST_PROBE, 1000, false),
     ];
     for &(what, off, val, is32) in cases {
