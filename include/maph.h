@@ -298,8 +298,9 @@ typedef struct maph_queue_info_t {
 } maph_queue_info_t;
 
 /**
- * What `maph_queue_audit` found. At a quiescent point
- * `queued + held == elem_count`.
+ * What `maph_queue_audit` found: `queued + held + in_transit ==
+ * elem_count`; after `maph_queue_reclaim` with no process running,
+ * `queued == elem_count`.
  */
 typedef struct maph_queue_audit_t {
   /**
@@ -318,6 +319,11 @@ typedef struct maph_queue_audit_t {
    * Of those, elements held by processes that no longer run.
    */
   uint64_t held_by_dead;
+  /**
+   * Elements in a push or pull batch interrupted by the death of its
+   * process, not yet settled by a lock takeover or `maph_queue_reclaim`.
+   */
+  uint64_t in_transit;
   /**
    * Queue locks taken while the audit ran (0 at a quiescent point).
    */
@@ -951,9 +957,9 @@ maph_status maph_queue_reclaim(struct maph_queue_t *q, uint32_t pid, uint64_t *c
 
 /**
  * Checks that every element is accounted for exactly once — in exactly one
- * queue entry whose record agrees, or recorded as held — and fills `*out`
- * with the counts. Exact only at a quiescent point (no push or pull
- * running). O(elem_count + queued).
+ * queue entry whose record agrees, recorded as held, or in a batch
+ * interrupted by a dead process — and fills `*out` with the counts. Exact
+ * only while no live process is pushing or pulling. O(elem_count + queued).
  *
  * Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_CORRUPT` (an element in
  * two entries, lost, or a damaged entry; `maph_last_error` says which).

@@ -3,8 +3,19 @@
 //! Every function checks its pointers, catches any panic (`MAPH_E_PANIC`,
 //! never an unwind into C), and returns a status, following rustls-ffi's
 //! boundary. The doc comments here are the C documentation.
+//!
+//! # Safety (for every function here)
+//!
+//! A non-NULL pointer argument must point to what its type and length say:
+//! `key`/`val` to `key_len`/`val_len` readable bytes, `buf` to `buf_cap`
+//! writable bytes, out-parameters to writable objects, strings NUL-terminated,
+//! arrays to `n` elements, `db` to a handle from `maph_create`/`maph_open`
+//! (or the shm/anonymous variants) not yet closed. NULL is checked and
+//! answered with `MAPH_E_INVALID_ARG`; these are the C contract's only
+//! preconditions, stated once here rather than in every C comment.
 
 #![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -259,7 +270,7 @@ pub(crate) unsafe fn c_path<'a>(p: *const c_char) -> &'a std::path::Path {
 /// `seed` (then a random one). Does nothing when `opts` is NULL.
 /// Thread-safe.
 #[no_mangle]
-pub extern "C" fn maph_options_default(opts: *mut maph_options) {
+pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
     if opts.is_null() {
         return;
     }

@@ -21,7 +21,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use maph::{Error, OpenMode, Options, Store};
+use maph::{Error, Options, Store};
 
 const WORKERS: usize = 3;
 const OWN_KEYS: usize = 64;
@@ -125,7 +125,7 @@ fn worker(store: &Store, shared: &Shared, w: usize) -> ! {
         log.key_in_flight.store(0, Ordering::SeqCst);
     }
     log.incr_in_flight.store(0, Ordering::SeqCst);
-    let mut rng = (w as u64 + 1) * 0x9E37_79B9_7F4A_7C15 ^ std::process::id() as u64;
+    let mut rng = ((w as u64 + 1) * 0x9E37_79B9_7F4A_7C15) ^ std::process::id() as u64;
     while shared.stop.load(Ordering::Relaxed) == 0 {
         rng ^= rng << 13;
         rng ^= rng >> 7;
