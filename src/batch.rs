@@ -1,10 +1,11 @@
 //! Batches: `mget` and `mset` over many keys.
 //!
 //! Keys are taken in groups of `GROUP`: the group's hashes are computed
-//! together (`hash_batch`: AVX2 lanes where the CPU has them), then the first
-//! slot of every key — the MPHF's slot after `optimize()`, else the home
-//! slot — is prefetched, and only then are the slots read, so the group's
-//! cache misses overlap instead of following one another (memory-level
+//! together (`hash_batch`: AVX2 lanes where the CPU has them), then every
+//! key's home slot is prefetched (its first three cache lines), then the
+//! MPHF is evaluated once per key and its slot prefetched where it differs,
+//! and only then are the slots read, so the group's cache misses overlap
+//! instead of following one another (memory-level
 //! parallelism; the technique of "Memory-level parallelism aware fetch
 //! policies", and of batched lookups in e.g. MICA, Lim et al., NSDI 2014).
 //! Every key gets its own result; one key's failure does not stop the
@@ -38,19 +39,34 @@ impl Store {
         let view = self.current_view();
         let r = self.region();
         let mut hashes = [0u64; GROUP];
+        let mut locs = [None; GROUP];
+        let mut hints = [None; GROUP];
         for start in (0..keys.len()).step_by(GROUP) {
             let end = (start + GROUP).min(keys.len());
             let ks = &keys[start..end];
             let hs = &mut hashes[..ks.len()];
             self.hash_group(ks, hs);
-            for &h in hs.iter() {
-                r.prefetch_slot(self.first_slot(h, &view));
+            // Start every slot's lines loading before reading any of them:
+            // the home slots first (their loads overlap the MPHF's work),
+            // then the MPHF's slots where they differ.
+            for (j, &h) in hs.iter().enumerate() {
+                let loc = self.locate_hashed(h);
+                r.prefetch_slot(loc.home);
+                locs[j] = Some(loc);
             }
-            for (j, (&k, &h)) in ks.iter().zip(hs.iter()).enumerate() {
+            for (j, &h) in hs.iter().enumerate() {
+                let home = locs[j].as_ref().map_or(0, |l| l.home);
+                hints[j] = self.mphf_slot(h, home, &view);
+                if let Some(idx) = hints[j].filter(|&i| i != home) {
+                    r.prefetch_slot(idx);
+                }
+            }
+            for (j, &k) in ks.iter().enumerate() {
                 let i = start + j;
                 let buf = &mut *bufs[i];
+                let loc = locs[j].expect("set above");
                 out[i] = self.check_key(k).and_then(|()| {
-                    let (vl, _, _) = self.probe_read_hashed(k, h, &view, |idx, kl, vl| {
+                    let (vl, _, _) = self.probe_from(k, &loc, hints[j], |idx, kl, vl| {
                         if vl <= buf.len() {
                             r.copy_out(idx, kl, &mut buf[..vl]);
                         }

@@ -22,8 +22,8 @@ use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Error, Result};
 use crate::format::{
-    self, Geometry, HEADER_SIZE, OFF_LONGEST_PROBE, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, STATE_LIVE,
-    STATE_TOMBSTONE,
+    self, Geometry, HEADER_SIZE, OFF_LONGEST_PROBE, SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY,
+    SLOT_OFF_STATE, STATE_LIVE, STATE_TOMBSTONE,
 };
 use crate::mphf::{Index, View};
 use crate::raw::Region;
@@ -366,17 +366,6 @@ impl Store {
         }
     }
 
-    /// The slot to read first for hash `h`: the MPHF's answer when it has
-    /// one, else the home slot. Used by batches to prefetch.
-    #[inline]
-    pub(crate) fn first_slot(&self, h: u64, view: &View) -> u64 {
-        let home = self.home_of(h);
-        match view.index.as_ref().and_then(|i| i.distance(h)) {
-            Some(d) => self.wrap(home + d),
-            None => home,
-        }
-    }
-
     #[inline]
     fn wrap(&self, idx: u64) -> u64 {
         let n = self.region.geom().slot_count;
@@ -423,18 +412,51 @@ impl Store {
 
     /// `probe_read` with the key's hash and MPHF view already at hand. The
     /// key must be valid (`check_key`).
+    ///
+    /// The home slot is prefetched before the MPHF is evaluated, so that the
+    /// MPHF's own memory reads overlap the slot's; the MPHF's slot (usually
+    /// the home slot, else a few slots on, in the same page) is prefetched
+    /// as soon as it is known.
     #[inline]
     pub(crate) fn probe_read_hashed<R>(
         &self,
         key: &[u8],
         h: u64,
         view: &View,
-        mut f: impl FnMut(u64, usize, usize) -> R,
+        f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
         let loc = self.locate_hashed(h);
-        if let Some(d) = view.index.as_ref().and_then(|i| i.distance(h)) {
+        self.region.prefetch_slot(loc.home);
+        let hint = self.mphf_slot(h, loc.home, view);
+        if let Some(idx) = hint {
+            if idx != loc.home {
+                self.region.prefetch_slot(idx);
+            }
+        }
+        self.probe_from(key, &loc, hint, f)
+    }
+
+    /// The slot the MPHF names for hash `h` (home `home`), if any.
+    #[inline]
+    pub(crate) fn mphf_slot(&self, h: u64, home: u64, view: &View) -> Option<u64> {
+        view.index
+            .as_ref()
+            .and_then(|i| i.distance(h))
+            .map(|d| self.wrap(home + d))
+    }
+
+    /// Looks `key` up from `loc`: first in slot `hint` (the MPHF's answer)
+    /// if given, then by probing from home. Prefetching is the caller's.
+    #[inline]
+    pub(crate) fn probe_from<R>(
+        &self,
+        key: &[u8],
+        loc: &Loc,
+        hint: Option<u64>,
+        mut f: impl FnMut(u64, usize, usize) -> R,
+    ) -> Result<(R, u64, u64)> {
+        if let Some(idx) = hint {
             // The MPHF names one slot; on any mismatch, probe as usual.
-            let idx = self.wrap(loc.home + d);
             if let Slot::Hit(out, w) = self.read_slot(idx, key, loc.tag, &mut f)? {
                 return Ok((out, idx, w));
             }
@@ -491,6 +513,10 @@ impl Store {
                 continue;
             }
             let hit = kl == key.len() && r.key_eq(idx, key);
+            if hit && SLOT_HEADER_SIZE + kl + vl > Region::PREFETCH_BYTES {
+                // A long value: ask for all its lines at once before copying.
+                r.prefetch_range(idx, Region::PREFETCH_BYTES, SLOT_HEADER_SIZE + kl + vl);
+            }
             let out = if hit { Some(f(idx, kl, vl)) } else { None };
             if !read_validate(seq, w) {
                 continue;

@@ -63,6 +63,7 @@ impl Store {
         if idx >= r.geom().slot_count {
             return Err(Error::NotFound);
         }
+        r.prefetch_slot(idx);
         let seq = r.seq(idx);
         let mut backoff = Backoff::new();
         loop {
