@@ -325,6 +325,12 @@ typedef struct maph_queue_audit_t {
    */
   uint64_t in_transit;
   /**
+   * Queue entries that name no element in that queue (only a racing
+   * double push by two threads of one process, or damaged memory, leaves
+   * them); pulls drop them. 0 in a correct program.
+   */
+  uint64_t stale;
+  /**
    * Queue locks taken while the audit ran (0 at a quiescent point).
    */
   uint32_t locks_held;
@@ -841,12 +847,16 @@ maph_status maph_queue_lookup(const struct maph_queue_t *q, const char *name, ui
  * call it no longer does.
  *
  * Errors: `MAPH_E_INVALID_ARG` (NULL, qid or elem out of range),
- * `MAPH_E_CONFLICT` (elem is in a queue or held by another process:
- * detected on every push, at the cost of one compare-and-swap),
- * `MAPH_E_BUSY` (the queue's producer lock stayed taken by a live process
- * for 2 s). Thread- and process-safe; lock-based with robust locks (a dead
- * holder's lock is taken over); no system call unless a process waits on
- * the queue (then one FUTEX_WAKE).
+ * `MAPH_E_CONFLICT` (elem is in a queue or held by another process; nothing
+ * moves), `MAPH_E_BUSY` (the queue's producer lock stayed taken by a live
+ * process for 2 s). The holder check runs on every push, under the queue's
+ * lock; not detected: two threads of one process pushing the same element
+ * at the same instant (a race in the caller) — then the element lands in
+ * one queue and a stale entry in the other, which pulls drop (see
+ * `maph_queue_audit_t.stale`). Thread- and process-safe; lock-based with
+ * robust locks (a dead holder's lock is taken over); no system call unless
+ * a process sleeps in `maph_queue_wait` on the queue (then one
+ * FUTEX_WAKE).
  */
 maph_status maph_queue_push(struct maph_queue_t *q, uint32_t qid, uint32_t elem);
 
@@ -855,9 +865,11 @@ maph_status maph_queue_push(struct maph_queue_t *q, uint32_t qid, uint32_t elem)
  * process holds it now (see `maph_queue_elem` for its memory).
  *
  * Errors: `MAPH_E_INVALID_ARG` (NULL, qid out of range), `MAPH_E_EMPTY`
- * (the queue has no element; `maph_queue_wait` sleeps until it has one),
- * `MAPH_E_BUSY`, `MAPH_E_CORRUPT` (the shared memory was damaged).
- * Thread- and process-safe, as `maph_queue_push`.
+ * (the queue has no element; `maph_queue_wait` sleeps until it has one;
+ * like `MAPH_NOT_FOUND`, it leaves `maph_last_error` unchanged),
+ * `MAPH_E_BUSY`, `MAPH_E_CORRUPT` (queue positions out of range: the
+ * shared memory was damaged). Thread- and process-safe, as
+ * `maph_queue_push`; checking an empty queue takes no lock.
  */
 maph_status maph_queue_pull(struct maph_queue_t *q, uint32_t qid, uint32_t *elem);
 
@@ -895,7 +907,8 @@ maph_status maph_queue_pull_many(struct maph_queue_t *q,
  * milliseconds (`MAPH_QUEUE_WAIT_FOREVER`, or any negative value: no
  * limit; 0: just check). Returns `MAPH_OK` at once if it is non-empty.
  * `MAPH_OK` does not reserve an element — another consumer may pull it
- * first — so pull, and wait again on `MAPH_E_EMPTY`.
+ * first — so pull, and wait again on `MAPH_E_EMPTY`. `MAPH_E_TIMEOUT`
+ * leaves `maph_last_error` unchanged.
  *
  * Sleeps on a futex (FUTEX_WAIT on the queue's shared 32-bit sequence
  * word, not an eventfd); pushes wake it. Signals do not end the wait
@@ -961,9 +974,9 @@ maph_status maph_queue_reclaim(struct maph_queue_t *q, uint32_t pid, uint64_t *c
  * interrupted by a dead process — and fills `*out` with the counts. Exact
  * only while no live process is pushing or pulling. O(elem_count + queued).
  *
- * Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_CORRUPT` (an element in
- * two entries, lost, or a damaged entry; `maph_last_error` says which).
- * Thread-safe.
+ * Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_CORRUPT` (queue positions
+ * out of range, or an element recorded in a queue but in none: lost;
+ * `maph_last_error` says which). Thread-safe.
  */
 maph_status maph_queue_audit(const struct maph_queue_t *q, struct maph_queue_audit_t *out);
 

@@ -179,7 +179,8 @@ fn set_last_error(msg: String) {
 
 /// Records `e` as the thread's last error and returns its status.
 pub(crate) fn fail(e: Error) -> maph_status {
-    if e != Error::NotFound {
+    // Normal outcomes (absent, empty, timed out) leave no message.
+    if !matches!(e, Error::NotFound | Error::Empty | Error::Timeout) {
         set_last_error(e.to_string());
     }
     status_of(&e)

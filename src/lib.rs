@@ -27,6 +27,8 @@ pub mod error;
 #[cfg(not(loom))]
 pub mod ffi;
 #[cfg(not(loom))]
+pub mod ffi_queue;
+#[cfg(not(loom))]
 pub mod format;
 #[cfg(not(loom))]
 pub mod hash;
@@ -36,6 +38,8 @@ pub mod hash_batch;
 mod lock;
 #[cfg(not(loom))]
 pub mod mphf;
+#[cfg(not(loom))]
+pub mod queue;
 #[cfg(not(loom))]
 mod raw;
 #[cfg(not(loom))]

@@ -1,0 +1,646 @@
+//! The C ABI of queue sets (`maph_queue_*`), over `queue::QueueSet`.
+//! `build.rs` puts these declarations into `include/maph.h`; the doc
+//! comments are the C documentation. Design and guarantees:
+//! `docs/QUEUE.md`.
+//!
+//! Same boundary as `ffi.rs`: every function checks its pointers, catches
+//! panics (`MAPH_E_PANIC`) and returns a `maph_status`, except
+//! `maph_queue_close` (void) and `maph_queue_elem` (a pointer).
+//!
+//! # Safety (for every function here)
+//!
+//! A non-NULL pointer argument must point to what its type and length say:
+//! `q` to a handle from `maph_queue_create`/`_create_anon`/`_open` not yet
+//! closed, names to NUL-terminated strings, `elems` to `n` (or `cap`)
+//! u32s, out-parameters to writable objects. NULL is checked and answered
+//! with `MAPH_E_INVALID_ARG`. As in `ffi.rs`, stated once here.
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+use std::ffi::{c_char, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::ffi::{fail, guard, maph_status};
+use crate::queue::{Location, QueueSet};
+use crate::require;
+
+/// A queue set mapped into this process: `elem_count` fixed-size elements
+/// in shared memory and `queue_count` FIFO queues of element indices.
+/// Opaque; made by `maph_queue_create`, `maph_queue_create_anon` or
+/// `maph_queue_open`, freed by `maph_queue_close`.
+///
+/// Thread and process safety: every function but `maph_queue_close` may be
+/// called on one handle from many threads at once, and many processes may
+/// use one set at once (each opens it by name, or a child inherits the
+/// parent's handle across `fork()`: the mapping is shared, not copied). A
+/// process killed at any instruction never blocks the others: its queue
+/// locks are taken over and its elements returned by `maph_queue_reclaim`.
+pub struct maph_queue_t {
+    set: QueueSet,
+}
+
+/// `maph_queue_locate` stores this queue id for an element held by a
+/// process (not in any queue).
+pub const MAPH_QUEUE_HELD: u32 = 0xFFFF_FFFF;
+/// Longest queue name in bytes, without the NUL.
+pub const MAPH_QUEUE_NAME_MAX: u32 = 31;
+/// Longest set name in bytes (the name of its `/dev/shm` object).
+pub const MAPH_QUEUE_SET_NAME_MAX: u32 = 250;
+/// `maph_queue_wait` timeout meaning "no limit".
+pub const MAPH_QUEUE_WAIT_FOREVER: i64 = -1;
+
+/// The shape of a queue set, filled by `maph_queue_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct maph_queue_info_t {
+    /// Number of elements; indices are 0 to elem_count - 1.
+    pub elem_count: u32,
+    /// Bytes per element, as created.
+    pub elem_size: u32,
+    /// Bytes from one element to the next: elem_size rounded up to 64
+    /// (every element is 64-byte aligned).
+    pub elem_stride: u32,
+    /// Number of queues; ids are 0 to queue_count - 1.
+    pub queue_count: u32,
+    /// Bytes of the shared-memory object.
+    pub total_bytes: u64,
+}
+
+/// What `maph_queue_audit` found: `queued + held + in_transit ==
+/// elem_count`; after `maph_queue_reclaim` with no process running,
+/// `queued == elem_count`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct maph_queue_audit_t {
+    /// Elements in the set.
+    pub elem_count: u64,
+    /// Elements in some queue (the sum of the queue lengths).
+    pub queued: u64,
+    /// Elements held by a process.
+    pub held: u64,
+    /// Of those, elements held by processes that no longer run.
+    pub held_by_dead: u64,
+    /// Elements in a push or pull batch interrupted by the death of its
+    /// process, not yet settled by a lock takeover or `maph_queue_reclaim`.
+    pub in_transit: u64,
+    /// Queue entries that name no element in that queue (only a racing
+    /// double push by two threads of one process, or damaged memory, leaves
+    /// them); pulls drop them. 0 in a correct program.
+    pub stale: u64,
+    /// Queue locks taken while the audit ran (0 at a quiescent point).
+    pub locks_held: u32,
+    /// Always 0.
+    pub reserved: u32,
+}
+
+/// The status of `e`. `Empty` and `Timeout` are expected outcomes of
+/// polling and waiting, so, like `MAPH_NOT_FOUND`, they leave
+/// `maph_last_error` alone (and cost no allocation).
+fn status(e: Error) -> maph_status {
+    match e {
+        Error::Empty => maph_status::MAPH_E_EMPTY,
+        Error::Timeout => maph_status::MAPH_E_TIMEOUT,
+        e => fail(e),
+    }
+}
+
+/// # Safety
+/// `p` must be a NUL-terminated string.
+unsafe fn c_bytes<'a>(p: *const c_char) -> &'a [u8] {
+    // SAFETY: non-NULL (checked by the caller) and NUL-terminated by
+    // contract.
+    unsafe { CStr::from_ptr(p) }.to_bytes()
+}
+
+/// # Safety
+/// `out` must be non-NULL and point to a `maph_queue_t *`.
+unsafe fn hand_out(out: *mut *mut maph_queue_t, r: Result<QueueSet, Error>) -> maph_status {
+    match r {
+        Ok(set) => {
+            // SAFETY: `out` is non-NULL and writable by contract.
+            unsafe { out.write(Box::into_raw(Box::new(maph_queue_t { set }))) };
+            maph_status::MAPH_OK
+        }
+        Err(e) => status(e),
+    }
+}
+
+/// Creates the queue set `/dev/shm/<name>` (mode 0600) and opens it.
+///
+/// `name`: 1 to 250 bytes, no '/'. `elem_count` (1 to 2^30) elements of
+/// `elem_size` (1 to 2^30) bytes, each 64-byte aligned; `queue_count` (1 to
+/// 65536) queues. Every element starts in queue 0 (the free list, by
+/// convention), in index order. The object's memory is reserved at once
+/// (about elem_count * (stride + 8) + queue_count * (256 + 8 * ring_cap)
+/// bytes, ring_cap the power of two above elem_count). Other processes can
+/// open the set once this returns (it becomes visible fully built).
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL argument, bad name, a count or size
+/// of 0 or out of range), `MAPH_E_EXISTS` (the name is taken),
+/// `MAPH_E_TOO_LARGE` (not enough shared memory), `MAPH_E_IO`. On error
+/// `*out` is NULL and no object is left behind. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_create(
+    name: *const c_char,
+    elem_count: u32,
+    elem_size: u32,
+    queue_count: u32,
+    out: *mut *mut maph_queue_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL and points to a `maph_queue_t *`.
+        unsafe { out.write(std::ptr::null_mut()) };
+        require!(name, "name");
+        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
+        let name = unsafe { c_bytes(name) };
+        let r = QueueSet::create(name, elem_count, elem_size, queue_count);
+        // SAFETY: `out` checked above.
+        unsafe { hand_out(out, r) }
+    })
+}
+
+/// Creates an anonymous queue set (memfd_create, mapped shared): usable by
+/// this process and by children forked after this call, through the same
+/// handle. Parameters and errors as `maph_queue_create`, without the name.
+/// The memory is freed when the last process closes its handle or exits.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_create_anon(
+    elem_count: u32,
+    elem_size: u32,
+    queue_count: u32,
+    out: *mut *mut maph_queue_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL and points to a `maph_queue_t *`.
+        unsafe { out.write(std::ptr::null_mut()) };
+        let r = QueueSet::create_anon(elem_count, elem_size, queue_count);
+        // SAFETY: `out` checked above.
+        unsafe { hand_out(out, r) }
+    })
+}
+
+/// Opens the existing queue set `/dev/shm/<name>`.
+///
+/// Every header field is checked (magic, version, checksum, offsets,
+/// object length) before anything else is read. If the creator has not
+/// finished building the set, waits for it up to 2 s.
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_NOT_FOUND` (no such
+/// set), `MAPH_E_BUSY` (not finished after 2 s: still being built, or its
+/// creator died building it — unlink it), `MAPH_E_CORRUPT` (not a queue
+/// set, or damaged), `MAPH_E_VERSION`, `MAPH_E_IO`. On error `*out` is NULL.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_open(
+    name: *const c_char,
+    out: *mut *mut maph_queue_t,
+) -> maph_status {
+    guard(|| {
+        require!(out, "out");
+        // SAFETY: `out` is non-NULL and points to a `maph_queue_t *`.
+        unsafe { out.write(std::ptr::null_mut()) };
+        require!(name, "name");
+        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
+        let r = QueueSet::open(unsafe { c_bytes(name) });
+        // SAFETY: `out` checked above.
+        unsafe { hand_out(out, r) }
+    })
+}
+
+/// Unmaps the set from this process and frees the handle. Elements this
+/// process holds stay held by it (until it exits and someone calls
+/// `maph_queue_reclaim`, or it reopens the set and pushes them). Pointers
+/// from `maph_queue_elem` become invalid. NULL is fine. Not thread-safe with
+/// other calls on the same handle.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_close(q: *mut maph_queue_t) {
+    if q.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `q` came from a create/open call and is closed once, by
+        // contract.
+        drop(unsafe { Box::from_raw(q) });
+    }));
+}
+
+/// Removes the name `/dev/shm/<name>`. Processes that have the set open
+/// keep using it; its memory is freed when the last one closes it.
+/// Errors: `MAPH_E_INVALID_ARG`, `MAPH_NOT_FOUND`, `MAPH_E_IO`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_unlink(name: *const c_char) -> maph_status {
+    guard(|| {
+        require!(name, "name");
+        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
+        match QueueSet::unlink(unsafe { c_bytes(name) }) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Fills `*out` with the set's shape. Errors: `MAPH_E_INVALID_ARG` (NULL).
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_info(
+    q: *const maph_queue_t,
+    out: *mut maph_queue_info_t,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(out, "out");
+        // SAFETY: a live handle by contract.
+        let s = unsafe { &(*q).set };
+        let info = maph_queue_info_t {
+            elem_count: s.elem_count(),
+            elem_size: s.elem_size(),
+            elem_stride: s.elem_stride(),
+            queue_count: s.queue_count(),
+            total_bytes: s.total_bytes(),
+        };
+        // SAFETY: `out` is non-NULL and points to a `maph_queue_info_t`.
+        unsafe { out.write(info) };
+        maph_status::MAPH_OK
+    })
+}
+
+/// Names queue `qid`: `name` is 0 to 31 bytes (NUL-terminated); "" removes
+/// the name. Names are unique within a set.
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL, qid out of range, name too long),
+/// `MAPH_E_EXISTS` (another queue has that name), `MAPH_E_BUSY`.
+/// Thread- and process-safe (name changes serialize on the set's admin
+/// lock).
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_name(
+    q: *mut maph_queue_t,
+    qid: u32,
+    name: *const c_char,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(name, "name");
+        // SAFETY: a live handle and a NUL-terminated name, by contract.
+        let (s, name) = unsafe { (&(*q).set, c_bytes(name)) };
+        match s.set_name(qid, name) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Sets `*qid` to the id of the queue named `name`.
+/// Errors: `MAPH_E_INVALID_ARG` (NULL, empty or too long name),
+/// `MAPH_NOT_FOUND` (no queue has that name), `MAPH_E_BUSY`. Thread- and
+/// process-safe. A linear scan of the queues: look names up once, keep ids.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_lookup(
+    q: *const maph_queue_t,
+    name: *const c_char,
+    qid: *mut u32,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(name, "name");
+        require!(qid, "qid");
+        // SAFETY: a live handle and a NUL-terminated name, by contract.
+        let (s, name) = unsafe { (&(*q).set, c_bytes(name)) };
+        match s.lookup(name) {
+            Ok(id) => {
+                // SAFETY: `qid` is non-NULL.
+                unsafe { qid.write(id) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Pushes element `elem` to the tail of queue `qid`. The calling process
+/// must hold `elem` (it pulled it, and has not pushed it since); after the
+/// call it no longer does.
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL, qid or elem out of range),
+/// `MAPH_E_CONFLICT` (elem is in a queue or held by another process; nothing
+/// moves), `MAPH_E_BUSY` (the queue's producer lock stayed taken by a live
+/// process for 2 s). The holder check runs on every push, under the queue's
+/// lock; not detected: two threads of one process pushing the same element
+/// at the same instant (a race in the caller) — then the element lands in
+/// one queue and a stale entry in the other, which pulls drop (see
+/// `maph_queue_audit_t.stale`). Thread- and process-safe; lock-based with
+/// robust locks (a dead holder's lock is taken over); no system call unless
+/// a process sleeps in `maph_queue_wait` on the queue (then one
+/// FUTEX_WAKE).
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_push(q: *mut maph_queue_t, qid: u32, elem: u32) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*q).set }.push(qid, elem) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Pulls the element at the head of queue `qid` into `*elem`; the calling
+/// process holds it now (see `maph_queue_elem` for its memory).
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL, qid out of range), `MAPH_E_EMPTY`
+/// (the queue has no element; `maph_queue_wait` sleeps until it has one;
+/// like `MAPH_NOT_FOUND`, it leaves `maph_last_error` unchanged),
+/// `MAPH_E_BUSY`, `MAPH_E_CORRUPT` (queue positions out of range: the
+/// shared memory was damaged). Thread- and process-safe, as
+/// `maph_queue_push`; checking an empty queue takes no lock.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_pull(
+    q: *mut maph_queue_t,
+    qid: u32,
+    elem: *mut u32,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(elem, "elem");
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*q).set }.pull(qid) {
+            Ok(e) => {
+                // SAFETY: `elem` is non-NULL.
+                unsafe { elem.write(e) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Pushes the `n` element indices at `elems`, in order, to the tail of
+/// queue `qid`, taking the queue's lock once. All or nothing: on error no
+/// element moved. Every element must be held by the calling process.
+///
+/// Errors: as `maph_queue_push`; also `MAPH_E_INVALID_ARG` when `elems` is
+/// NULL with `n` > 0 or `n` exceeds the element count, and
+/// `MAPH_E_CONFLICT` when an index appears twice. `n` = 0 does nothing.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_push_many(
+    q: *mut maph_queue_t,
+    qid: u32,
+    elems: *const u32,
+    n: usize,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        if n == 0 {
+            return maph_status::MAPH_OK;
+        }
+        require!(elems, "elems");
+        if n > isize::MAX as usize / 4 {
+            return fail(Error::InvalidArg("n too large"));
+        }
+        // SAFETY: `elems` points to `n` readable u32s by contract; the
+        // handle is live.
+        let (s, v) = unsafe { (&(*q).set, std::slice::from_raw_parts(elems, n)) };
+        match s.push_many(qid, v) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Pulls up to `cap` elements from the head of queue `qid` into `elems`, in
+/// FIFO order, taking the queue's lock once; `*n` gets how many (at least 1
+/// on success). The calling process holds them now.
+///
+/// Errors: as `maph_queue_pull` (`MAPH_E_EMPTY` with `*n` = 0 when the
+/// queue has none); `MAPH_E_INVALID_ARG` when `elems` is NULL with `cap` >
+/// 0. `cap` = 0 sets `*n` to 0 and returns `MAPH_OK`.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_pull_many(
+    q: *mut maph_queue_t,
+    qid: u32,
+    elems: *mut u32,
+    cap: usize,
+    n: *mut usize,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(n, "n");
+        // SAFETY: `n` is non-NULL.
+        unsafe { n.write(0) };
+        if cap == 0 {
+            return maph_status::MAPH_OK;
+        }
+        require!(elems, "elems");
+        if cap > isize::MAX as usize / 4 {
+            return fail(Error::InvalidArg("cap too large"));
+        }
+        // SAFETY: `elems` points to `cap` writable u32s not aliased during
+        // the call, by contract; the handle is live.
+        let (s, out) = unsafe { (&(*q).set, std::slice::from_raw_parts_mut(elems, cap)) };
+        match s.pull_many(qid, out) {
+            Ok(k) => {
+                // SAFETY: `n` is non-NULL.
+                unsafe { n.write(k) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Sleeps until queue `qid` is non-empty, at most `timeout_ms`
+/// milliseconds (`MAPH_QUEUE_WAIT_FOREVER`, or any negative value: no
+/// limit; 0: just check). Returns `MAPH_OK` at once if it is non-empty.
+/// `MAPH_OK` does not reserve an element — another consumer may pull it
+/// first — so pull, and wait again on `MAPH_E_EMPTY`. `MAPH_E_TIMEOUT`
+/// leaves `maph_last_error` unchanged.
+///
+/// Sleeps on a futex (FUTEX_WAIT on the queue's shared 32-bit sequence
+/// word, not an eventfd); pushes wake it. Signals do not end the wait
+/// early. Errors: `MAPH_E_INVALID_ARG` (NULL, qid out of range),
+/// `MAPH_E_TIMEOUT`. Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_wait(
+    q: *mut maph_queue_t,
+    qid: u32,
+    timeout_ms: i64,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        let t = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*q).set }.wait(qid, t) {
+            Ok(()) => maph_status::MAPH_OK,
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// The address of element `elem` in this process: `elem_size` bytes,
+/// 64-byte aligned, valid until `maph_queue_close`. NULL when `q` is NULL
+/// or `elem` is out of range. Only the process holding the element should
+/// write it; nothing enforces that. The address differs between processes
+/// that opened the set separately (use indices across processes).
+/// Thread-safe; no system call.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_elem(q: *const maph_queue_t, elem: u32) -> *mut c_void {
+    if q.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: a live handle by contract.
+    let s = unsafe { &(*q).set };
+    catch_unwind(AssertUnwindSafe(|| s.elem_ptr(elem).ok()))
+        .ok()
+        .flatten()
+        .map_or(std::ptr::null_mut(), |p| p.cast())
+}
+
+/// Sets `*len` to the number of elements in queue `qid` (a snapshot).
+/// Errors: `MAPH_E_INVALID_ARG`. Thread-safe; reads two words.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_len(
+    q: *const maph_queue_t,
+    qid: u32,
+    len: *mut u64,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(len, "len");
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*q).set }.len(qid) {
+            Ok(n) => {
+                // SAFETY: `len` is non-NULL.
+                unsafe { len.write(n) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Where element `elem` is (a snapshot): in a queue (`*qid` = its id, `*pid`
+/// = 0), or held by a process (`*qid` = `MAPH_QUEUE_HELD`, `*pid` = its
+/// pid). Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_locate(
+    q: *const maph_queue_t,
+    elem: u32,
+    qid: *mut u32,
+    pid: *mut u32,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(qid, "qid");
+        require!(pid, "pid");
+        // SAFETY: a live handle by contract.
+        let (a, b) = match unsafe { &(*q).set }.locate(elem) {
+            Ok(Location::Queue(id)) => (id, 0),
+            Ok(Location::Held(p)) => (MAPH_QUEUE_HELD, p),
+            Err(e) => return status(e),
+        };
+        // SAFETY: both are non-NULL.
+        unsafe {
+            qid.write(a);
+            pid.write(b);
+        }
+        maph_status::MAPH_OK
+    })
+}
+
+/// Sets `*count` to the number of elements held by process `pid` (0: by any
+/// process). A snapshot; scans every element record (O(elem_count)).
+/// Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_held(
+    q: *const maph_queue_t,
+    pid: u32,
+    count: *mut u64,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(count, "count");
+        // SAFETY: a live handle by contract.
+        let n = unsafe { &(*q).set }.held((pid != 0).then_some(pid));
+        // SAFETY: `count` is non-NULL.
+        unsafe { count.write(n) };
+        maph_status::MAPH_OK
+    })
+}
+
+/// Returns to queue 0 the elements held by dead process `pid` (0: by every
+/// dead process) and sets `*count` (may be NULL) to how many moved.
+///
+/// How a dead process's elements are found: each element records the pid
+/// of the process that pulled it; a process counts as dead when `kill(pid,
+/// 0)` fails with ESRCH or it is a zombie. First every queue lock held by a
+/// dead process is taken over and its unfinished batch rolled back, so a
+/// process killed mid-pull leaves its batch in the queue and one killed
+/// mid-push gets its batch back (and then returned here). Call it after
+/// reaping a crashed worker, or periodically; it is safe at any time.
+/// O(elem_count).
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL `q`), `MAPH_E_CONFLICT` (`pid` is a
+/// live process), `MAPH_E_BUSY`. Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_reclaim(
+    q: *mut maph_queue_t,
+    pid: u32,
+    count: *mut u64,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*q).set }.reclaim((pid != 0).then_some(pid)) {
+            Ok(n) => {
+                if !count.is_null() {
+                    // SAFETY: non-NULL, points to a u64 by contract.
+                    unsafe { count.write(n) };
+                }
+                maph_status::MAPH_OK
+            }
+            Err(e) => status(e),
+        }
+    })
+}
+
+/// Checks that every element is accounted for exactly once — in exactly one
+/// queue entry whose record agrees, recorded as held, or in a batch
+/// interrupted by a dead process — and fills `*out` with the counts. Exact
+/// only while no live process is pushing or pulling. O(elem_count + queued).
+///
+/// Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_CORRUPT` (queue positions
+/// out of range, or an element recorded in a queue but in none: lost;
+/// `maph_last_error` says which). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_queue_audit(
+    q: *const maph_queue_t,
+    out: *mut maph_queue_audit_t,
+) -> maph_status {
+    guard(|| {
+        require!(q, "q");
+        require!(out, "out");
+        // SAFETY: a live handle by contract.
+        match unsafe { &(*q).set }.audit() {
+            Ok(a) => {
+                let o = maph_queue_audit_t {
+                    elem_count: a.elem_count,
+                    queued: a.queued,
+                    held: a.held,
+                    held_by_dead: a.held_by_dead,
+                    in_transit: a.in_transit,
+                    stale: a.stale,
+                    locks_held: a.locks_held,
+                    reserved: 0,
+                };
+                // SAFETY: `out` is non-NULL.
+                unsafe { out.write(o) };
+                maph_status::MAPH_OK
+            }
+            Err(e) => status(e),
+        }
+    })
+}

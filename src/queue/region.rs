@@ -1,0 +1,336 @@
+//! The unsafe core of queue sets: the only module that touches their
+//! mapping or makes their system calls (shm_open, memfd_create, futex).
+//!
+//! A `Region` owns a `memmap2::MmapRaw` whose geometry `layout::Geometry`
+//! built or validated. Every method is safe to call: queue ids, element
+//! indices and field offsets are checked here (a bad one panics, which the C
+//! boundary turns into `MAPH_E_PANIC`), so no value read from shared memory
+//! can make us touch memory outside the mapping.
+//!
+//! Other processes write this memory at any time, so it is reached only
+//! through atomics (`AtomicU32::from_ptr` / `AtomicU64::from_ptr`) and raw
+//! element pointers handed to the caller; no `&[u8]` or `&mut [u8]` is ever
+//! formed over it (docs/DESIGN.md).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use memmap2::MmapRaw;
+
+use super::layout::{self, Geometry};
+use crate::error::Error;
+
+/// A mapped queue set.
+pub struct Region {
+    /// Owns the mapping (unmapped on drop); reached through `base`.
+    #[allow(dead_code)]
+    map: MmapRaw,
+    base: *mut u8,
+    geom: Geometry,
+    mask: u64,
+}
+
+// SAFETY: a `Region` hands out only atomics over the mapping and raw
+// element pointers (whose use is the caller's business, documented as such);
+// atomics are sound to use from any thread and any process at once. The
+// base pointer is into the mapping owned by `map`, which lives as long as
+// the `Region`.
+unsafe impl Send for Region {}
+// SAFETY: as for `Send`: no method returns a reference to non-atomic shared
+// bytes, so `&Region` may be shared between threads.
+unsafe impl Sync for Region {}
+
+impl Region {
+    /// Wraps a writable shared mapping of at least `geom.total_len` bytes.
+    /// Panics when the mapping is shorter (a bug: callers check the object's
+    /// length before mapping).
+    pub fn new(map: MmapRaw, geom: Geometry) -> Region {
+        assert!(
+            map.len() as u64 >= geom.total_len,
+            "mapping shorter than the queue set"
+        );
+        let base = map.as_mut_ptr();
+        assert!(
+            base as usize % layout::PAGE as usize == 0,
+            "mapping not page-aligned"
+        );
+        Region {
+            map,
+            base,
+            geom,
+            mask: geom.ring_cap as u64 - 1,
+        }
+    }
+
+    /// The validated geometry.
+    #[inline]
+    pub fn geom(&self) -> &Geometry {
+        &self.geom
+    }
+
+    /// The u64 at byte `off` of the header (8-aligned, inside the header).
+    #[inline]
+    pub fn header_u64(&self, off: usize) -> &AtomicU64 {
+        assert!(off % 8 == 0 && off + 8 <= layout::HEADER_SIZE);
+        // SAFETY: inside the header page, which lies inside the mapping;
+        // 8-aligned because the mapping is page-aligned.
+        unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
+    }
+
+    /// The u32 at byte `off` of the header (4-aligned, inside the header).
+    #[inline]
+    pub fn header_u32(&self, off: usize) -> &AtomicU32 {
+        assert!(off % 4 == 0 && off + 4 <= layout::HEADER_SIZE);
+        // SAFETY: as in `header_u64`; 4-aligned.
+        unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
+    }
+
+    #[inline]
+    fn queue_ptr(&self, q: u32, field: usize, size: usize) -> *mut u8 {
+        assert!(q < self.geom.queue_count, "queue id out of range");
+        assert!(field % size == 0 && field + size <= layout::QUEUE_REC_SIZE as usize);
+        // SAFETY: `q < queue_count` and `Geometry` places queue_count records
+        // of QUEUE_REC_SIZE bytes from queues_off inside the mapping; the
+        // field lies inside the record. Records are 256-aligned, so the
+        // pointer is `size`-aligned.
+        unsafe {
+            self.base.add(
+                self.geom.queues_off as usize
+                    + q as usize * layout::QUEUE_REC_SIZE as usize
+                    + field,
+            )
+        }
+    }
+
+    /// The u32 at byte `field` of queue `q`'s record.
+    #[inline]
+    pub fn queue_u32(&self, q: u32, field: usize) -> &AtomicU32 {
+        // SAFETY: `queue_ptr` checks bounds and alignment.
+        unsafe { AtomicU32::from_ptr(self.queue_ptr(q, field, 4).cast()) }
+    }
+
+    /// The u64 at byte `field` of queue `q`'s record.
+    #[inline]
+    pub fn queue_u64(&self, q: u32, field: usize) -> &AtomicU64 {
+        // SAFETY: `queue_ptr` checks bounds and alignment.
+        unsafe { AtomicU64::from_ptr(self.queue_ptr(q, field, 8).cast()) }
+    }
+
+    /// The record of element `e`.
+    #[inline]
+    pub fn meta(&self, e: u32) -> &AtomicU64 {
+        assert!(e < self.geom.elem_count, "element index out of range");
+        // SAFETY: `e < elem_count`; the record array lies inside the mapping
+        // (Geometry) and is page-aligned, records are 8 bytes.
+        unsafe {
+            AtomicU64::from_ptr(
+                self.base
+                    .add(self.geom.meta_off as usize + e as usize * layout::META_SIZE as usize)
+                    .cast(),
+            )
+        }
+    }
+
+    /// The entry of queue `q`'s ring at position `pos` (taken modulo the
+    /// ring's capacity).
+    #[inline]
+    pub fn ring(&self, q: u32, pos: u64) -> &AtomicU64 {
+        assert!(q < self.geom.queue_count, "queue id out of range");
+        let i = (q as u64 * self.geom.ring_cap as u64 + (pos & self.mask)) as usize;
+        // SAFETY: `q < queue_count` and the index is below ring_cap, so the
+        // entry lies inside the ring section (Geometry); 8-aligned.
+        unsafe {
+            AtomicU64::from_ptr(
+                self.base
+                    .add(self.geom.rings_off as usize + i * layout::ENTRY_SIZE as usize)
+                    .cast(),
+            )
+        }
+    }
+
+    /// The first byte of element `e`'s data (`elem_size` bytes, 64-aligned).
+    /// What the caller does with it is its business: the pointer is valid
+    /// while the `Region` lives.
+    #[inline]
+    pub fn elem_ptr(&self, e: u32) -> *mut u8 {
+        assert!(e < self.geom.elem_count, "element index out of range");
+        // SAFETY: `e < elem_count`; elements lie inside the mapping
+        // (Geometry).
+        unsafe {
+            self.base
+                .add(self.geom.elems_off as usize + e as usize * self.geom.elem_stride as usize)
+        }
+    }
+
+    /// The `word`-th u64 of element `e`'s data, as an atomic.
+    #[inline]
+    pub fn elem_u64(&self, e: u32, word: usize) -> &AtomicU64 {
+        assert!(
+            word.checked_mul(8)
+                .and_then(|b| b.checked_add(8))
+                .is_some_and(|end| end <= self.geom.elem_stride as usize),
+            "word beyond the element"
+        );
+        // SAFETY: inside element `e`'s stride (checked above), which lies in
+        // the mapping; elements are 64-aligned so the word is 8-aligned.
+        unsafe { AtomicU64::from_ptr(self.elem_ptr(e).add(word * 8).cast()) }
+    }
+
+    /// Writes the fixed header fields after the magic (the creator, before
+    /// anyone can see the set). The magic is stored by `publish`.
+    pub fn write_header(&self, h: &[u8; layout::FIXED_LEN]) {
+        for off in (8..layout::FIXED_LEN).step_by(8) {
+            let w = u64::from_le_bytes(h[off..off + 8].try_into().unwrap());
+            self.header_u64(off).store(w, Ordering::Relaxed);
+        }
+    }
+
+    /// Stores the magic: the set becomes visible to `open`.
+    pub fn publish(&self) {
+        self.header_u64(layout::OFF_MAGIC)
+            .store(u64::from_le_bytes(layout::MAGIC), Ordering::Release);
+    }
+
+    /// Whether the magic is in place (Acquire: every field written before
+    /// `publish` is visible after this returns true).
+    pub fn published(&self) -> bool {
+        self.header_u64(layout::OFF_MAGIC).load(Ordering::Acquire)
+            == u64::from_le_bytes(layout::MAGIC)
+    }
+}
+
+/// Sleeps while `*word == expected`, at most `timeout` (None: no limit).
+/// Returns early on a wake, a signal, or when the word differs. A
+/// shared (not `FUTEX_PRIVATE_FLAG`) futex: processes mapping the same
+/// object meet on it. Man page futex(2); Drepper, "Futexes are tricky".
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a live, 4-aligned u32 (an atomic) for the duration
+    // of the call; FUTEX_WAIT only reads it; `tsp` is NULL or points to a
+    // timespec on this stack frame.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            tsp,
+            std::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
+/// Wakes every process sleeping in `futex_wait` on `word`.
+pub fn futex_wake(word: &AtomicU32) {
+    // SAFETY: `word` is a live, 4-aligned u32; FUTEX_WAKE does not access it
+    // beyond using its address as the key.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE,
+            i32::MAX,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
+fn shm_path(name: &[u8]) -> CString {
+    let mut p = Vec::with_capacity(name.len() + 1);
+    p.push(b'/');
+    p.extend_from_slice(name);
+    // `check_shm_name` rejected NUL bytes.
+    CString::new(p).expect("NUL in a checked name")
+}
+
+/// Creates `/dev/shm/<name>` exclusively, mode 0600. `Exists` when taken.
+pub fn shm_create(name: &[u8]) -> Result<File, Error> {
+    let p = shm_path(name);
+    // SAFETY: `p` is a NUL-terminated string that outlives the call.
+    let fd = unsafe {
+        libc::shm_open(
+            p.as_ptr(),
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+            0o600 as libc::mode_t,
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Error::from_io(&e, "creating the shared-memory object"));
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Opens `/dev/shm/<name>` read-write. `NotFound` when absent.
+pub fn shm_open(name: &[u8]) -> Result<File, Error> {
+    let p = shm_path(name);
+    // SAFETY: `p` is a NUL-terminated string that outlives the call.
+    let fd = unsafe { libc::shm_open(p.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            return Err(Error::NotFound);
+        }
+        return Err(Error::from_io(&e, "opening the shared-memory object"));
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Removes `/dev/shm/<name>`. `NotFound` when absent.
+pub fn shm_unlink(name: &[u8]) -> Result<(), Error> {
+    let p = shm_path(name);
+    // SAFETY: `p` is a NUL-terminated string that outlives the call.
+    if unsafe { libc::shm_unlink(p.as_ptr()) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            return Err(Error::NotFound);
+        }
+        return Err(Error::from_io(&e, "removing the shared-memory object"));
+    }
+    Ok(())
+}
+
+/// An anonymous shared-memory file (memfd_create), for sets shared across
+/// fork() only.
+pub fn memfd() -> Result<File, Error> {
+    // SAFETY: a static NUL-terminated name; flags are valid.
+    let fd = unsafe { libc::memfd_create(c"maph-queue".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::last_os("creating an anonymous shared-memory file"));
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Reserves the object's memory (`posix_fallocate`) so that touching it
+/// later cannot raise SIGBUS on a full tmpfs. A filesystem without
+/// fallocate is left sparse.
+pub fn reserve(file: &File, len: u64) -> Result<(), Error> {
+    use std::os::fd::AsRawFd;
+    let Ok(len) = libc::off_t::try_from(len) else {
+        return Err(Error::TooLarge("queue set larger than off_t"));
+    };
+    // SAFETY: a plain system call on a descriptor the caller owns.
+    let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+    match r {
+        0 | libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
+        libc::ENOSPC => Err(Error::TooLarge(
+            "not enough shared memory for the queue set",
+        )),
+        e => Err(Error::Io(e, "reserving the queue set's memory")),
+    }
+}
