@@ -257,6 +257,30 @@ static void test_anonymous_table_is_shared_with_forked_children(void) {
     maph_close(db);
 }
 
+/* A forked worker prefaults the inherited table (no first-touch faults
+ * later) and still reads and writes it; NULL is an invalid argument. */
+static void test_prefault_in_a_forked_worker_keeps_the_table_shared(void) {
+    maph_options o = small_options();
+    maph_t *db = NULL;
+    pid_t pid;
+    REQUIRE_ST(maph_create_anonymous(&o, &db), MAPH_OK);
+    CHECK_ST(maph_set(db, "parent", 6, "p", 1), MAPH_OK);
+    CHECK_ST(maph_prefault(NULL), MAPH_E_INVALID_ARG);
+    CHECK_ST(maph_prefault(db), MAPH_OK);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int ok = maph_prefault(db) == MAPH_OK && has_str(db, "parent", "p") &&
+                 maph_set(db, "child", 5, "c", 1) == MAPH_OK;
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(child_ok(pid));
+    CHECK(has_str(db, "child", "c"));
+    maph_close(db);
+}
+
 static void test_anonymous_table_with_default_options_works(void) {
     maph_t *db = NULL;
     maph_stats_t s;
@@ -284,6 +308,7 @@ int main(void) {
     RUN(test_shm_open_or_create_creates_then_opens_with_the_first_options);
     RUN(test_shm_open_or_create_racing_processes_share_one_table);
     RUN(test_shm_open_of_missing_name_reports_io_with_enoent);
+    RUN(test_prefault_in_a_forked_worker_keeps_the_table_shared);
     RUN(test_shm_unlink_keeps_open_handles_working_and_frees_the_name);
     RUN(test_shm_table_has_mode_0600_despite_umask_022);
     RUN(test_bad_shm_names_report_invalid_arg);
