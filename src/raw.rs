@@ -180,6 +180,16 @@ impl Region {
         }
     }
 
+    /// Slot `idx`, bounds-checked once, for several field accesses in a row.
+    #[inline]
+    pub fn slot(&self, idx: u64) -> SlotRef<'_> {
+        SlotRef {
+            p: self.slot_ptr(idx),
+            cap: self.geom.slot_capacity(),
+            _region: std::marker::PhantomData,
+        }
+    }
+
     /// The seqlock word of slot `idx`.
     #[inline]
     pub fn seq(&self, idx: u64) -> &AtomicU64 {
@@ -220,28 +230,7 @@ impl Region {
     /// trusting a `true`.
     #[inline]
     pub fn key_eq(&self, idx: u64, key: &[u8]) -> bool {
-        assert!(key.len() <= self.geom.slot_capacity());
-        // SAFETY: the key area `[32, 32 + key.len())` lies inside the slot.
-        let p = unsafe { self.slot_ptr(idx).add(SLOT_HEADER_SIZE) };
-        let mut i = 0;
-        while i + 8 <= key.len() {
-            // SAFETY: `p + i .. p + i + 8` is inside the key area; an
-            // unaligned plain read, validated by the caller's seqlock.
-            let a = unsafe { p.add(i).cast::<u64>().read_unaligned() };
-            let b = u64::from_ne_bytes(key[i..i + 8].try_into().unwrap());
-            if a != b {
-                return false;
-            }
-            i += 8;
-        }
-        while i < key.len() {
-            // SAFETY: inside the key area, as above.
-            if unsafe { p.add(i).read() } != key[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
+        self.slot(idx).key_eq(key)
     }
 
     /// Copies `out.len()` bytes starting `off` bytes into the slot's data
@@ -363,5 +352,76 @@ impl Region {
     pub fn flush_extra(&self, off: usize, len: usize) -> std::io::Result<()> {
         let abs = self.extra_range(off, len);
         self.map.flush_range(abs, len)
+    }
+}
+
+/// One slot of a `Region`, its index checked once (`Region::slot`). The
+/// accessors are those of `Region` without the repeated index check; lengths
+/// are still checked against the slot's capacity.
+#[derive(Clone, Copy)]
+pub struct SlotRef<'a> {
+    p: *mut u8,
+    cap: usize,
+    _region: std::marker::PhantomData<&'a Region>,
+}
+
+impl<'a> SlotRef<'a> {
+    /// The slot's seqlock word.
+    #[inline]
+    pub fn seq(&self) -> &'a AtomicU64 {
+        // SAFETY: `p` is a slot inside the mapping (checked by
+        // `Region::slot`), slot-size aligned, alive for `'a`.
+        unsafe { AtomicU64::from_ptr(self.p.cast()) }
+    }
+
+    /// A u32 field at one of the `format::SLOT_OFF_*` offsets.
+    #[inline]
+    pub fn u32(&self, off: usize) -> &'a AtomicU32 {
+        assert!(off % 4 == 0 && off + 4 <= SLOT_HEADER_SIZE);
+        // SAFETY: inside the slot header, 4-aligned, alive for `'a`.
+        unsafe { AtomicU32::from_ptr(self.p.add(off).cast()) }
+    }
+
+    /// A u64 field at one of the `format::SLOT_OFF_*` offsets.
+    #[inline]
+    pub fn u64(&self, off: usize) -> &'a AtomicU64 {
+        assert!(off % 8 == 0 && off + 8 <= SLOT_HEADER_SIZE);
+        // SAFETY: inside the slot header, 8-aligned, alive for `'a`.
+        unsafe { AtomicU64::from_ptr(self.p.add(off).cast()) }
+    }
+
+    /// Key and value lengths (racy; validate).
+    #[inline]
+    pub fn lens(&self) -> (usize, usize) {
+        (
+            self.u32(format::SLOT_OFF_KEY_LEN).load(Ordering::Relaxed) as usize,
+            self.u32(format::SLOT_OFF_VAL_LEN).load(Ordering::Relaxed) as usize,
+        )
+    }
+
+    /// As `Region::key_eq`.
+    #[inline]
+    pub fn key_eq(&self, key: &[u8]) -> bool {
+        assert!(key.len() <= self.cap);
+        // SAFETY: the key area `[32, 32 + key.len())` lies inside the slot.
+        let p = unsafe { self.p.add(SLOT_HEADER_SIZE) };
+        let mut i = 0;
+        while i + 8 <= key.len() {
+            // SAFETY: `p + i .. p + i + 8` is inside the key area; an
+            // unaligned plain read, validated by the caller's seqlock.
+            let a = unsafe { p.add(i).cast::<u64>().read_unaligned() };
+            if a != u64::from_ne_bytes(key[i..i + 8].try_into().unwrap()) {
+                return false;
+            }
+            i += 8;
+        }
+        while i < key.len() {
+            // SAFETY: inside the key area, as above.
+            if unsafe { p.add(i).read() } != key[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
     }
 }

@@ -483,23 +483,24 @@ impl Store {
     ) -> Result<Slot<R>> {
         let r = &self.region;
         let cap = self.slot_capacity();
-        let seq = r.seq(idx);
-        let mut backoff = Backoff::new();
+        let slot = r.slot(idx);
+        let seq = slot.seq();
+        let mut backoff: Option<Backoff> = None;
         loop {
             let w = read_begin(seq);
             if w == 0 {
                 return Ok(Slot::Never);
             }
             if is_locked(w) {
-                self.wait_locked_slot(idx, w, &mut backoff)?;
+                self.wait_locked_slot(idx, w, backoff.get_or_insert_with(Backoff::new))?;
                 continue;
             }
             if tag_of(w) != tag {
                 return Ok(Slot::Other);
             }
-            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (kl, vl) = r.lens(idx);
-            let expiry = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
+            let state = slot.u32(SLOT_OFF_STATE).load(Ordering::Relaxed);
+            let (kl, vl) = slot.lens();
+            let expiry = slot.u64(SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
             if state != STATE_LIVE || crate::write::expired(expiry) {
                 if read_validate(seq, w) {
                     return Ok(Slot::Other);
@@ -512,7 +513,7 @@ impl Store {
                 }
                 continue;
             }
-            let hit = kl == key.len() && r.key_eq(idx, key);
+            let hit = kl == key.len() && slot.key_eq(key);
             if hit && SLOT_HEADER_SIZE + kl + vl > Region::PREFETCH_BYTES {
                 // A long value: ask for all its lines at once before copying.
                 r.prefetch_range(idx, Region::PREFETCH_BYTES, SLOT_HEADER_SIZE + kl + vl);
