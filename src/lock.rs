@@ -77,14 +77,32 @@ pub fn try_acquire(region: &Region, entry: usize, check_owner: bool) -> Option<(
     }
 }
 
-/// Whether process `pid` exists (it may belong to another user: `EPERM`).
+/// Whether process `pid` can still run code: it exists (`kill(pid, 0)`
+/// does not answer `ESRCH`; it may belong to another user: `EPERM`) and is
+/// not a zombie (killed, not yet reaped by its parent: `/proc/<pid>/stat`
+/// state `Z` or `X`). Death is final: once this answers false for a pid it
+/// does so until the pid is reused. Only called on slow paths (a lock or
+/// slot held for a millisecond or more).
 pub fn process_alive(pid: u32) -> bool {
     let Ok(p) = libc::pid_t::try_from(pid) else {
         return false;
     };
-    if p <= 0 {
+    if p <= 0 || !kill_zero_finds(p) {
         return false;
     }
+    match std::fs::read(format!("/proc/{p}/stat")) {
+        // "pid (comm) S ...": the state follows the last ')'.
+        Ok(stat) => match stat.iter().rposition(|&b| b == b')') {
+            Some(close) => !matches!(stat.get(close + 2), Some(b'Z') | Some(b'X')),
+            None => true,
+        },
+        // Reaped between the two checks (or no /proc): ask again.
+        Err(_) => kill_zero_finds(p),
+    }
+}
+
+/// Whether `kill(p, 0)` finds process `p` (any answer but `ESRCH`).
+fn kill_zero_finds(p: libc::pid_t) -> bool {
     // SAFETY: kill with signal 0 sends nothing; it only checks the pid.
     let r = unsafe { libc::kill(p, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
@@ -127,6 +145,30 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         assert!(!process_alive(pid), "reaped child {pid} still reads alive");
+    }
+
+    #[test]
+    fn a_zombie_reads_as_dead_before_and_after_it_is_reaped() {
+        // A killed child that its parent has not reaped yet runs no more
+        // code: a lock it holds must be taken over without waiting for the
+        // parent to reap it.
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(process_alive(pid));
+        child.kill().unwrap();
+        let t = std::time::Instant::now();
+        while process_alive(pid) {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "killed child still reads alive"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.wait().unwrap();
+        assert!(!process_alive(pid), "reaped child reads alive again");
     }
 
     #[test]

@@ -154,25 +154,11 @@ impl Drop for AdminGuard<'_> {
     }
 }
 
-/// Whether process `pid` no longer runs: `kill(pid, 0)` answers `ESRCH`,
-/// or the process is a zombie (killed, not yet reaped by its parent).
+/// Whether process `pid` no longer runs: gone, or a zombie (killed, not yet
+/// reaped by its parent). `crate::lock::process_alive` decides; 0 names no
+/// process and is never dead.
 pub fn process_dead(pid: u32) -> bool {
-    if pid == 0 {
-        return false;
-    }
-    if !crate::lock::process_alive(pid) {
-        return true;
-    }
-    match std::fs::read(format!("/proc/{pid}/stat")) {
-        Ok(s) => {
-            // "pid (comm) S ...": the state follows the last ')'.
-            let Some(close) = s.iter().rposition(|&b| b == b')') else {
-                return false;
-            };
-            matches!(s.get(close + 2), Some(b'Z') | Some(b'X'))
-        }
-        Err(_) => false,
-    }
+    pid != 0 && !crate::lock::process_alive(pid)
 }
 
 fn conflict_for(m: u64) -> Error {
