@@ -203,7 +203,10 @@ static inline off_t h_slot_of(const char *path, const void *key, size_t klen) {
 }
 
 static inline void h_run(const char *name, void (*fn)(void)) {
-    snprintf(h_dir, sizeof h_dir, "/tmp/maph-ctest-XXXXXX");
+    /* mkdtemp's template: the name ends in six 'X's, which it replaces. */
+    size_t n = (size_t)snprintf(h_dir, sizeof h_dir, "/tmp/maph-ctest-");
+    memset(h_dir + n, 'X', 6);
+    h_dir[n + 6] = '\0';
     if (mkdtemp(h_dir) == NULL) {
         fprintf(stderr, "%s: mkdtemp: %s\n", name, strerror(errno));
         h_failed++;
