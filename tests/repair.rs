@@ -112,7 +112,11 @@ fn writer_killed_before_taking_the_slot_leaves_the_old_value() {
     // The next writer of the key takes the dead owner's entry over.
     let t = Instant::now();
     s.set(b"k", b"v3").unwrap();
-    assert!(t.elapsed() < Duration::from_millis(1000), "writer waited {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1000),
+        "writer waited {:?}",
+        t.elapsed()
+    );
     assert_eq!(s.get_vec(b"k").unwrap(), b"v3");
     assert!(s.check().is_empty(), "{:?}", s.check());
     assert_eq!(s.stats().keys, 2);
