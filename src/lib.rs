@@ -8,12 +8,17 @@
 //! `docs/FORMAT.md` for the bytes.
 //!
 //! Modules, from the bottom up:
-//! - [`format`]: header fields, offsets, validation (safe, no mapping).
+//! - [`format`](mod@format): header fields, offsets, validation (safe, no mapping).
 //! - [`seqlock`]: the slot seqlock protocol (also compiled under loom).
 //! - `raw`: the only module that touches mapped memory (unsafe core).
-//! - `wait`, `lock`: bounded waiting and the same-key lock table.
-//! - [`store`]: the safe store API.
-//! - `ffi`: the C ABI (`include/maph.h`).
+//! - `wait`, `lock`: bounded waiting, the same-key lock table, liveness.
+//! - [`store`]: the safe store API (open, reads, stats, check); `write`:
+//!   the one write path (redo record, repair) and every write operation;
+//!   [`shm`]: `/dev/shm` and anonymous tables.
+//! - [`hash`], [`hash_batch`]: XXH3, one key or a group (AVX2).
+//! - [`mphf`]: `optimize()`; `uid`: stable UIDs; [`batch`]: `mget`/`mset`.
+//! - [`queue`]: the IPC queue sets (`docs/QUEUE.md`).
+//! - [`ffi`], [`ffi_queue`]: the C ABI (`include/maph.h`).
 
 #[cfg(target_endian = "big")]
 compile_error!("maph stores are little-endian; big-endian targets are not supported");
