@@ -59,6 +59,13 @@ use heed::types::Bytes;
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions};
 use maph::{Error, Options, Store};
 
+// The floor, the clock probes and the generator are the CLI's: one
+// implementation for `maph bench`, `maph demo` and this benchmark.
+#[allow(dead_code)]
+#[path = "../cli/src/measure.rs"]
+mod measure;
+use measure::{new_hist, thread_cpu_secs, Floor, SplitMix64};
+
 // ---------------------------------------------------------------------------
 // Settings
 
@@ -187,24 +194,6 @@ impl Report {
 // ---------------------------------------------------------------------------
 // Small tools
 
-/// SplitMix64 (Steele, Lea, Flood 2014).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, n)` (Lemire's multiply-shift).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
-
 /// Byte strings laid end to end.
 #[derive(Default)]
 struct Flat {
@@ -241,29 +230,6 @@ impl Flat {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn new_hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant histogram bounds")
-}
-
-/// CPU time of the calling thread, in seconds.
-fn thread_cpu_secs() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: writes one timespec into `ts`.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if r != 0 {
-        return f64::NAN;
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
 /// A `kB` line of /proc/self/status, in bytes.
 fn proc_status_bytes(field: &str) -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -272,17 +238,6 @@ fn proc_status_bytes(field: &str) -> f64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb * 1024.0)
-}
-
-/// Median ns of two back-to-back `Instant::now()` calls: the cost included
-/// in every sampled latency.
-fn clock_overhead_ns() -> f64 {
-    let mut h = new_hist();
-    for _ in 0..200_000 {
-        let t = Instant::now();
-        h.saturating_record((t.elapsed().as_nanos() as u64).max(1));
-    }
-    h.value_at_quantile(0.5) as f64
 }
 
 /// A sampled latency distribution.
@@ -396,119 +351,8 @@ impl Drop for TempPath {
 // ---------------------------------------------------------------------------
 // Floor
 
-/// Anonymous memory in 4 KiB pages, unmapped on drop.
-struct AnonBuf {
-    ptr: *mut u64,
-    bytes: usize,
-}
-
-impl AnonBuf {
-    fn new(bytes: usize) -> AnonBuf {
-        // SAFETY: a fresh private anonymous mapping; checked against
-        // MAP_FAILED.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert!(p != libc::MAP_FAILED, "floor buffer of {bytes} bytes");
-        // SAFETY: advice on the mapping just made; failure leaves 4 KiB
-        // pages anyway.
-        unsafe { libc::madvise(p, bytes, libc::MADV_NOHUGEPAGE) };
-        AnonBuf {
-            ptr: p.cast(),
-            bytes,
-        }
-    }
-
-    fn words(&mut self) -> &mut [u64] {
-        // SAFETY: the mapping is `bytes` long, writable, page aligned and
-        // owned by `self` alone.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.bytes / 8) }
-    }
-}
-
-impl Drop for AnonBuf {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`.
-        unsafe { libc::munmap(self.ptr.cast(), self.bytes) };
-    }
-}
-
-struct Floor {
-    dram_ns: f64,
-    mlp_ns: f64,
-    dram_wall_ns: f64,
-    mlp_wall_ns: f64,
-}
-
-/// `floor_dram_ns` and `floor_mlp_ns` over `bytes` (see the module docs).
-fn floor(bytes: u64, seed: u64) -> Floor {
-    const LW: usize = 8; // u64 words per 64-byte line
-    const CHUNK: usize = 10_000;
-    const CHUNKS: usize = 550; // 5.5M timed steps
-    const MLP_READS: usize = 250_000;
-    const MLP_PASSES: usize = 40; // 10M reads
-    let bytes = (bytes.max(1 << 20) as usize) & !4095;
-    let lines = bytes / 64;
-    let mut buf = AnonBuf::new(bytes);
-    let w = buf.words();
-    for i in 0..lines {
-        w[i * LW] = i as u64;
-    }
-    // Sattolo: a uniformly random single cycle through every line.
-    let mut rng = SplitMix64(seed);
-    for i in (1..lines).rev() {
-        let j = rng.below(i as u64) as usize;
-        w.swap(i * LW, j * LW);
-    }
-    let mut p = 0usize;
-    for _ in 0..100_000 {
-        p = w[p * LW] as usize;
-    }
-    let (mut cpu_step, mut wall_step) = (Vec::new(), Vec::new());
-    for _ in 0..CHUNKS {
-        let c = thread_cpu_secs();
-        let t = Instant::now();
-        for _ in 0..CHUNK {
-            p = w[p * LW] as usize;
-        }
-        wall_step.push(t.elapsed().as_nanos() as f64 / CHUNK as f64);
-        cpu_step.push((thread_cpu_secs() - c) * 1e9 / CHUNK as f64);
-    }
-    black_box(p);
-    // Fresh random lines for every pass: no pass re-reads another's lines
-    // on purpose (what the cache keeps by chance, it keeps for maph too).
-    let idx: Vec<usize> = (0..MLP_READS * MLP_PASSES)
-        .map(|_| rng.below(lines as u64) as usize * LW)
-        .collect();
-    let (mut cpu_read, mut wall_read) = (Vec::new(), Vec::new());
-    let mut sum = 0u64;
-    for chunk in idx.chunks_exact(MLP_READS) {
-        let c = thread_cpu_secs();
-        let t = Instant::now();
-        for &i in chunk {
-            sum = sum.wrapping_add(w[i]);
-        }
-        wall_read.push(t.elapsed().as_nanos() as f64 / MLP_READS as f64);
-        cpu_read.push((thread_cpu_secs() - c) * 1e9 / MLP_READS as f64);
-    }
-    black_box(sum);
-    Floor {
-        dram_ns: median(cpu_step),
-        mlp_ns: median(cpu_read),
-        dram_wall_ns: median(wall_step),
-        mlp_wall_ns: median(wall_read),
-    }
-}
-
 fn put_floor(r: &mut Report, bytes: u64) -> Floor {
-    let f = floor(bytes, 0xF100_12AB);
+    let f = measure::floor(bytes, 0xF100_12AB).expect("floor buffer");
     r.put("floor_buffer", bytes as f64 / (1u64 << 20) as f64, "MiB");
     r.put("floor_dram_ns", f.dram_ns, "ns");
     r.put("floor_mlp_ns", f.mlp_ns, "ns");
@@ -553,7 +397,7 @@ fn lists(
     extra_of: impl Fn(usize) -> Vec<u8>,
 ) {
     let n = data.keys.len();
-    let mut rng = SplitMix64(0x0417_5EED ^ n as u64);
+    let mut rng = SplitMix64::new(0x0417_5EED ^ n as u64);
     data.hit_idx = (0..cfg.hits).map(|_| rng.below(n as u64) as u32).collect();
     let avg = data.keys.bytes.len() / n.max(1) + 1;
     let mut hits = Flat::with_capacity(cfg.hits, cfg.hits * avg);
@@ -1098,7 +942,7 @@ fn workload(d: &Data, cfg: &Cfg) {
         d.misses.len(),
         cfg.stride
     );
-    r.put("clock_overhead", clock_overhead_ns(), "ns");
+    r.put("clock_overhead", measure::clock_overhead_ns() as f64, "ns");
     put_floor(&mut r, d.slots * u64::from(d.slot_size));
 
     let m = maph_load(d, &mut r);
@@ -1323,7 +1167,7 @@ fn optimize_10m(cfg: &Cfg) {
         "== w1_10m: {n} keys (W1 shape), {slots} slots of {ss} bytes ({:.1} GiB sparse file)",
         (slots * u64::from(ss)) as f64 / (1u64 << 30) as f64
     );
-    r.put("clock_overhead", clock_overhead_ns(), "ns");
+    r.put("clock_overhead", measure::clock_overhead_ns() as f64, "ns");
     let fl = put_floor(&mut r, slots * u64::from(ss));
     let file = TempPath::new("w1-10m.maph");
     let opts = Options {
@@ -1351,7 +1195,7 @@ fn optimize_10m(cfg: &Cfg) {
         "keys/s (formatting included)",
     );
     let lookups = 1_000_000usize;
-    let mut rng = SplitMix64(0x10_0000);
+    let mut rng = SplitMix64::new(0x10_0000);
     let mut hits = Flat::with_capacity(lookups, lookups * 12);
     let mut misses = Flat::with_capacity(lookups, lookups * 13);
     for _ in 0..lookups {

@@ -77,7 +77,9 @@ pub fn run(
 fn print_floor(f: &Floor) -> Result<(), Fail> {
     fig("floor_buffer", measure::mib(f.bytes), "MiB")?;
     fig("floor_dram_ns", format!("{:.1}", f.dram_ns), "ns")?;
-    fig("floor_mlp_ns", format!("{:.1}", f.mlp_ns), "ns")
+    fig("floor_mlp_ns", format!("{:.1}", f.mlp_ns), "ns")?;
+    fig("floor_dram_wall_ns", format!("{:.1}", f.dram_wall_ns), "ns")?;
+    fig("floor_mlp_wall_ns", format!("{:.1}", f.mlp_wall_ns), "ns")
 }
 
 fn new_store(dir: &Path, name: &str, slots: u64) -> Result<(TempPath, Store), Fail> {

@@ -1,4 +1,5 @@
-//! Measurement shared by `maph bench` and `maph demo`.
+//! Measurement shared by `maph bench`, `maph demo` and the store benchmark
+//! (`benches/store.rs` includes this file by path).
 //!
 //! - The machine floor (WORKLOADS.md): `floor_dram_ns`, a pointer chase over
 //!   a random cyclic permutation of 64-byte lines (each read depends on the
@@ -132,76 +133,92 @@ impl Drop for AnonBuf {
 /// The machine floor over a buffer of `bytes`.
 pub struct Floor {
     pub bytes: u64,
-    /// Median ns per dependent random read.
+    /// Median ns of CPU time per dependent random read.
     pub dram_ns: f64,
-    /// Median ns per independent random read.
+    /// Median ns of CPU time per independent random read.
     pub mlp_ns: f64,
+    /// The same medians in wall-clock time (they differ when the shared
+    /// machine ran something else during a chunk).
+    pub dram_wall_ns: f64,
+    pub mlp_wall_ns: f64,
     /// Pointer-chase steps timed.
     pub steps: u64,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-/// Measures the floor over `bytes` of 4 KiB pages (at least 1 MiB).
+/// Measures the floor over `bytes` of 4 KiB pages (at least 1 MiB):
+/// `floor_dram_ns` is the median, over 550 chunks of 10,000 steps, of ns
+/// per step of a pointer chase over a random cyclic permutation (Sattolo) of
+/// the buffer's 64-byte lines; `floor_mlp_ns` the median over 40 passes of
+/// ns per read of 250,000 independent random lines (fresh lines each pass).
+/// Chunks are timed by the thread's CPU clock, so a chunk during which the
+/// shared machine ran something else is not inflated; wall-clock medians
+/// come too.
 pub fn floor(bytes: u64, seed: u64) -> Result<Floor, String> {
-    const LINE_WORDS: usize = 8; // 64-byte lines of u64
-    const CHUNK: usize = 500_000;
-    const CHUNKS: usize = 11; // 5.5M timed steps
-    const MLP_READS: usize = 2_000_000;
-    const MLP_PASSES: usize = 7;
+    const LW: usize = 8; // u64 words per 64-byte line
+    const CHUNK: usize = 10_000;
+    const CHUNKS: usize = 550; // 5.5M timed steps
+    const MLP_READS: usize = 250_000;
+    const MLP_PASSES: usize = 40; // 10M reads
 
     let bytes = usize::try_from(bytes.max(1 << 20))
         .map_err(|_| "floor buffer larger than the address space".to_string())?
-        & !63;
+        & !4095;
     let lines = bytes / 64;
     let mut buf = AnonBuf::new(bytes)?;
     let w = buf.words();
     for i in 0..lines {
-        w[i * LINE_WORDS] = i as u64;
+        w[i * LW] = i as u64;
     }
     // Sattolo's algorithm: a uniformly random permutation that is a single
     // cycle through every line, so the chase visits all of them.
     let mut rng = SplitMix64::new(seed);
     for i in (1..lines).rev() {
         let j = rng.below(i as u64) as usize;
-        w.swap(i * LINE_WORDS, j * LINE_WORDS);
+        w.swap(i * LW, j * LW);
     }
-
     let mut p = 0usize;
-    for _ in 0..CHUNK {
-        p = w[p * LINE_WORDS] as usize;
+    for _ in 0..100_000 {
+        p = w[p * LW] as usize;
     }
-    let mut per_step = Vec::with_capacity(CHUNKS);
+    let (mut cpu_step, mut wall_step) = (Vec::new(), Vec::new());
     for _ in 0..CHUNKS {
+        let c = thread_cpu_secs();
         let t = Instant::now();
         for _ in 0..CHUNK {
-            p = w[p * LINE_WORDS] as usize;
+            p = w[p * LW] as usize;
         }
-        per_step.push(t.elapsed().as_nanos() as f64 / CHUNK as f64);
+        wall_step.push(t.elapsed().as_nanos() as f64 / CHUNK as f64);
+        cpu_step.push((thread_cpu_secs() - c) * 1e9 / CHUNK as f64);
     }
     black_box(p);
-
-    let idx: Vec<usize> = (0..MLP_READS)
-        .map(|_| rng.below(lines as u64) as usize * LINE_WORDS)
+    // Fresh random lines for every pass: no pass re-reads another's lines
+    // on purpose (what the cache keeps by chance, it keeps for maph too).
+    let idx: Vec<usize> = (0..MLP_READS * MLP_PASSES)
+        .map(|_| rng.below(lines as u64) as usize * LW)
         .collect();
-    let mut per_read = Vec::with_capacity(MLP_PASSES);
+    let (mut cpu_read, mut wall_read) = (Vec::new(), Vec::new());
     let mut sum = 0u64;
-    for _ in 0..MLP_PASSES {
+    for chunk in idx.chunks_exact(MLP_READS) {
+        let c = thread_cpu_secs();
         let t = Instant::now();
-        for &i in &idx {
+        for &i in chunk {
             sum = sum.wrapping_add(w[i]);
         }
-        per_read.push(t.elapsed().as_nanos() as f64 / MLP_READS as f64);
+        wall_read.push(t.elapsed().as_nanos() as f64 / MLP_READS as f64);
+        cpu_read.push((thread_cpu_secs() - c) * 1e9 / MLP_READS as f64);
     }
     black_box(sum);
-
     Ok(Floor {
         bytes: bytes as u64,
-        dram_ns: median(per_step),
-        mlp_ns: median(per_read),
+        dram_ns: median(cpu_step),
+        mlp_ns: median(cpu_read),
+        dram_wall_ns: median(wall_step),
+        mlp_wall_ns: median(wall_read),
         steps: (CHUNK * CHUNKS) as u64,
     })
 }
@@ -236,7 +253,7 @@ pub fn rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn new_hist() -> Histogram<u64> {
+pub fn new_hist() -> Histogram<u64> {
     // 1 ns to 100 s at 3 significant digits: constant, valid bounds.
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant histogram bounds")
 }
