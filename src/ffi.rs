@@ -174,7 +174,11 @@ pub(crate) fn status_of(e: &Error) -> maph_status {
 
 fn set_last_error(msg: String) {
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|l| *l.borrow_mut() = c);
+    let _ = LAST_ERROR.try_with(|l| {
+        if let Ok(mut m) = l.try_borrow_mut() {
+            *m = c;
+        }
+    });
 }
 
 /// Records `e` as the thread's last error and returns its status.
@@ -1004,9 +1008,10 @@ pub unsafe extern "C" fn maph_sync(db: *mut maph_t) -> maph_status {
 /// (`madvise(MADV_POPULATE_READ)`, Linux 5.14+), so that later lookups take
 /// no first-touch page fault. Call it in each worker after `fork()`: a child
 /// inherits the mapping but not its page-table entries, and without this its
-/// first touch of every 4 KiB page costs a minor fault (a few microseconds).
-/// Reads nothing for a table in memory; for a file not in the page cache it
-/// reads the file. Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_IO` (for
+/// first touch of every 4 KiB page costs a minor fault (W3's GET p99 was
+/// 2–2.7 µs without it, ~0.8 µs with it). Takes about 45 ms per GiB of table
+/// in memory (BENCHMARKS.md, W3); for a file not in the page cache it reads
+/// the file. Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_IO` (for
 /// example on kernels before 5.14). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_prefault(db: *const maph_t) -> maph_status {
@@ -1396,7 +1401,11 @@ pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
 /// Never NULL. Thread-safe (one message per thread).
 #[no_mangle]
 pub extern "C" fn maph_last_error() -> *const c_char {
-    LAST_ERROR.with(|l| l.borrow().as_ptr())
+    // `try_with`: called from a thread-exit destructor, after the thread's
+    // locals are gone, it answers "" instead of panicking into C.
+    LAST_ERROR
+        .try_with(|l| l.try_borrow().map_or(c"".as_ptr(), |m| m.as_ptr()))
+        .unwrap_or(c"".as_ptr())
 }
 
 #[cfg(test)]

@@ -543,7 +543,9 @@ impl Store {
         wait: bool,
     ) -> Result<bool> {
         let r = self.region();
-        let mut key = vec![0u8; self.slot_capacity()];
+        // Allocated only for a slot that holds an expired key: callers walk
+        // every slot of a window or of the store.
+        let mut key = Vec::new();
         let mut backoff = Backoff::new();
         let (kl, word) = loop {
             let w = read_begin(r.seq(idx));
@@ -557,9 +559,11 @@ impl Store {
             let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE;
             let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
             let (kl, vl) = r.lens(idx);
-            let ok = live && expired(exp) && kl > 0 && kl.saturating_add(vl) <= key.len();
+            let ok =
+                live && expired(exp) && kl > 0 && kl.saturating_add(vl) <= self.slot_capacity();
             if ok {
-                r.copy_out(idx, 0, &mut key[..kl]);
+                key.resize(kl, 0);
+                r.copy_out(idx, 0, &mut key);
             }
             if !read_validate(r.seq(idx), w) {
                 continue;
