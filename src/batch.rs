@@ -6,8 +6,8 @@
 //! MPHF is evaluated once per key and its slot prefetched where it differs,
 //! and only then are the slots read, so the group's cache misses overlap
 //! instead of following one another (memory-level
-//! parallelism; the technique of "Memory-level parallelism aware fetch
-//! policies", and of batched lookups in e.g. MICA, Lim et al., NSDI 2014).
+//! parallelism; the batched, prefetched lookups of MICA, Lim et al.,
+//! NSDI 2014).
 //! Every key gets its own result; one key's failure does not stop the
 //! others.
 

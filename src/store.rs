@@ -586,9 +586,10 @@ impl Store {
     /// Faults the whole store into this process's page tables now
     /// (`madvise(MADV_POPULATE_READ)`), so that later lookups take no
     /// first-touch page fault. Call it in each worker after `fork()`: a
-    /// child inherits the mapping but not its page-table entries. Costs
-    /// about a millisecond per 100 MiB of store held in memory; for a file
-    /// store not in the page cache, it reads the file. Errors: `Io` (for
+    /// child inherits the mapping but not its page-table entries. Measured:
+    /// 44–48 ms for a 1 GiB table in memory with one worker, up to ~150 ms
+    /// each with 8 workers on 2 cores (BENCHMARKS.md, W3); for a file store
+    /// not in the page cache, it reads the file. Errors: `Io` (for
     /// example `EINVAL` on kernels before 5.14).
     pub fn prefault(&self) -> Result<()> {
         self.region
