@@ -40,7 +40,8 @@ static void test_options_default_fills_documented_defaults(void) {
      * either the value itself or 0, which the fields document as "pick it". */
     CHECK(o.max_probes == 0 || o.max_probes == 1024);
     CHECK(o.lock_count == 0 || o.lock_count == 4096);
-    for (i = 0; i < 4; i++) CHECK(o.reserved[i] == 0);
+    for (i = 0; i < 3; i++) CHECK(o.reserved[i] == 0);
+    CHECK(o.flags == 0);
 }
 
 static void test_options_default_with_null_does_not_crash(void) {

@@ -20,6 +20,18 @@ pub enum Error {
     Version(&'static str),
     /// No free slot within the maximum probe distance (C: `MAPH_E_FULL`).
     Full,
+    /// The file system (or, for anonymous memory, memory) cannot reserve
+    /// the object's space at creation: `bytes` is what was asked for,
+    /// `errno` the system's reason (`ENOSPC`, `ENOMEM`, `EFBIG`), `what` the
+    /// object (C: `MAPH_E_FULL`).
+    NoSpace {
+        /// Bytes the object needs.
+        bytes: u64,
+        /// The errno `posix_fallocate` returned.
+        errno: i32,
+        /// What was being created ("the store", "the queue set").
+        what: &'static str,
+    },
     /// Key plus value do not fit one slot, or the store does not fit memory
     /// (C: `MAPH_E_TOO_LARGE`).
     TooLarge(&'static str),
@@ -80,6 +92,11 @@ impl fmt::Display for Error {
             Error::Full => write!(
                 f,
                 "store full: no free slot within the maximum probe distance"
+            ),
+            Error::NoSpace { bytes, errno, what } => write!(
+                f,
+                "no space: cannot reserve {bytes} bytes for {what} on its file system: {}",
+                std::io::Error::from_raw_os_error(*errno)
             ),
             Error::TooLarge(m) => write!(f, "too large: {m}"),
             Error::BufferTooSmall(n) => write!(f, "buffer too small: {n} bytes needed"),

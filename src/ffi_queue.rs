@@ -140,7 +140,8 @@ unsafe fn hand_out(out: *mut *mut maph_queue_t, r: Result<QueueSet, Error>) -> m
 ///
 /// Errors: `MAPH_E_INVALID_ARG` (NULL argument, bad name, a count or size
 /// of 0 or out of range), `MAPH_E_EXISTS` (the name is taken),
-/// `MAPH_E_TOO_LARGE` (not enough shared memory), `MAPH_E_IO`. On error
+/// `MAPH_E_FULL` (not enough shared memory to reserve it), `MAPH_E_TOO_LARGE`
+/// (larger than the address space), `MAPH_E_IO`. On error
 /// `*out` is NULL and no object is left behind. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_create(

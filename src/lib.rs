@@ -52,6 +52,8 @@ pub mod shm;
 #[cfg(not(loom))]
 pub mod store;
 #[cfg(not(loom))]
+pub mod sys;
+#[cfg(not(loom))]
 mod uid;
 #[cfg(not(loom))]
 mod wait;

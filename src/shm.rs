@@ -143,4 +143,27 @@ mod tests {
         assert!(check_name(&[b'x'; 255]).is_ok());
         assert!(check_name(b"maph.table-1").is_ok());
     }
+
+    /// A memfd is bounded by memory, not by a mount, so the test cannot
+    /// make it run out; it checks instead that creation reserved every page
+    /// (so no later write can fault for lack of one), and that the sparse
+    /// option does not.
+    #[test]
+    fn anonymous_table_reserves_its_memory_at_creation() {
+        use crate::sys::space::allocated_bytes;
+        let opts = Options {
+            slots: 8192,
+            lock_count: 64,
+            ..Options::default()
+        };
+        let s = Store::create_anonymous(&opts).unwrap();
+        let len = s.geometry().file_len;
+        assert!(allocated_bytes(&s._file).unwrap() >= len);
+        let sparse = Store::create_anonymous(&Options {
+            sparse: true,
+            ..opts
+        })
+        .unwrap();
+        assert!(allocated_bytes(&sparse._file).unwrap() < len / 2);
+    }
 }

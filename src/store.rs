@@ -48,6 +48,13 @@ pub struct Options {
     /// 4096 (`format::default_lock_count`). Each entry takes 64 + slot_size
     /// bytes.
     pub lock_count: u32,
+    /// `false` (the default): reserve the whole store on its file system at
+    /// creation (`sys::space::reserve`), so no later access can fault for
+    /// lack of space, and fail with `Error::NoSpace` when the room is not
+    /// there. `true`: a sparse store, created at once and taking space only
+    /// as pages are written — **a write that needs a page a full file
+    /// system cannot back then kills the process with `SIGBUS`**.
+    pub sparse: bool,
 }
 
 impl Default for Options {
@@ -59,6 +66,7 @@ impl Default for Options {
             mode: 0o600,
             seed: 0,
             lock_count: 0,
+            sparse: false,
         }
     }
 }
@@ -166,14 +174,16 @@ pub struct Store {
     /// generation moves.
     view: ArcSwap<View>,
     refresh: std::sync::Mutex<()>,
-    _file: File,
+    pub(crate) _file: File,
 }
 
 impl Store {
     /// Creates a new store file at `path`. Errors with `Exists` if the path
-    /// exists, `InvalidArg` for options out of range, `Io` when the file
-    /// cannot be written. The file appears whole or not at all: it is built
-    /// under a temporary name and linked into place.
+    /// exists, `InvalidArg` for options out of range, `NoSpace` when its file
+    /// system cannot reserve the whole file (unless `opts.sparse`), `Io`
+    /// when the file cannot be written. The file appears whole or not at
+    /// all: it is built and reserved under a temporary name, linked into
+    /// place, and removed on any error.
     pub fn create(path: impl AsRef<Path>, opts: &Options) -> Result<Store> {
         let path = path.as_ref();
         let geom = opts.geometry()?;
@@ -190,7 +200,7 @@ impl Store {
             .mode(mode)
             .open(&tmp)
             .map_err(|e| Error::from_io(&e, "creating the store file"))?;
-        let built = Store::init_file(&file, &geom).and_then(|()| {
+        let built = Store::init_file(&file, &geom, opts.sparse).and_then(|()| {
             std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the store file"))
         });
         let _ = std::fs::remove_file(&tmp);
@@ -201,14 +211,18 @@ impl Store {
     /// Builds a new store in `file` (empty, open read-write) and maps it.
     pub(crate) fn create_in(file: File, opts: &Options) -> Result<Store> {
         let geom = opts.geometry()?;
-        Store::init_file(&file, &geom)?;
+        Store::init_file(&file, &geom, opts.sparse)?;
         Store::map(file, geom, true)
     }
 
-    /// Sizes `file` for `geom` (sparse) and writes the header.
-    fn init_file(file: &File, geom: &Geometry) -> Result<()> {
+    /// Sizes `file` for `geom`, reserves its space unless `sparse`, and
+    /// writes the header.
+    fn init_file(file: &File, geom: &Geometry, sparse: bool) -> Result<()> {
         file.set_len(geom.file_len)
             .map_err(|e| Error::from_io(&e, "sizing the store file"))?;
+        if !sparse {
+            crate::sys::space::reserve(file, geom.file_len, "the store")?;
+        }
         let mut h = [0u8; HEADER_SIZE];
         geom.encode(&mut h);
         file.write_all_at(&h, 0)

@@ -183,8 +183,9 @@ impl QueueSet {
     /// is written last).
     ///
     /// Errors: `InvalidArg` (bad name or parameter), `Exists` (the name is
-    /// taken), `TooLarge`, `Io` (shm_open, ftruncate, fallocate, mmap). On
-    /// error nothing is left behind.
+    /// taken), `NoSpace` (not enough shared memory to reserve it),
+    /// `TooLarge`, `Io` (shm_open, ftruncate, fallocate, mmap). On error
+    /// nothing is left behind.
     pub fn create(
         name: impl AsRef<[u8]>,
         elem_count: u32,

@@ -316,21 +316,9 @@ pub fn memfd() -> Result<File, Error> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
-/// Reserves the object's memory (`posix_fallocate`) so that touching it
-/// later cannot raise SIGBUS on a full tmpfs. A filesystem without
-/// fallocate is left sparse.
+/// Reserves the object's memory (`sys::space::reserve`) so that touching
+/// it later cannot raise SIGBUS on a full tmpfs: `NoSpace` (C:
+/// `MAPH_E_FULL`) when there is not enough shared memory.
 pub fn reserve(file: &File, len: u64) -> Result<(), Error> {
-    use std::os::fd::AsRawFd;
-    let Ok(len) = libc::off_t::try_from(len) else {
-        return Err(Error::TooLarge("queue set larger than off_t"));
-    };
-    // SAFETY: a plain system call on a descriptor the caller owns.
-    let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
-    match r {
-        0 | libc::EOPNOTSUPP | libc::EINVAL => Ok(()),
-        libc::ENOSPC => Err(Error::TooLarge(
-            "not enough shared memory for the queue set",
-        )),
-        e => Err(Error::Io(e, "reserving the queue set's memory")),
-    }
+    crate::sys::space::reserve(file, len, "the queue set")
 }

@@ -1,0 +1,4 @@
+//! Thin, checked wrappers over the operating system calls the store and the
+//! queue sets share.
+
+pub mod space;

@@ -1,0 +1,217 @@
+//! A store larger than the free space of its file system must be refused at
+//! creation (`Error::NoSpace`, C `MAPH_E_FULL`) and leave nothing behind;
+//! one that fits must be fillable to its load limit without the process
+//! dying of `SIGBUS` (issue: a sparse store created on a 16 MiB tmpfs killed
+//! the first writer past the free space).
+//!
+//! Each test re-runs this test binary in a child process that has its own
+//! mount namespace (`unshare(CLONE_NEWNS)`) with a 16 MiB tmpfs mounted on a
+//! fresh directory and on `/dev/shm`, and runs one `#[ignore]`d scenario in
+//! it. So the mounts never leak into the machine, and a `SIGBUS` in the
+//! scenario shows as the child's death (a failure here), not as the death
+//! of the whole test binary. Mounting needs root: as another user the tests
+//! print that they are skipped; under `CI=true` they fail instead.
+
+mod common;
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use maph::queue::QueueSet;
+use maph::{Error, OpenMode, Options, Store};
+
+const TMPFS_BYTES: u64 = 16 << 20;
+
+/// Runs the ignored test `scenario` of this binary in a child with a
+/// private mount namespace, a `TMPFS_BYTES` tmpfs on a new directory (passed
+/// as `MAPH_TMPFS_DIR`) and another on `/dev/shm`. Returns false when the
+/// test must be skipped (not root, outside CI).
+fn run_in_small_tmpfs(scenario: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{scenario}: needs root to mount a tmpfs, and CI runs as root"
+        );
+        eprintln!("SKIPPED {scenario}: not root, cannot mount a tmpfs");
+        return false;
+    }
+    let dir = common::TempDir::new("nospace");
+    let mnt = dir.path("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let c_mnt = std::ffi::CString::new(mnt.to_str().unwrap()).unwrap();
+    let c_size = std::ffi::CString::new(format!("size={TMPFS_BYTES}")).unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        scenario,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("MAPH_TMPFS_DIR", &mnt);
+    // SAFETY: the closure runs in the forked child before exec and makes
+    // only system calls (async-signal-safe) on data prepared before fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fail = |what| {
+                let e = std::io::Error::last_os_error();
+                std::io::Error::new(e.kind(), format!("{what}: {e}"))
+            };
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return Err(fail("unshare(CLONE_NEWNS)"));
+            }
+            // Keep our mounts out of the parent's namespace.
+            if libc::mount(
+                c"none".as_ptr(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return Err(fail("making / private"));
+            }
+            for target in [c_mnt.as_ptr(), c"/dev/shm".as_ptr()] {
+                if libc::mount(
+                    c"tmpfs".as_ptr(),
+                    target,
+                    c"tmpfs".as_ptr(),
+                    0,
+                    c_size.as_ptr().cast(),
+                ) != 0
+                {
+                    return Err(fail("mounting a 16 MiB tmpfs"));
+                }
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("running the scenario in a child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.signal().is_none(),
+        "{scenario}: the child died of signal {:?} (7 = SIGBUS)\n{stdout}\n{stderr}",
+        out.status.signal()
+    );
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{scenario} failed in the child: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+    true
+}
+
+fn tmpfs_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("MAPH_TMPFS_DIR").expect("run through run_in_small_tmpfs"))
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Options of a store of `slots` 512-byte slots with a small lock table.
+fn opts(slots: u64) -> Options {
+    Options {
+        slots,
+        lock_count: 64,
+        ..Options::default()
+    }
+}
+
+/// Writes 400-byte values into `store` until it answers `Full` or every
+/// slot is taken; returns the keys written, each checked to read back.
+fn fill(store: &Store, slots: u64) -> Vec<Vec<u8>> {
+    let mut written = Vec::new();
+    for i in 0..slots {
+        let key = format!("key:{i:08}").into_bytes();
+        let val = vec![(i % 251) as u8; 400];
+        match store.set(&key, &val) {
+            Ok(()) => written.push(key),
+            Err(Error::Full) => break,
+            Err(e) => panic!("set {i}: {e}"),
+        }
+    }
+    for (i, key) in written.iter().enumerate() {
+        let v = store.get_vec(key).unwrap();
+        assert_eq!(v, vec![(i % 251) as u8; 400], "key {i}");
+    }
+    written
+}
+
+fn assert_no_space(r: Result<Store, Error>, what: &str) {
+    match r {
+        Err(e @ Error::NoSpace { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("No space left"), "{what}: {msg}");
+        }
+        Err(e) => panic!("{what}: expected NoSpace, got {e}"),
+        Ok(_) => panic!("{what}: a store larger than the tmpfs was created"),
+    }
+}
+
+#[test]
+fn store_larger_than_its_file_system_is_refused_not_sigbus() {
+    run_in_small_tmpfs("scenario_file_store_on_small_tmpfs");
+}
+
+#[test]
+#[ignore = "runs only inside run_in_small_tmpfs's mount namespace"]
+fn scenario_file_store_on_small_tmpfs() {
+    let dir = tmpfs_dir();
+    // 131,072 slots of 512 bytes: 64 MiB on a 16 MiB tmpfs.
+    assert_no_space(Store::create(dir.join("big"), &opts(131_072)), "file");
+    assert!(entries(&dir).is_empty(), "left behind: {:?}", entries(&dir));
+
+    // 16,384 slots (8 MiB) fit: filled to its load limit, the process lives.
+    let store = Store::create(dir.join("fits"), &opts(16_384)).unwrap();
+    let n = fill(&store, 16_384);
+    assert!(n.len() >= 12_288, "only {} keys before Full", n.len());
+    drop(store);
+    let store = Store::open(dir.join("fits"), OpenMode::ReadWrite).unwrap();
+    assert_eq!(store.stats().keys, n.len() as u64);
+
+    // What is left of the tmpfs cannot hold another 8 MiB store.
+    assert_no_space(Store::create(dir.join("second"), &opts(16_384)), "second");
+    assert_eq!(entries(&dir), vec!["fits".to_string()]);
+
+    // A sparse store is created on request and takes no space up front.
+    let sparse = Options {
+        sparse: true,
+        ..opts(131_072)
+    };
+    let s = Store::create(dir.join("sparse"), &sparse).unwrap();
+    assert_eq!(s.stats().keys, 0);
+}
+
+#[test]
+fn shm_table_and_queue_set_larger_than_dev_shm_are_refused_not_sigbus() {
+    run_in_small_tmpfs("scenario_shm_on_small_tmpfs");
+}
+
+#[test]
+#[ignore = "runs only inside run_in_small_tmpfs's mount namespace"]
+fn scenario_shm_on_small_tmpfs() {
+    let shm = Path::new("/dev/shm");
+    assert_no_space(Store::shm_create(b"big", &opts(131_072)), "shm");
+    assert!(entries(shm).is_empty(), "left behind: {:?}", entries(shm));
+
+    let store = Store::shm_create(b"fits", &opts(16_384)).unwrap();
+    let n = fill(&store, 16_384);
+    assert!(n.len() >= 12_288, "only {} keys before Full", n.len());
+
+    match QueueSet::create("q", 4096, 4096, 2) {
+        Err(Error::NoSpace { .. }) => {}
+        Err(e) => panic!("queue set: expected NoSpace, got {e}"),
+        Ok(_) => panic!("a 16 MiB queue set fit beside an 8 MiB table in 16 MiB"),
+    }
+    assert_eq!(entries(shm), vec!["fits".to_string()]);
+    Store::shm_unlink(b"fits").unwrap();
+}
