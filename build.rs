@@ -1,4 +1,4 @@
-//! Generates the C header `include/maph.h` from `src/ffi*.rs` with cbindgen.
+//! Generates the C header `include/maph.h` from `src/ffi/*.rs` with cbindgen.
 //!
 //! The header is written to `$OUT_DIR/maph.h` and, when its content changed,
 //! to `include/maph.h` in the source tree (which is committed). `.ci/run`
@@ -12,20 +12,11 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("maph.h");
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
-    // Every `src/ffi*.rs` file holds part of the C ABI.
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir.join("src"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            n.starts_with("ffi") && n.ends_with(".rs")
-        })
-        .collect();
-    sources.sort();
-    let mut builder = cbindgen::Builder::new().with_config(config);
-    for s in &sources {
-        builder = builder.with_src(s);
-    }
+    // `src/ffi/mod.rs` and the modules it declares (cbindgen follows `mod`)
+    // hold the whole C ABI.
+    let builder = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(dir.join("src/ffi/mod.rs"));
     let bindings = builder
         .generate()
         .expect("cbindgen could not generate include/maph.h");

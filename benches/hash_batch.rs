@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use maph::hash_batch::{backend, hash_batch, hash_batch_avx2, hash_batch_scalar};
+use maph::hash::{backend, hash_batch, hash_batch_avx2, hash_batch_scalar};
 
 const KEYS: usize = 1_000_000;
 const SEED: u64 = 0x5EED;

@@ -7,62 +7,38 @@
 //! processes may share a store. Read `docs/DESIGN.md` first, and
 //! `docs/FORMAT.md` for the bytes.
 //!
-//! Modules, from the bottom up:
-//! - [`format`](mod@format): header fields, offsets, validation (safe, no mapping).
-//! - [`seqlock`]: the slot seqlock protocol (also compiled under loom).
-//! - `raw`: the only module that touches mapped memory (unsafe core).
-//! - `wait`, `lock`: bounded waiting, the same-key lock table, liveness.
-//! - [`store`]: the safe store API (open, reads, stats, check); `write`:
-//!   the one write path (redo record, repair) and every write operation;
-//!   [`shm`]: `/dev/shm` and anonymous tables.
-//! - [`hash`], [`hash_batch`]: XXH3, one key or a group (AVX2).
-//! - [`mphf`]: `optimize()`; `uid`: stable UIDs; [`batch`]: `mget`/`mset`.
+//! The parts, one folder each, from the bottom up:
+//! - [`sys`]: system calls the store and the queues share: pids and
+//!   liveness, reserving space (`posix_fallocate`).
+//! - [`sync`]: the slot seqlock (also compiled under loom), bounded waiting,
+//!   the one robust pid-owned lock.
+//! - [`hash`]: XXH3 of one key, or of a group (AVX2).
+//! - [`store`]: the store — format, the unsafe core (`raw`), lock table,
+//!   reads, writes, recovery, MPHF, UIDs, batches, shared tables.
 //! - [`queue`]: the IPC queue sets (`docs/QUEUE.md`).
-//! - [`ffi`], [`ffi_queue`]: the C ABI (`include/maph.h`).
+//! - [`ffi`]: the C ABI (`include/maph.h`) through one boundary.
 
 #[cfg(target_endian = "big")]
 compile_error!("maph stores are little-endian; big-endian targets are not supported");
 
-pub mod seqlock;
+pub mod sync;
 
-#[cfg(not(loom))]
-pub mod batch;
 #[cfg(not(loom))]
 pub mod error;
 #[cfg(not(loom))]
 pub mod ffi;
 #[cfg(not(loom))]
-pub mod ffi_queue;
-#[cfg(not(loom))]
-pub mod format;
-#[cfg(not(loom))]
 pub mod hash;
 #[cfg(not(loom))]
-pub mod hash_batch;
-#[cfg(not(loom))]
-mod lock;
-#[cfg(not(loom))]
-pub mod mphf;
-#[cfg(not(loom))]
 pub mod queue;
-#[cfg(not(loom))]
-mod raw;
-#[cfg(not(loom))]
-pub mod shm;
 #[cfg(not(loom))]
 pub mod store;
 #[cfg(not(loom))]
 pub mod sys;
-#[cfg(not(loom))]
-mod uid;
-#[cfg(not(loom))]
-mod wait;
-#[cfg(not(loom))]
-mod write;
 
 #[cfg(not(loom))]
 pub use error::{Error, Result};
 #[cfg(not(loom))]
-pub use mphf::OptimizeReport;
+pub use store::mphf::OptimizeReport;
 #[cfg(not(loom))]
 pub use store::{OpenMode, Options, Stats, Store, ValueRef};

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use maph::format::{self, *};
+use maph::store::format::{self, *};
 use maph::{Error, OpenMode, Options, Store};
 use proptest::prelude::*;
 

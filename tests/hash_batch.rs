@@ -1,4 +1,4 @@
-//! Batch hashing (`maph::hash_batch`) must give exactly `maph::hash::hash64`
+//! Batch hashing (`maph::hash`) must give exactly `maph::hash::hash64`
 //! for every key, on the scalar path and on the AVX2 path. A mismatch would
 //! make `mget` look keys up in the wrong slots (silent misses), so these
 //! tests compare element by element across every XXH3 length class, seeds
@@ -9,7 +9,7 @@
 #![cfg(not(loom))]
 
 use maph::hash::hash64;
-use maph::hash_batch::{backend, hash_batch, hash_batch_avx2, hash_batch_scalar};
+use maph::hash::{backend, hash_batch, hash_batch_avx2, hash_batch_scalar};
 use proptest::prelude::*;
 
 /// Deterministic xorshift64* generator (no extra dependency, reproducible).

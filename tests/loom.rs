@@ -9,7 +9,7 @@
 use loom::sync::atomic::{AtomicU64, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use maph::seqlock::{is_locked, read_begin, read_validate, tag_of, try_lock, unlock};
+use maph::sync::seqlock::{is_locked, read_begin, read_validate, tag_of, try_lock, unlock};
 
 /// A slot: the seqlock word and two data words that a write sets together.
 struct Slot {

@@ -8,7 +8,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use maph::format::*;
+use maph::store::format::*;
 use maph::{Error, OpenMode, Options, Store};
 
 fn filled(dir: &common::TempDir, n: u32, slots: u64) -> Store {

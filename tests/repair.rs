@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use maph::format::*;
+use maph::store::format::*;
 use maph::{Error, OpenMode, Options, Store};
 
 fn dead_pid() -> u32 {

@@ -61,8 +61,8 @@ use std::time::{Duration, Instant};
 use memmap2::MmapOptions;
 
 use crate::error::{Error, Result};
-use crate::lock::current_pid;
-use crate::wait::Backoff;
+use crate::sys::pid::current_pid;
+use crate::sync::wait::Backoff;
 use layout::{
     entry, entry_elem, gen_of, held, queued, state_of, Geometry, HEAD_SIDE, HEAD_TAIL_CACHE,
     HELD_BIT, SIDE_INTENT_N, SIDE_INTENT_PID, SIDE_INTENT_POS, SIDE_OWNER, SIDE_POS,
@@ -155,10 +155,10 @@ impl Drop for AdminGuard<'_> {
 }
 
 /// Whether process `pid` no longer runs: gone, or a zombie (killed, not yet
-/// reaped by its parent). `crate::lock::process_alive` decides; 0 names no
+/// reaped by its parent). `crate::sys::pid::process_alive` decides; 0 names no
 /// process and is never dead.
 pub fn process_dead(pid: u32) -> bool {
-    pid != 0 && !crate::lock::process_alive(pid)
+    pid != 0 && !crate::sys::pid::process_alive(pid)
 }
 
 fn conflict_for(m: u64) -> Error {

@@ -1,31 +1,15 @@
 //! The C ABI of queue sets (`maph_queue_*`), over `queue::QueueSet`.
-//! `build.rs` puts these declarations into `include/maph.h`; the doc
-//! comments are the C documentation. Design and guarantees:
-//! `docs/QUEUE.md`.
-//!
-//! Same boundary as `ffi.rs`: every function checks its pointers, catches
-//! panics (`MAPH_E_PANIC`) and returns a `maph_status`, except
-//! `maph_queue_close` (void) and `maph_queue_elem` (a pointer).
-//!
-//! # Safety (for every function here)
-//!
-//! A non-NULL pointer argument must point to what its type and length say:
-//! `q` to a handle from `maph_queue_create`/`_create_anon`/`_open` not yet
-//! closed, names to NUL-terminated strings, `elems` to `n` (or `cap`)
-//! u32s, out-parameters to writable objects. NULL is checked and answered
-//! with `MAPH_E_INVALID_ARG`. As in `ffi.rs`, stated once here.
+//! Design and guarantees: `docs/QUEUE.md`. Every function goes through the
+//! boundary in `ffi/mod.rs` (see its safety contract), except
+//! `maph_queue_close` (void) and `maph_queue_elem` (a pointer), which catch
+//! panics themselves.
 
-#![allow(non_camel_case_types)]
-#![allow(clippy::missing_safety_doc)]
-
-use std::ffi::{c_char, c_void, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
+use super::{c_str, call, call_value, free_handle, hand_out, handle, maph_status, opt_out, out_param};
 use crate::error::Error;
-use crate::ffi::{fail, guard, maph_status};
 use crate::queue::{Location, QueueSet};
-use crate::require;
 
 /// A queue set mapped into this process: `elem_count` fixed-size elements
 /// in shared memory and `queue_count` FIFO queues of element indices.
@@ -96,36 +80,28 @@ pub struct maph_queue_audit_t {
     pub reserved: u32,
 }
 
-/// The status of `e`. `Empty` and `Timeout` are expected outcomes of
-/// polling and waiting, so, like `MAPH_NOT_FOUND`, they leave
-/// `maph_last_error` alone (and cost no allocation).
-fn status(e: Error) -> maph_status {
-    match e {
-        Error::Empty => maph_status::MAPH_E_EMPTY,
-        Error::Timeout => maph_status::MAPH_E_TIMEOUT,
-        e => fail(e),
-    }
+/// The set behind a handle.
+///
+/// # Safety
+/// A non-NULL `q` is a live handle (the C contract).
+unsafe fn set<'a>(q: *const maph_queue_t) -> Result<&'a QueueSet, Error> {
+    // SAFETY: the caller's contract.
+    Ok(&unsafe { handle(q, "q is NULL") }?.set)
 }
 
+/// `(p, n)` as a slice of element indices; NULL only with `n` 0.
+///
 /// # Safety
-/// `p` must be a NUL-terminated string.
-unsafe fn c_bytes<'a>(p: *const c_char) -> &'a [u8] {
-    // SAFETY: non-NULL (checked by the caller) and NUL-terminated by
-    // contract.
-    unsafe { CStr::from_ptr(p) }.to_bytes()
-}
-
-/// # Safety
-/// `out` must be non-NULL and point to a `maph_queue_t *`.
-unsafe fn hand_out(out: *mut *mut maph_queue_t, r: Result<QueueSet, Error>) -> maph_status {
-    match r {
-        Ok(set) => {
-            // SAFETY: `out` is non-NULL and writable by contract.
-            unsafe { out.write(Box::into_raw(Box::new(maph_queue_t { set }))) };
-            maph_status::MAPH_OK
-        }
-        Err(e) => status(e),
+/// A non-NULL `p` points to `n` u32s (the C contract).
+unsafe fn elem_slice<'a>(p: *const u32, n: usize) -> Result<&'a [u32], Error> {
+    if n == 0 {
+        return Ok(&[]);
     }
+    if p.is_null() || n > isize::MAX as usize / 4 {
+        return Err(Error::InvalidArg("elems is NULL or n too large"));
+    }
+    // SAFETY: non-NULL, `n` readable u32s by the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
 /// Creates the queue set `/dev/shm/<name>` (mode 0600) and opens it.
@@ -151,16 +127,14 @@ pub unsafe extern "C" fn maph_queue_create(
     queue_count: u32,
     out: *mut *mut maph_queue_t,
 ) -> maph_status {
-    guard(|| {
-        require!(out, "out");
-        // SAFETY: `out` is non-NULL and points to a `maph_queue_t *`.
-        unsafe { out.write(std::ptr::null_mut()) };
-        require!(name, "name");
-        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
-        let name = unsafe { c_bytes(name) };
-        let r = QueueSet::create(name, elem_count, elem_size, queue_count);
-        // SAFETY: `out` checked above.
-        unsafe { hand_out(out, r) }
+
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe {
+        hand_out(out, || {
+            let name = c_str(name, "name is NULL")?;
+            let set = QueueSet::create(name, elem_count, elem_size, queue_count)?;
+            Ok(maph_queue_t { set })
+        })
     })
 }
 
@@ -175,13 +149,13 @@ pub unsafe extern "C" fn maph_queue_create_anon(
     queue_count: u32,
     out: *mut *mut maph_queue_t,
 ) -> maph_status {
-    guard(|| {
-        require!(out, "out");
-        // SAFETY: `out` is non-NULL and points to a `maph_queue_t *`.
-        unsafe { out.write(std::ptr::null_mut()) };
-        let r = QueueSet::create_anon(elem_count, elem_size, queue_count);
-        // SAFETY: `out` checked above.
-        unsafe { hand_out(out, r) }
+
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe {
+        hand_out(out, || {
+            let set = QueueSet::create_anon(elem_count, elem_size, queue_count)?;
+            Ok(maph_queue_t { set })
+        })
     })
 }
 
@@ -201,15 +175,10 @@ pub unsafe extern "C" fn maph_queue_open(
     name: *const c_char,
     out: *mut *mut maph_queue_t,
 ) -> maph_status {
-    guard(|| {
-        require!(out, "out");
-        // SAFETY: `out` is non-NULL and points to a `maph_queue_t *`.
-        unsafe { out.write(std::ptr::null_mut()) };
-        require!(name, "name");
-        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
-        let r = QueueSet::open(unsafe { c_bytes(name) });
-        // SAFETY: `out` checked above.
-        unsafe { hand_out(out, r) }
+
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe {
+        hand_out(out, || Ok(maph_queue_t { set: QueueSet::open(c_str(name, "name is NULL")?)? }))
     })
 }
 
@@ -220,14 +189,9 @@ pub unsafe extern "C" fn maph_queue_open(
 /// other calls on the same handle.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_close(q: *mut maph_queue_t) {
-    if q.is_null() {
-        return;
-    }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `q` came from a create/open call and is closed once, by
-        // contract.
-        drop(unsafe { Box::from_raw(q) });
-    }));
+
+    // SAFETY: `q` came from a create/open call and is closed once (contract).
+    unsafe { free_handle(q) }
 }
 
 /// Removes the name `/dev/shm/<name>`. Processes that have the set open
@@ -235,14 +199,9 @@ pub unsafe extern "C" fn maph_queue_close(q: *mut maph_queue_t) {
 /// Errors: `MAPH_E_INVALID_ARG`, `MAPH_NOT_FOUND`, `MAPH_E_IO`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_unlink(name: *const c_char) -> maph_status {
-    guard(|| {
-        require!(name, "name");
-        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
-        match QueueSet::unlink(unsafe { c_bytes(name) }) {
-            Ok(()) => maph_status::MAPH_OK,
-            Err(e) => status(e),
-        }
-    })
+
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| QueueSet::unlink(unsafe { c_str(name, "name is NULL") }?))
 }
 
 /// Fills `*out` with the set's shape. Errors: `MAPH_E_INVALID_ARG` (NULL).
@@ -252,21 +211,18 @@ pub unsafe extern "C" fn maph_queue_info(
     q: *const maph_queue_t,
     out: *mut maph_queue_info_t,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(out, "out");
-        // SAFETY: a live handle by contract.
-        let s = unsafe { &(*q).set };
-        let info = maph_queue_info_t {
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, o) = unsafe { (set(q)?, out_param(out, "out is NULL")?) };
+        o.set(maph_queue_info_t {
             elem_count: s.elem_count(),
             elem_size: s.elem_size(),
             elem_stride: s.elem_stride(),
             queue_count: s.queue_count(),
             total_bytes: s.total_bytes(),
-        };
-        // SAFETY: `out` is non-NULL and points to a `maph_queue_info_t`.
-        unsafe { out.write(info) };
-        maph_status::MAPH_OK
+        });
+        Ok(())
     })
 }
 
@@ -283,16 +239,9 @@ pub unsafe extern "C" fn maph_queue_name(
     qid: u32,
     name: *const c_char,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(name, "name");
-        // SAFETY: a live handle and a NUL-terminated name, by contract.
-        let (s, name) = unsafe { (&(*q).set, c_bytes(name)) };
-        match s.set_name(qid, name) {
-            Ok(()) => maph_status::MAPH_OK,
-            Err(e) => status(e),
-        }
-    })
+
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { set(q)?.set_name(qid, c_str(name, "name is NULL")?) })
 }
 
 /// Sets `*qid` to the id of the queue named `name`.
@@ -305,20 +254,12 @@ pub unsafe extern "C" fn maph_queue_lookup(
     name: *const c_char,
     qid: *mut u32,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(name, "name");
-        require!(qid, "qid");
-        // SAFETY: a live handle and a NUL-terminated name, by contract.
-        let (s, name) = unsafe { (&(*q).set, c_bytes(name)) };
-        match s.lookup(name) {
-            Ok(id) => {
-                // SAFETY: `qid` is non-NULL.
-                unsafe { qid.write(id) };
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, n, o) = unsafe { (set(q)?, c_str(name, "name is NULL")?, out_param(qid, "qid is NULL")?) };
+        o.set(s.lookup(n)?);
+        Ok(())
     })
 }
 
@@ -339,14 +280,9 @@ pub unsafe extern "C" fn maph_queue_lookup(
 /// FUTEX_WAKE).
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_push(q: *mut maph_queue_t, qid: u32, elem: u32) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        // SAFETY: a live handle by contract.
-        match unsafe { &(*q).set }.push(qid, elem) {
-            Ok(()) => maph_status::MAPH_OK,
-            Err(e) => status(e),
-        }
-    })
+
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { set(q) }?.push(qid, elem))
 }
 
 /// Pulls the element at the head of queue `qid` into `*elem`; the calling
@@ -364,18 +300,12 @@ pub unsafe extern "C" fn maph_queue_pull(
     qid: u32,
     elem: *mut u32,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(elem, "elem");
-        // SAFETY: a live handle by contract.
-        match unsafe { &(*q).set }.pull(qid) {
-            Ok(e) => {
-                // SAFETY: `elem` is non-NULL.
-                unsafe { elem.write(e) };
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, o) = unsafe { (set(q)?, out_param(elem, "elem is NULL")?) };
+        o.set(s.pull(qid)?);
+        Ok(())
     })
 }
 
@@ -393,21 +323,13 @@ pub unsafe extern "C" fn maph_queue_push_many(
     elems: *const u32,
     n: usize,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        if n == 0 {
-            return maph_status::MAPH_OK;
-        }
-        require!(elems, "elems");
-        if n > isize::MAX as usize / 4 {
-            return fail(Error::InvalidArg("n too large"));
-        }
-        // SAFETY: `elems` points to `n` readable u32s by contract; the
-        // handle is live.
-        let (s, v) = unsafe { (&(*q).set, std::slice::from_raw_parts(elems, n)) };
-        match s.push_many(qid, v) {
-            Ok(()) => maph_status::MAPH_OK,
-            Err(e) => status(e),
+
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe {
+        let s = set(q)?;
+        match elem_slice(elems, n)? {
+            [] => Ok(()),
+            v => s.push_many(qid, v),
         }
     })
 }
@@ -427,29 +349,22 @@ pub unsafe extern "C" fn maph_queue_pull_many(
     cap: usize,
     n: *mut usize,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(n, "n");
-        // SAFETY: `n` is non-NULL.
-        unsafe { n.write(0) };
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, count) = unsafe { (set(q)?, out_param(n, "n is NULL")?) };
+        count.set(0);
         if cap == 0 {
-            return maph_status::MAPH_OK;
+            return Ok(());
         }
-        require!(elems, "elems");
-        if cap > isize::MAX as usize / 4 {
-            return fail(Error::InvalidArg("cap too large"));
+        if elems.is_null() || cap > isize::MAX as usize / 4 {
+            return Err(Error::InvalidArg("elems is NULL or cap too large"));
         }
         // SAFETY: `elems` points to `cap` writable u32s not aliased during
-        // the call, by contract; the handle is live.
-        let (s, out) = unsafe { (&(*q).set, std::slice::from_raw_parts_mut(elems, cap)) };
-        match s.pull_many(qid, out) {
-            Ok(k) => {
-                // SAFETY: `n` is non-NULL.
-                unsafe { n.write(k) };
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+        // the call (the C contract).
+        let out = unsafe { std::slice::from_raw_parts_mut(elems, cap) };
+        count.set(s.pull_many(qid, out)?);
+        Ok(())
     })
 }
 
@@ -470,15 +385,10 @@ pub unsafe extern "C" fn maph_queue_wait(
     qid: u32,
     timeout_ms: i64,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        let t = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        // SAFETY: a live handle by contract.
-        match unsafe { &(*q).set }.wait(qid, t) {
-            Ok(()) => maph_status::MAPH_OK,
-            Err(e) => status(e),
-        }
-    })
+
+    let t = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { set(q) }?.wait(qid, t))
 }
 
 /// The address of element `elem` in this process: `elem_size` bytes,
@@ -489,15 +399,12 @@ pub unsafe extern "C" fn maph_queue_wait(
 /// Thread-safe; no system call.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_elem(q: *const maph_queue_t, elem: u32) -> *mut c_void {
-    if q.is_null() {
-        return std::ptr::null_mut();
-    }
-    // SAFETY: a live handle by contract.
-    let s = unsafe { &(*q).set };
-    catch_unwind(AssertUnwindSafe(|| s.elem_ptr(elem).ok()))
-        .ok()
-        .flatten()
-        .map_or(std::ptr::null_mut(), |p| p.cast())
+
+    call_value(std::ptr::null_mut(), || {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let p = unsafe { set(q) }.and_then(|s| s.elem_ptr(elem));
+        p.map_or(std::ptr::null_mut(), |p| p.cast())
+    })
 }
 
 /// Sets `*len` to the number of elements in queue `qid` (a snapshot).
@@ -508,18 +415,12 @@ pub unsafe extern "C" fn maph_queue_len(
     qid: u32,
     len: *mut u64,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(len, "len");
-        // SAFETY: a live handle by contract.
-        match unsafe { &(*q).set }.len(qid) {
-            Ok(n) => {
-                // SAFETY: `len` is non-NULL.
-                unsafe { len.write(n) };
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, o) = unsafe { (set(q)?, out_param(len, "len is NULL")?) };
+        o.set(s.len(qid)?);
+        Ok(())
     })
 }
 
@@ -533,22 +434,18 @@ pub unsafe extern "C" fn maph_queue_locate(
     qid: *mut u32,
     pid: *mut u32,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(qid, "qid");
-        require!(pid, "pid");
-        // SAFETY: a live handle by contract.
-        let (a, b) = match unsafe { &(*q).set }.locate(elem) {
-            Ok(Location::Queue(id)) => (id, 0),
-            Ok(Location::Held(p)) => (MAPH_QUEUE_HELD, p),
-            Err(e) => return status(e),
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, q_out, p_out) =
+            unsafe { (set(q)?, out_param(qid, "qid is NULL")?, out_param(pid, "pid is NULL")?) };
+        let (a, b) = match s.locate(elem)? {
+            Location::Queue(id) => (id, 0),
+            Location::Held(p) => (MAPH_QUEUE_HELD, p),
         };
-        // SAFETY: both are non-NULL.
-        unsafe {
-            qid.write(a);
-            pid.write(b);
-        }
-        maph_status::MAPH_OK
+        q_out.set(a);
+        p_out.set(b);
+        Ok(())
     })
 }
 
@@ -561,14 +458,12 @@ pub unsafe extern "C" fn maph_queue_held(
     pid: u32,
     count: *mut u64,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(count, "count");
-        // SAFETY: a live handle by contract.
-        let n = unsafe { &(*q).set }.held((pid != 0).then_some(pid));
-        // SAFETY: `count` is non-NULL.
-        unsafe { count.write(n) };
-        maph_status::MAPH_OK
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, o) = unsafe { (set(q)?, out_param(count, "count is NULL")?) };
+        o.set(s.held((pid != 0).then_some(pid)));
+        Ok(())
     })
 }
 
@@ -592,19 +487,15 @@ pub unsafe extern "C" fn maph_queue_reclaim(
     pid: u32,
     count: *mut u64,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        // SAFETY: a live handle by contract.
-        match unsafe { &(*q).set }.reclaim((pid != 0).then_some(pid)) {
-            Ok(n) => {
-                if !count.is_null() {
-                    // SAFETY: non-NULL, points to a u64 by contract.
-                    unsafe { count.write(n) };
-                }
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, o) = unsafe { (set(q)?, opt_out(count)) };
+        let n = s.reclaim((pid != 0).then_some(pid))?;
+        if let Some(o) = o {
+            o.set(n);
         }
+        Ok(())
     })
 }
 
@@ -621,27 +512,21 @@ pub unsafe extern "C" fn maph_queue_audit(
     q: *const maph_queue_t,
     out: *mut maph_queue_audit_t,
 ) -> maph_status {
-    guard(|| {
-        require!(q, "q");
-        require!(out, "out");
-        // SAFETY: a live handle by contract.
-        match unsafe { &(*q).set }.audit() {
-            Ok(a) => {
-                let o = maph_queue_audit_t {
-                    elem_count: a.elem_count,
-                    queued: a.queued,
-                    held: a.held,
-                    held_by_dead: a.held_by_dead,
-                    in_transit: a.in_transit,
-                    stale: a.stale,
-                    locks_held: a.locks_held,
-                    reserved: 0,
-                };
-                // SAFETY: `out` is non-NULL.
-                unsafe { out.write(o) };
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, o) = unsafe { (set(q)?, out_param(out, "out is NULL")?) };
+        let a = s.audit()?;
+        o.set(maph_queue_audit_t {
+            elem_count: a.elem_count,
+            queued: a.queued,
+            held: a.held,
+            held_by_dead: a.held_by_dead,
+            in_transit: a.in_transit,
+            stale: a.stale,
+            locks_held: a.locks_held,
+            reserved: 0,
+        });
+        Ok(())
     })
 }

@@ -13,11 +13,11 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
-use crate::format::{SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_LIVE};
-use crate::seqlock::{is_locked, read_begin, read_validate};
+use crate::store::format::{SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_LIVE};
+use crate::sync::seqlock::{is_locked, read_begin, read_validate};
 use crate::store::Store;
-use crate::wait::Backoff;
-use crate::write::Plan;
+use crate::sync::wait::Backoff;
+use crate::store::write::Plan;
 
 /// Which part of the slot a UID read copies.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl Store {
             }
             let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
                 && r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) == gen
-                && !crate::write::expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed));
+                && !crate::store::write::expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed));
             let (kl, vl) = r.lens(idx);
             let sane = kl.saturating_add(vl) <= self.slot_capacity();
             let (off, len) = match part {

@@ -32,14 +32,14 @@ use std::sync::atomic::Ordering;
 use boomphf::Mphf;
 
 use crate::error::{Error, Result};
-use crate::format::{
+use crate::store::format::{
     self, BANK_HEADER_SIZE, BANK_MAGIC, BANK_OFF_GENERATION, BANK_OFF_HEADER_SUM, BANK_OFF_KEYS,
     BANK_OFF_MPHF_LEN, BANK_OFF_PAYLOAD_SUM, OFF_GENERATION, OFF_MPHF_KEYS, OFF_NEW_SINCE_OPT,
     OFF_OPT_LOCK, SLOT_OFF_STATE, STATE_LIVE,
 };
-use crate::seqlock::{is_locked, read_begin, read_validate};
+use crate::sync::seqlock::{is_locked, read_begin, read_validate};
 use crate::store::Store;
-use crate::wait::Backoff;
+use crate::sync::wait::Backoff;
 
 /// BBHash's gamma: bits of level-0 bitvector per key.
 const GAMMA: f64 = 2.0;
@@ -158,13 +158,13 @@ impl Store {
             return Err(Error::ReadOnly);
         }
         let lock = r.header_u64(OFF_OPT_LOCK);
-        let me = u64::from(crate::lock::current_pid());
+        let me = u64::from(crate::sys::pid::current_pid());
         let mut backoff = Backoff::new();
         loop {
             match lock.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(owner) => {
-                    if !crate::lock::process_alive(owner as u32)
+                    if !crate::sys::pid::process_alive(owner as u32)
                         && lock
                             .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
                             .is_ok()

@@ -29,16 +29,16 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
-use crate::format::{
+use crate::store::format::{
     self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB, LOCK_OFF_OWNER,
     LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, OFF_GENERATION, OFF_LONGEST_PROBE,
     OFF_NEW_SINCE_OPT, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE,
     STATE_TOMBSTONE,
 };
-use crate::lock::{self, Guard};
-use crate::seqlock::{self, is_locked, owner_of, read_begin, read_validate, tag_of, version_of};
+use crate::store::lock_table::{self, Guard};
+use crate::sync::seqlock::{self, is_locked, owner_of, read_begin, read_validate, tag_of, version_of};
 use crate::store::{Loc, Store};
-use crate::wait::Backoff;
+use crate::sync::wait::Backoff;
 
 /// Bytes of the image before the key: key length, value length, state,
 /// UID generation (u32 each) and expiry (u64) — slot bytes 8..32.
@@ -142,7 +142,7 @@ impl Store {
         if !self.writable() {
             return Err(Error::ReadOnly);
         }
-        let (guard, stolen) = lock::acquire(self.region(), loc.lock)?;
+        let (guard, stolen) = lock_table::acquire(self.region(), loc.lock)?;
         if stolen {
             self.repair_entry(guard.entry());
         }
@@ -154,7 +154,7 @@ impl Store {
     /// wait limit.
     #[cold]
     pub(crate) fn wait_locked_slot(&self, idx: u64, w: u64, backoff: &mut Backoff) -> Result<()> {
-        if backoff.due(lock::LIVENESS_PERIOD) {
+        if backoff.due(crate::sync::robust_lock::LIVENESS_PERIOD) {
             self.rescue(idx, w);
         }
         backoff.snooze()
@@ -172,10 +172,10 @@ impl Store {
             return;
         }
         let owner = r.lock_u32(e, LOCK_OFF_OWNER).load(Ordering::Acquire);
-        if owner != 0 && lock::process_alive(owner) {
+        if owner != 0 && crate::sys::pid::process_alive(owner) {
             return;
         }
-        if let Some((guard, _)) = lock::try_acquire(r, e, true) {
+        if let Some((guard, _)) = lock_table::try_acquire(r, e, true) {
             self.repair_entry(guard.entry());
         }
     }
@@ -582,7 +582,7 @@ impl Store {
                 taken = if wait {
                     Some(self.lock_key(&loc)?)
                 } else {
-                    match lock::try_acquire(r, loc.lock, false) {
+                    match lock_table::try_acquire(r, loc.lock, false) {
                         Some((g, _)) => Some(g),
                         None => return Ok(false),
                     }
@@ -630,8 +630,8 @@ impl Store {
         let mut n = 0;
         for e in 0..r.geom().lock_count as usize {
             let owner = r.lock_u32(e, LOCK_OFF_OWNER).load(Ordering::Acquire);
-            if owner != 0 && !lock::process_alive(owner) {
-                if let Some((guard, true)) = lock::try_acquire(r, e, true) {
+            if owner != 0 && !crate::sys::pid::process_alive(owner) {
+                if let Some((guard, true)) = lock_table::try_acquire(r, e, true) {
                     self.repair_entry(guard.entry());
                     n += 1;
                 }

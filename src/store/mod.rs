@@ -12,6 +12,15 @@
 //! Every method takes `&self` and is safe to call from many threads at once
 //! on one `Store`, and from many processes mapping the same file.
 
+pub mod batch;
+pub mod format;
+mod lock_table;
+pub mod mphf;
+pub(crate) mod raw;
+pub mod shm;
+mod uid;
+mod write;
+
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
@@ -21,14 +30,14 @@ use arc_swap::ArcSwap;
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Error, Result};
-use crate::format::{
-    self, Geometry, HEADER_SIZE, OFF_LONGEST_PROBE, SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY,
+use crate::store::format::{
+    Geometry, HEADER_SIZE, OFF_LONGEST_PROBE, SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY,
     SLOT_OFF_STATE, STATE_LIVE, STATE_TOMBSTONE,
 };
-use crate::mphf::{Index, View};
-use crate::raw::Region;
-use crate::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
-use crate::wait::Backoff;
+use crate::store::mphf::{Index, View};
+use crate::store::raw::Region;
+use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
+use crate::sync::wait::Backoff;
 
 /// Parameters of a new store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -515,7 +524,7 @@ impl Store {
             let state = slot.u32(SLOT_OFF_STATE).load(Ordering::Relaxed);
             let (kl, vl) = slot.lens();
             let expiry = slot.u64(SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            if state != STATE_LIVE || crate::write::expired(expiry) {
+            if state != STATE_LIVE || crate::store::write::expired(expiry) {
                 if read_validate(seq, w) {
                     return Ok(Slot::Other);
                 }

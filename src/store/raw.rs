@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use memmap2::MmapRaw;
 
-use crate::format::{self, Geometry, SLOT_HEADER_SIZE};
+use crate::store::format::{self, Geometry, SLOT_HEADER_SIZE};
 
 /// The mapped store: header, lock table and slots.
 pub struct Region {

@@ -6,6 +6,10 @@
 //! version of maph that reads format version 1 computes the same value.
 //! A test pins known values so a dependency update cannot change it.
 
+pub mod batch;
+
+pub use batch::{backend, hash_batch, hash_batch_avx2, hash_batch_scalar};
+
 /// The 64-bit hash of `key` under `seed`.
 #[inline]
 pub fn hash64(key: &[u8], seed: u64) -> u64 {
