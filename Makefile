@@ -1,9 +1,9 @@
 # The README's two commands:
 #   make demo   build and run the demo on the shipped sample of real data
 #   make test   run every test: Rust (unit, property, concurrency, W2 real
-#               data when ../shared/data exists), the loom model, the
-#               corrupt-file tests under AddressSanitizer, the C tests, the
-#               C examples.
+#               data: ../shared's full table, else the shipped sample),
+#               the loom model, the corrupt-file tests under
+#               AddressSanitizer, the C tests, the C examples.
 .PHONY: demo test test-rust test-loom test-asan test-c examples header-check clean
 
 CARGO ?= cargo

@@ -390,7 +390,8 @@ static void test_incr_expire_and_ttl_reject_null_db_key_and_empty_key(void) {
     CHECK_ST(maph_expire(db, "k", 0, 10), MAPH_E_INVALID_ARG);
     CHECK_ST(maph_ttl(NULL, "k", 1, &v), MAPH_E_INVALID_ARG);
     CHECK_ST(maph_ttl(db, NULL, 1, &v), MAPH_E_INVALID_ARG);
-    /* maph_ttl with an empty key: known bug, see known_bugs/ */
+    /* maph_ttl with an empty key: test_ops.c,
+     * test_ttl_rejects_empty_and_too_long_keys_like_get */
     CHECK_ST(maph_ttl(db, "k", 1, NULL), MAPH_E_INVALID_ARG);
     CHECK_ST(maph_ttl(db, "k", 1, &v), MAPH_OK);
     CHECK(v == -1);

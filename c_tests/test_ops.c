@@ -300,6 +300,29 @@ static void test_ttl_is_minus_1_without_expiry_and_expire_sets_and_clears_it(voi
     maph_close(db);
 }
 
+/*
+ * Guards against maph_ttl probing without validating its key: an earlier
+ * revision answered MAPH_NOT_FOUND for an empty key and for a key longer
+ * than a slot. Its errors are documented "as maph_get": MAPH_E_INVALID_ARG
+ * and MAPH_E_TOO_LARGE, as maph_get, maph_expire, maph_incr, maph_del and
+ * maph_uid answer. Fixed: maph_ttl checks its key first.
+ */
+static void test_ttl_rejects_empty_and_too_long_keys_like_get(void) {
+    char p[H_PATH_MAX];
+    maph_options o;
+    maph_t *db = NULL;
+    char big[100];
+    int64_t ttl = 0;
+    memset(big, 'x', sizeof big);
+    maph_options_default(&o);
+    o.slots = 16;
+    o.slot_size = 64;
+    REQUIRE_ST(maph_create(h_path(p, "t.maph"), &o, &db), MAPH_OK);
+    CHECK_ST(maph_ttl(db, "k", 0, &ttl), MAPH_E_INVALID_ARG);
+    CHECK_ST(maph_ttl(db, big, sizeof big, &ttl), MAPH_E_TOO_LARGE);
+    maph_close(db);
+}
+
 static void test_replace_and_cas_keep_the_expiry(void) {
     maph_t *db = NULL;
     int64_t ttl = 0;
@@ -494,6 +517,7 @@ int main(void) {
     RUN(test_set_ex_key_reads_until_its_ttl_then_reads_absent);
     RUN(test_set_ex_with_ttl_0_reports_invalid_arg);
     RUN(test_ttl_is_minus_1_without_expiry_and_expire_sets_and_clears_it);
+    RUN(test_ttl_rejects_empty_and_too_long_keys_like_get);
     RUN(test_replace_and_cas_keep_the_expiry);
     RUN(test_expire_makes_a_key_expire);
     RUN(test_flush_expired_deletes_expired_keys_only_and_honours_max_count);

@@ -266,6 +266,41 @@ static void test_optimize_over_slot_left_locked_reports_busy_not_hang(void) {
     maph_close(db);
 }
 
+/*
+ * Guards against insert/delete churn after maph_optimize making a sound
+ * store unopenable. The header counter keys_outside_mphf (offset 144) gains
+ * 1 on every insert into a free slot after an optimize and loses nothing on
+ * delete, so churn pushes it past slot_count; an earlier revision then
+ * rejected the store in maph_open with MAPH_E_CORRUPT ("header counters
+ * exceed the slot count") and maph_stats reported keys_outside_mphf 20 with
+ * keys 1. Fixed: the counter is advisory, maph_open no longer checks it and
+ * maph_stats caps it at keys.
+ */
+static void test_insert_delete_churn_after_optimize_keeps_store_openable(void) {
+    char p[H_PATH_MAX];
+    maph_options o;
+    maph_t *db = NULL;
+    maph_stats_t s;
+    int i;
+    maph_options_default(&o);
+    o.slots = 16;
+    o.slot_size = 64;
+    REQUIRE_ST(maph_create(h_path(p, "c.maph"), &o, &db), MAPH_OK);
+    REQUIRE_ST(maph_set(db, "a", 1, "1", 1), MAPH_OK);
+    REQUIRE_ST(maph_optimize(db), MAPH_OK);
+    for (i = 0; i < 20; i++) {
+        CHECK_ST(maph_set(db, "k", 1, "v", 1), MAPH_OK);
+        CHECK_ST(maph_del(db, "k", 1), MAPH_OK);
+    }
+    CHECK_ST(maph_stats(db, &s), MAPH_OK);
+    CHECK(s.keys == 1);
+    CHECK(s.keys_outside_mphf <= s.keys);
+    maph_close(db);
+    db = NULL;
+    CHECK_ST(maph_open(p, MAPH_RDWR, &db), MAPH_OK);
+    maph_close(db);
+}
+
 int main(void) {
     RUN(test_optimize_keeps_every_key_readable_and_stats_show_the_mphf);
     RUN(test_keys_changed_after_optimize_are_never_missed);
@@ -276,5 +311,6 @@ int main(void) {
     RUN(test_optimize_through_read_only_handle_reports_read_only);
     RUN(test_damaged_mphf_bank_is_never_used_and_no_key_is_missed);
     RUN(test_optimize_over_slot_left_locked_reports_busy_not_hang);
+    RUN(test_insert_delete_churn_after_optimize_keeps_store_openable);
     return h_summary();
 }

@@ -18,10 +18,14 @@
 //!   flight;
 //! - broken invariants: `recover()` then `check()` find nothing.
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use maph::{Error, Options, Store};
+
+use common::XorShift64;
 
 const WORKERS: usize = 3;
 const OWN_KEYS: usize = 64;
@@ -125,11 +129,10 @@ fn worker(store: &Store, shared: &Shared, w: usize) -> ! {
         log.key_in_flight.store(0, Ordering::SeqCst);
     }
     log.incr_in_flight.store(0, Ordering::SeqCst);
-    let mut rng = ((w as u64 + 1) * 0x9E37_79B9_7F4A_7C15) ^ std::process::id() as u64;
+    let mut xorshift =
+        XorShift64((w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ std::process::id() as u64);
     while shared.stop.load(Ordering::Relaxed) == 0 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
+        let rng = xorshift.next();
         let seq = log.seq.fetch_add(1, Ordering::SeqCst) + 1;
         match rng % 10 {
             0..=3 => {
@@ -239,14 +242,12 @@ fn killed_workers_never_wedge_the_table_or_tear_a_write() {
     Store::shm_unlink(name.as_bytes()).unwrap(); // the workers inherit the handle
     let shared = shared_memory();
     let mut pids: Vec<libc::pid_t> = (0..WORKERS).map(|w| spawn(&store, shared, w)).collect();
-    let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut xorshift = XorShift64(0x2545_F491_4F6C_DD1D);
     let mut max_extra_incr = 0u64;
     let mut worst_stall = Duration::ZERO;
     let start = Instant::now();
     for _ in 0..kills {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
+        let rng = xorshift.next();
         std::thread::sleep(Duration::from_micros(rng % 3000));
         let w = (rng >> 20) as usize % WORKERS;
         // SAFETY: kills and reaps our own child.

@@ -8,27 +8,12 @@
 
 #![cfg(not(loom))]
 
+mod common;
+
+use common::Rng;
 use maph::hash::hash64;
 use maph::hash::{backend, hash_batch, hash_batch_avx2, hash_batch_scalar};
 use proptest::prelude::*;
-
-/// Deterministic xorshift64* generator (no extra dependency, reproducible).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -154,7 +139,7 @@ fn mixed_batch(rng: &mut Rng, n: usize) -> Vec<Vec<u8>> {
     ];
     (0..n)
         .map(|_| {
-            let len = LENS[rng.below(LENS.len())];
+            let len = LENS[rng.index(LENS.len())];
             rng.bytes(len)
         })
         .collect()

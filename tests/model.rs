@@ -22,7 +22,7 @@ enum Op {
 fn key(k: u8) -> Vec<u8> {
     // Keys of varied lengths, some sharing prefixes.
     let mut v = format!("k{k}").into_bytes();
-    v.extend(std::iter::repeat(b'x').take((k % 7) as usize * 5));
+    v.extend(std::iter::repeat_n(b'x', (k % 7) as usize * 5));
     v
 }
 

@@ -3,10 +3,13 @@
 //! random moments.
 //!
 //! Multi-process tests start workers by running this test binary again
-//! with `MAPH_QTEST_ROLE` set (the `worker_entry` test then plays the
-//! worker and exits); forking the multi-threaded test harness would be
-//! unsafe. The one fork test (`anonymous_set_is_shared_across_fork`) keeps
-//! its child to calls that do not allocate.
+//! with `MAPH_QTEST_ROLE` set and `--ignored --exact worker_entry` (the
+//! ignored `worker_entry` then plays the worker and exits); forking the
+//! multi-threaded test harness would be unsafe. The one fork test
+//! (`anonymous_set_is_shared_across_fork`) keeps its child to calls that do
+//! not allocate.
+
+mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use maph::queue::{Audit, Location, QueueSet};
 use maph::Error;
+
+use common::Rng;
 
 /// A fresh `/dev/shm` name, unlinked when dropped.
 struct ShmName(String);
@@ -40,21 +45,6 @@ fn audit_all_queued(s: &QueueSet) -> Audit {
     assert_eq!(a.queued + a.held, a.elem_count, "{a:?}");
     assert_eq!((a.in_transit, a.stale), (0, 0), "{a:?}");
     a
-}
-
-/// Tiny deterministic generator (xorshift64*), seeded per test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(2685821657736338717)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 #[test]
@@ -442,9 +432,15 @@ impl Drop for Worker {
     }
 }
 
+/// Starts this test binary again as a worker playing `role` on the set
+/// named `set`, with `args` as extra environment variables. The harness
+/// exits 0 when its filter matches no test, so a wrong invocation would look
+/// like a worker that succeeded; `wait_wakes_when_another_process_pushes`
+/// guards against that (it times out unless the worker really pushes).
 fn spawn_worker(role: &str, set: &str, args: &[(&str, String)]) -> Worker {
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.args([
+        "--ignored",
         "--exact",
         "worker_entry",
         "--nocapture",
@@ -465,13 +461,18 @@ fn env_u64(k: &str) -> u64 {
     std::env::var(k).unwrap().parse().unwrap()
 }
 
-/// Not a test: the body of worker processes (does nothing without
-/// `MAPH_QTEST_ROLE`).
+/// Not a test: the body of the worker processes that `spawn_worker` starts
+/// (with `--ignored --exact worker_entry` and `MAPH_QTEST_ROLE` set). It is
+/// ignored so that a normal run does not count it; run by hand (e.g. with
+/// `--include-ignored`) without `MAPH_QTEST_ROLE`, it fails rather than
+/// passing without checking anything.
 #[test]
+#[ignore = "worker process body, started by the multi-process queue tests"]
 fn worker_entry() {
-    let Ok(role) = std::env::var("MAPH_QTEST_ROLE") else {
-        return;
-    };
+    let role = std::env::var("MAPH_QTEST_ROLE").expect(
+        "worker_entry is the body of spawned worker processes, not a test: \
+         MAPH_QTEST_ROLE is unset",
+    );
     // Die with the test thread that started us, even if it panics.
     // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag of this process.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };

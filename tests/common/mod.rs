@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+mod rng;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use rng::{Rng, XorShift64};
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
 
