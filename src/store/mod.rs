@@ -13,13 +13,19 @@
 //! on one `Store`, and from many processes mapping the same file.
 
 pub mod batch;
+mod expiry;
 pub mod format;
 mod lock_table;
 pub mod mphf;
 pub(crate) mod raw;
+mod read;
+mod recovery;
 pub mod shm;
+mod stats;
 mod uid;
 mod write;
+
+pub use stats::Stats;
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -31,13 +37,10 @@ use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Error, Result};
 use crate::store::format::{
-    Geometry, HEADER_SIZE, OFF_LONGEST_PROBE, SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY,
-    SLOT_OFF_STATE, STATE_LIVE, STATE_TOMBSTONE,
+    Geometry, HEADER_SIZE,
 };
 use crate::store::mphf::{Index, View};
 use crate::store::raw::Region;
-use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
-use crate::sync::wait::Backoff;
 
 /// Parameters of a new store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,53 +118,12 @@ pub enum OpenMode {
     ReadWrite,
 }
 
-/// A snapshot of a store's counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Stats {
-    /// Live keys.
-    pub keys: u64,
-    /// Slots in all.
-    pub slots: u64,
-    /// Bytes per slot.
-    pub slot_size: u32,
-    /// Largest key length plus value length, in bytes.
-    pub slot_capacity: u32,
-    /// Maximum probe distance.
-    pub max_probes: u32,
-    /// Longest probe distance any insert has needed (0: the home slot).
-    pub longest_probe: u32,
-    /// Tombstones (slots of deleted keys, reusable by inserts).
-    pub tombstones: u64,
-    /// `keys / slots`.
-    pub load_factor: f64,
-    /// Bytes of the file.
-    pub file_bytes: u64,
-    /// MPHF generation (0: none built).
-    pub generation: u64,
-    /// Keys in the current MPHF (as built; some may have been deleted since).
-    pub mphf_keys: u64,
-    /// Keys inserted since the last `optimize()` (counting each insert, capped
-    /// at `keys`): found by probing, not by the MPHF. Consider `optimize()`
-    /// again when this passes ~20% of `keys`.
-    pub keys_outside_mphf: u64,
-}
-
 /// Where a key lives: home slot, tag, lock entry.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Loc {
     pub home: u64,
     pub tag: u32,
     pub lock: usize,
-}
-
-/// What one slot says about a key.
-enum Slot<R> {
-    /// The key is here: `f`'s result and the validated word.
-    Hit(R, u64),
-    /// Another key, a tombstone: keep probing.
-    Other,
-    /// Never written: the key is absent.
-    Never,
 }
 
 /// A value found by `Store::get_ref`: a pointer into the mapping and the
@@ -418,194 +380,6 @@ impl Store {
         Ok(())
     }
 
-    /// Finds `key` and, inside the seqlock read section of its slot, calls
-    /// `f(idx, key_len, val_len)`. `f` may read the slot (racy); its result
-    /// is returned only once the read validates. Returns the result, the
-    /// slot and the validated word.
-    #[inline]
-    fn probe_read<R>(
-        &self,
-        key: &[u8],
-        f: impl FnMut(u64, usize, usize) -> R,
-    ) -> Result<(R, u64, u64)> {
-        self.check_key(key)?;
-        let view = self.current_view();
-        self.probe_read_hashed(key, self.hash(key), &view, f)
-    }
-
-    /// `probe_read` with the key's hash and MPHF view already at hand. The
-    /// key must be valid (`check_key`).
-    ///
-    /// The home slot is prefetched before the MPHF is evaluated, so that the
-    /// MPHF's own memory reads overlap the slot's; the MPHF's slot (usually
-    /// the home slot, else a few slots on, in the same page) is prefetched
-    /// as soon as it is known.
-    #[inline]
-    pub(crate) fn probe_read_hashed<R>(
-        &self,
-        key: &[u8],
-        h: u64,
-        view: &View,
-        f: impl FnMut(u64, usize, usize) -> R,
-    ) -> Result<(R, u64, u64)> {
-        let loc = self.locate_hashed(h);
-        self.region.prefetch_slot(loc.home);
-        let hint = self.mphf_slot(h, loc.home, view);
-        if let Some(idx) = hint {
-            if idx != loc.home {
-                self.region.prefetch_slot(idx);
-            }
-        }
-        self.probe_from(key, &loc, hint, f)
-    }
-
-    /// The slot the MPHF names for hash `h` (home `home`), if any.
-    #[inline]
-    pub(crate) fn mphf_slot(&self, h: u64, home: u64, view: &View) -> Option<u64> {
-        view.index
-            .as_ref()
-            .and_then(|i| i.distance(h))
-            .map(|d| self.wrap(home + d))
-    }
-
-    /// Looks `key` up from `loc`: first in slot `hint` (the MPHF's answer)
-    /// if given, then by probing from home. Prefetching is the caller's.
-    #[inline]
-    pub(crate) fn probe_from<R>(
-        &self,
-        key: &[u8],
-        loc: &Loc,
-        hint: Option<u64>,
-        mut f: impl FnMut(u64, usize, usize) -> R,
-    ) -> Result<(R, u64, u64)> {
-        if let Some(idx) = hint {
-            // The MPHF names one slot; on any mismatch, probe as usual.
-            if let Slot::Hit(out, w) = self.read_slot(idx, key, loc.tag, &mut f)? {
-                return Ok((out, idx, w));
-            }
-        }
-        let mut idx = loc.home;
-        for _ in 0..self.region.geom().max_probes {
-            match self.read_slot(idx, key, loc.tag, &mut f)? {
-                Slot::Hit(out, w) => return Ok((out, idx, w)),
-                Slot::Never => return Err(Error::NotFound),
-                Slot::Other => idx = self.next_slot(idx),
-            }
-        }
-        Err(Error::NotFound)
-    }
-
-    /// Reads slot `idx` for `key` (tag `tag`) under its seqlock.
-    #[inline]
-    fn read_slot<R>(
-        &self,
-        idx: u64,
-        key: &[u8],
-        tag: u32,
-        f: &mut impl FnMut(u64, usize, usize) -> R,
-    ) -> Result<Slot<R>> {
-        let r = &self.region;
-        let cap = self.slot_capacity();
-        let slot = r.slot(idx);
-        let seq = slot.seq();
-        let mut backoff: Option<Backoff> = None;
-        loop {
-            let w = read_begin(seq);
-            if w == 0 {
-                return Ok(Slot::Never);
-            }
-            if is_locked(w) {
-                self.wait_locked_slot(idx, w, backoff.get_or_insert_with(Backoff::new))?;
-                continue;
-            }
-            if tag_of(w) != tag {
-                return Ok(Slot::Other);
-            }
-            let state = slot.u32(SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (kl, vl) = slot.lens();
-            let expiry = slot.u64(SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            if state != STATE_LIVE || crate::store::write::expired(expiry) {
-                if read_validate(seq, w) {
-                    return Ok(Slot::Other);
-                }
-                continue;
-            }
-            if kl.saturating_add(vl) > cap {
-                if read_validate(seq, w) {
-                    return Err(Error::Corrupt("slot length exceeds the slot"));
-                }
-                continue;
-            }
-            let hit = kl == key.len() && slot.key_eq(key);
-            if hit && SLOT_HEADER_SIZE + kl + vl > Region::PREFETCH_BYTES {
-                // A long value: ask for all its lines at once before copying.
-                r.prefetch_range(idx, Region::PREFETCH_BYTES, SLOT_HEADER_SIZE + kl + vl);
-            }
-            let out = if hit { Some(f(idx, kl, vl)) } else { None };
-            if !read_validate(seq, w) {
-                continue;
-            }
-            return Ok(match out {
-                Some(out) => Slot::Hit(out, w),
-                None => Slot::Other,
-            });
-        }
-    }
-
-    /// Copies the value of `key` into `buf` and returns its length.
-    /// Errors: `NotFound`; `BufferTooSmall(n)` when `buf` is shorter than the
-    /// value (`n` is the length needed; `buf` is left unspecified);
-    /// `InvalidArg` for an empty key; `TooLarge` for a key longer than a
-    /// slot; `Corrupt` for a damaged slot; `Busy` when the slot stayed locked
-    /// past the wait limit.
-    #[inline]
-    pub fn get(&self, key: &[u8], buf: &mut [u8]) -> Result<usize> {
-        let r = &self.region;
-        let (vl, _, _) = self.probe_read(key, |idx, kl, vl| {
-            if vl <= buf.len() {
-                r.copy_out(idx, kl, &mut buf[..vl]);
-            }
-            vl
-        })?;
-        if vl > buf.len() {
-            return Err(Error::BufferTooSmall(vl));
-        }
-        Ok(vl)
-    }
-
-    /// The value of `key` as a new vector.
-    pub fn get_vec(&self, key: &[u8]) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; self.slot_capacity()];
-        let n = self.get(key, &mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
-    }
-
-    /// A pointer to the value of `key` inside the mapping, with a token.
-    /// The bytes behind the pointer may change at any time; read them, then
-    /// call `ref_valid(token)`: if true, what was read is the whole value as
-    /// it was when found. The pointer stays dereferenceable while the store
-    /// is open.
-    pub fn get_ref(&self, key: &[u8]) -> Result<ValueRef> {
-        let r = &self.region;
-        let (ptr, idx, w) = self.probe_read(key, |idx, kl, vl| (r.data_ptr(idx, kl, vl), vl))?;
-        Ok(ValueRef {
-            ptr: ptr.0,
-            len: ptr.1,
-            token: (idx << 32) | u64::from(seqlock::version_of(w)),
-        })
-    }
-
-    /// Whether the value found by `get_ref` with this token is unchanged.
-    /// Orders the caller's earlier reads of the value before the check.
-    pub fn ref_valid(&self, token: u64) -> bool {
-        let idx = token >> 32;
-        if idx >= self.region.geom().slot_count || token & 1 == 1 {
-            return false;
-        }
-        read_validate_version(self.region.seq(idx), token as u32)
-    }
-
     /// Faults the whole store into this process's page tables now
     /// (`madvise(MADV_POPULATE_READ)`), so that later lookups take no
     /// first-touch page fault. Call it in each worker after `fork()`: a
@@ -628,105 +402,6 @@ impl Store {
             .map_err(|e| Error::from_io(&e, "syncing the store"))
     }
 
-    /// The store's counters.
-    pub fn stats(&self) -> Stats {
-        let r = &self.region;
-        let g = r.geom();
-        let (mut keys, mut tombstones) = (0u64, 0u64);
-        for e in 0..g.lock_count as usize {
-            keys = keys.wrapping_add(r.lock_u64(e, format::LOCK_OFF_LIVE).load(Ordering::Relaxed));
-            tombstones = tombstones
-                .wrapping_add(r.lock_u64(e, format::LOCK_OFF_TOMB).load(Ordering::Relaxed));
-        }
-        Stats {
-            keys,
-            slots: g.slot_count,
-            slot_size: g.slot_size,
-            slot_capacity: g.slot_capacity() as u32,
-            max_probes: g.max_probes,
-            longest_probe: r.header_u64(OFF_LONGEST_PROBE).load(Ordering::Relaxed) as u32,
-            tombstones,
-            load_factor: keys as f64 / g.slot_count as f64,
-            file_bytes: g.file_len,
-            generation: r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed),
-            mphf_keys: r.header_u64(format::OFF_MPHF_KEYS).load(Ordering::Relaxed),
-            keys_outside_mphf: r
-                .header_u64(format::OFF_NEW_SINCE_OPT)
-                .load(Ordering::Relaxed)
-                .min(keys),
-        }
-    }
-
-    /// Walks every slot and checks every invariant: lengths fit, states are
-    /// known, no slot is left locked, every live key is reachable from its
-    /// home within the probe distance and appears once, the counters match.
-    /// Returns the list of violations (empty when the store is sound). Takes
-    /// no locks: run it when no writer is active, or expect transient
-    /// reports of slots being written.
-    pub fn check(&self) -> Vec<String> {
-        let r = &self.region;
-        let g = *r.geom();
-        let cap = g.slot_capacity();
-        let mut errs = Vec::new();
-        let (mut live, mut tomb) = (0u64, 0u64);
-        let mut key = vec![0u8; cap];
-        for idx in 0..g.slot_count {
-            let w = r.seq(idx).load(Ordering::Acquire);
-            if w == 0 {
-                continue;
-            }
-            if is_locked(w) {
-                errs.push(format!("slot {idx}: left locked (seqlock word {w:#x})"));
-                continue;
-            }
-            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (kl, vl) = r.lens(idx);
-            match state {
-                STATE_TOMBSTONE => tomb += 1,
-                STATE_LIVE => {
-                    live += 1;
-                    if kl == 0 || kl.saturating_add(vl) > cap {
-                        errs.push(format!(
-                            "slot {idx}: key length {kl} + value length {vl} exceed {cap}"
-                        ));
-                        continue;
-                    }
-                    r.copy_out(idx, 0, &mut key[..kl]);
-                    match self.probe_read(&key[..kl], |_, _, _| ()) {
-                        Ok((_, found, _)) if found == idx => {}
-                        Ok((_, found, _)) => {
-                            errs.push(format!("slot {idx}: key also in slot {found} (duplicate)"))
-                        }
-                        Err(e) => {
-                            errs.push(format!("slot {idx}: key unreachable from its home: {e}"))
-                        }
-                    }
-                }
-                other => errs.push(format!("slot {idx}: unknown state {other}")),
-            }
-        }
-        let st = self.stats();
-        if st.keys != live {
-            errs.push(format!(
-                "header counts {} live keys, slots hold {live}",
-                st.keys
-            ));
-        }
-        if st.tombstones != tomb {
-            errs.push(format!(
-                "header counts {} tombstones, slots hold {tomb}",
-                st.tombstones
-            ));
-        }
-        errs
-    }
-}
-
-/// Whether the slot word still carries `version` (after an Acquire fence
-/// that orders the caller's reads before this load).
-fn read_validate_version(seq: &std::sync::atomic::AtomicU64, version: u32) -> bool {
-    std::sync::atomic::fence(Ordering::Acquire);
-    seqlock::version_of(seq.load(Ordering::Relaxed)) == version
 }
 
 /// A temporary name beside `path` (same directory, so `link` works), short

@@ -77,7 +77,7 @@ impl Store {
             }
             let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
                 && r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) == gen
-                && !crate::store::write::expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed));
+                && !crate::store::expiry::expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed));
             let (kl, vl) = r.lens(idx);
             let sane = kl.saturating_add(vl) <= self.slot_capacity();
             let (off, len) = match part {

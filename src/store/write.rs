@@ -30,19 +30,17 @@ use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
 use crate::store::format::{
-    self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB, LOCK_OFF_OWNER,
+    self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB,
     LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, OFF_GENERATION, OFF_LONGEST_PROBE,
     OFF_NEW_SINCE_OPT, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE,
     STATE_TOMBSTONE,
 };
 use crate::store::lock_table::{self, Guard};
-use crate::sync::seqlock::{self, is_locked, owner_of, read_begin, read_validate, tag_of, version_of};
+use crate::store::expiry::{expired, now_ms};
+use crate::store::recovery::IMAGE_HEAD;
+use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of, version_of};
 use crate::store::{Loc, Store};
 use crate::sync::wait::Backoff;
-
-/// Bytes of the image before the key: key length, value length, state,
-/// UID generation (u32 each) and expiry (u64) — slot bytes 8..32.
-const IMAGE_HEAD: usize = format::SLOT_HEADER_SIZE - 8;
 
 /// A value to store: borrowed from the caller, or a counter's 8 bytes.
 pub(crate) enum Value<'a> {
@@ -122,20 +120,6 @@ enum Target {
     Full,
 }
 
-/// Milliseconds since the Unix epoch (`CLOCK_REALTIME`, which every process
-/// of the machine agrees on).
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Whether an expiry time has passed (0: never expires).
-#[inline]
-pub(crate) fn expired(expiry: u64) -> bool {
-    expiry != 0 && expiry <= now_ms()
-}
-
 impl Store {
     /// Takes the lock entry of `loc`, repairing a dead owner's write first.
     pub(crate) fn lock_key(&self, loc: &Loc) -> Result<Guard<'_>> {
@@ -147,130 +131,6 @@ impl Store {
             self.repair_entry(guard.entry());
         }
         Ok(guard)
-    }
-
-    /// Waits for slot `idx`, locked with word `w`; once a millisecond, looks
-    /// for the writer and repairs its write if it is dead. `Busy` past the
-    /// wait limit.
-    #[cold]
-    pub(crate) fn wait_locked_slot(&self, idx: u64, w: u64, backoff: &mut Backoff) -> Result<()> {
-        if backoff.due(crate::sync::robust_lock::LIVENESS_PERIOD) {
-            self.rescue(idx, w);
-        }
-        backoff.snooze()
-    }
-
-    /// Repairs the write that holds slot `idx` locked (word `w`) if its
-    /// writer is dead. Needs a writable handle; does nothing otherwise.
-    fn rescue(&self, idx: u64, w: u64) {
-        let r = self.region();
-        let e = owner_of(w) as usize;
-        if !r.writable()
-            || e >= r.geom().lock_count as usize
-            || r.seq(idx).load(Ordering::Acquire) != w
-        {
-            return;
-        }
-        let owner = r.lock_u32(e, LOCK_OFF_OWNER).load(Ordering::Acquire);
-        if owner != 0 && crate::sys::pid::process_alive(owner) {
-            return;
-        }
-        if let Some((guard, _)) = lock_table::try_acquire(r, e, true) {
-            self.repair_entry(guard.entry());
-        }
-    }
-
-    /// Finishes or discards the write a dead owner of entry `e` left (see the
-    /// module docs). The caller owns `e`.
-    pub(crate) fn repair_entry(&self, e: usize) {
-        let r = self.region();
-        if r.lock_u32(e, LOCK_OFF_REDO).load(Ordering::Acquire) != 1 {
-            return;
-        }
-        let intent = r.lock_u64(e, LOCK_OFF_INTENT).load(Ordering::Relaxed);
-        let idx = intent >> 32;
-        let mut head = [0u8; IMAGE_HEAD];
-        r.read_image(e, 0, &mut head);
-        let kl = format::get32(&head, 0) as usize;
-        let vl = format::get32(&head, 4) as usize;
-        let state = format::get32(&head, 8);
-        if idx >= r.geom().slot_count || kl.saturating_add(vl) > self.slot_capacity() {
-            r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
-            return;
-        }
-        let len = IMAGE_HEAD + kl + vl;
-        let seq = r.seq(idx);
-        let cur = seq.load(Ordering::Acquire);
-        let applied = if is_locked(cur) && owner_of(cur) as usize == e {
-            // Died inside the slot: complete the write.
-            r.apply_image(e, idx, len);
-            seqlock::unlock(
-                seq,
-                cur,
-                r.lock_u32(e, LOCK_OFF_TAG).load(Ordering::Relaxed),
-            );
-            true
-        } else if is_locked(cur) {
-            // Another key's writer is in the slot: it was free, so our write
-            // either never took it, or was a delete that was published and
-            // the tombstone is being reused.
-            state == STATE_TOMBSTONE
-        } else {
-            self.slot_shows_image(e, idx, kl, vl, state)
-        };
-        if applied {
-            let live = r.lock_u64(e, LOCK_OFF_NEW_LIVE).load(Ordering::Relaxed);
-            let tomb = r.lock_u64(e, LOCK_OFF_NEW_TOMB).load(Ordering::Relaxed);
-            r.lock_u64(e, LOCK_OFF_LIVE).store(live, Ordering::Relaxed);
-            r.lock_u64(e, LOCK_OFF_TOMB).store(tomb, Ordering::Relaxed);
-        }
-        r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
-    }
-
-    /// Whether slot `idx` (unlocked) shows the effect of entry `e`'s image:
-    /// for a put, the slot equals the image; for a delete, the key is no
-    /// longer live there.
-    fn slot_shows_image(&self, e: usize, idx: u64, kl: usize, vl: usize, state: u32) -> bool {
-        let r = self.region();
-        let mut image = vec![0u8; IMAGE_HEAD + kl + vl];
-        r.read_image(e, 0, &mut image);
-        let key = &image[IMAGE_HEAD..IMAGE_HEAD + kl];
-        let mut backoff = Backoff::new();
-        loop {
-            let w = read_begin(r.seq(idx));
-            if is_locked(w) {
-                if backoff.snooze().is_err() {
-                    return state == STATE_TOMBSTONE;
-                }
-                continue;
-            }
-            let s = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (skl, svl) = r.lens(idx);
-            let mut slot = vec![
-                0u8;
-                if skl.saturating_add(svl) <= self.slot_capacity() {
-                    skl + svl
-                } else {
-                    0
-                }
-            ];
-            r.copy_out(idx, 0, &mut slot);
-            let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
-            let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            if !read_validate(r.seq(idx), w) {
-                continue;
-            }
-            let key_live = s == STATE_LIVE && skl == kl && slot.len() >= kl && &slot[..kl] == key;
-            return if state == STATE_TOMBSTONE {
-                !key_live
-            } else {
-                key_live
-                    && svl == vl
-                    && slot[kl..] == image[IMAGE_HEAD + kl..]
-                    && gen == format::get32(&image, 12)
-                    && exp == format::get64(&image, 16)
-            };
-        }
     }
 
     /// Scans `key`'s probe sequence for a write: the key's slot, or the
@@ -616,28 +476,6 @@ impl Store {
             -1,
             1,
         ))
-    }
-
-    /// Takes over every lock entry whose owner is dead and repairs its
-    /// unfinished write. Returns how many entries it repaired. Run it after
-    /// processes were killed, before `check`; lookups and writes also repair
-    /// what they meet on their own. Errors: `ReadOnly`.
-    pub fn recover(&self) -> Result<usize> {
-        let r = self.region();
-        if !r.writable() {
-            return Err(Error::ReadOnly);
-        }
-        let mut n = 0;
-        for e in 0..r.geom().lock_count as usize {
-            let owner = r.lock_u32(e, LOCK_OFF_OWNER).load(Ordering::Acquire);
-            if owner != 0 && !crate::sys::pid::process_alive(owner) {
-                if let Some((guard, true)) = lock_table::try_acquire(r, e, true) {
-                    self.repair_entry(guard.entry());
-                    n += 1;
-                }
-            }
-        }
-        Ok(n)
     }
 
     // ---- The operations, each one plan over `write_key`. ----
