@@ -478,6 +478,15 @@ static void test_ptr_valid_is_false_for_null_db_and_tokens_naming_no_slot(void) 
     maph_close(db);
 }
 
+static void test_status_name_is_the_enumerator_name_for_every_status(void) {
+    CHECK(strcmp(maph_status_name(MAPH_OK), "MAPH_OK") == 0);
+    CHECK(strcmp(maph_status_name(MAPH_NOT_FOUND), "MAPH_NOT_FOUND") == 0);
+    CHECK(strcmp(maph_status_name(MAPH_E_FULL), "MAPH_E_FULL") == 0);
+    CHECK(strcmp(maph_status_name(MAPH_E_OVERFLOW), "MAPH_E_OVERFLOW") == 0);
+    CHECK(strcmp(maph_status_name(MAPH_E_OVERFLOW + 1), "unknown status") == 0);
+    CHECK(strcmp(maph_status_name(0xFFFFFFFFu), "unknown status") == 0);
+}
+
 static void test_strerror_is_never_null_and_distinct_for_every_status(void) {
     uint32_t s, t, known = 0;
     const char *unknown = maph_strerror(1000);
@@ -575,6 +584,7 @@ int main(void) {
     RUN(test_ptr_token_turns_invalid_after_the_key_is_overwritten);
     RUN(test_ptr_token_turns_invalid_after_the_key_is_deleted);
     RUN(test_ptr_valid_is_false_for_null_db_and_tokens_naming_no_slot);
+    RUN(test_status_name_is_the_enumerator_name_for_every_status);
     RUN(test_strerror_is_never_null_and_distinct_for_every_status);
     RUN(test_last_error_describes_the_last_failure);
     RUN(test_close_of_null_is_harmless);

@@ -150,13 +150,18 @@ static void test_shm_open_or_create_racing_processes_share_one_table(void) {
     CHECK_ST(maph_shm_unlink(name), MAPH_OK);
 }
 
-static void test_shm_open_of_missing_name_reports_io_with_enoent(void) {
+/* A missing table and a missing queue set answer the same status (they
+ * answered MAPH_E_IO and MAPH_NOT_FOUND before). */
+static void test_missing_table_and_missing_queue_set_both_report_not_found(void) {
     maph_t *db = (maph_t *)(uintptr_t)0x1000;
+    maph_queue_t *q = (maph_queue_t *)(uintptr_t)0x1000;
     const char *name = fresh_name();
-    CHECK_ST(maph_shm_open(name, MAPH_RDONLY, &db), MAPH_E_IO);
+    CHECK_ST(maph_shm_open(name, MAPH_RDONLY, &db), MAPH_NOT_FOUND);
     CHECK(db == NULL);
-    CHECK(strstr(maph_last_error(), "No such file") != NULL ||
-          strstr(maph_last_error(), "ENOENT") != NULL || strstr(maph_last_error(), "os error 2") != NULL);
+    CHECK_ST(maph_shm_unlink(name), MAPH_NOT_FOUND);
+    CHECK_ST(maph_queue_open(name, &q), MAPH_NOT_FOUND);
+    CHECK(q == NULL);
+    CHECK_ST(maph_queue_unlink(name), MAPH_NOT_FOUND);
 }
 
 static void test_shm_unlink_keeps_open_handles_working_and_frees_the_name(void) {
@@ -168,8 +173,8 @@ static void test_shm_unlink_keeps_open_handles_working_and_frees_the_name(void) 
     CHECK(!shm_exists(name));
     CHECK_ST(maph_set(db, "k", 1, "still here", 10), MAPH_OK);
     CHECK(has_str(db, "k", "still here"));
-    CHECK_ST(maph_shm_unlink(name), MAPH_E_IO);
-    CHECK_ST(maph_shm_open(name, MAPH_RDONLY, &again), MAPH_E_IO);
+    CHECK_ST(maph_shm_unlink(name), MAPH_NOT_FOUND);
+    CHECK_ST(maph_shm_open(name, MAPH_RDONLY, &again), MAPH_NOT_FOUND);
     /* the name can be created anew: a new, empty table */
     REQUIRE_ST(maph_shm_create(name, &o, &again), MAPH_OK);
     CHECK(!has_str(again, "k", "still here"));
@@ -307,7 +312,7 @@ int main(void) {
     RUN(test_shm_create_of_existing_name_reports_exists);
     RUN(test_shm_open_or_create_creates_then_opens_with_the_first_options);
     RUN(test_shm_open_or_create_racing_processes_share_one_table);
-    RUN(test_shm_open_of_missing_name_reports_io_with_enoent);
+    RUN(test_missing_table_and_missing_queue_set_both_report_not_found);
     RUN(test_prefault_in_a_forked_worker_keeps_the_table_shared);
     RUN(test_shm_unlink_keeps_open_handles_working_and_frees_the_name);
     RUN(test_shm_table_has_mode_0600_despite_umask_022);

@@ -193,7 +193,7 @@ fn bad_shared_memory_names_are_invalid_arguments() {
     }
     assert!(matches!(
         Store::shm_open(b"maph-surely-absent", OpenMode::ReadOnly),
-        Err(Error::Io(libc::ENOENT, _))
+        Err(Error::NotFound)
     ));
 }
 

@@ -23,7 +23,11 @@ fn arrays(n: usize, ptrs: &[(bool, &'static str)]) -> Result<(), Error> {
 /// # Safety
 /// `keys` and `lens` hold more than `i` elements; a non-NULL key pointer
 /// points to its length in bytes (the C contract).
-unsafe fn nth_key<'a>(keys: *const *const c_void, lens: *const usize, i: usize) -> Option<&'a [u8]> {
+unsafe fn nth_key<'a>(
+    keys: *const *const c_void,
+    lens: *const usize,
+    i: usize,
+) -> Option<&'a [u8]> {
     // SAFETY: the caller's contract.
     unsafe {
         let p = *keys.add(i);
@@ -68,7 +72,6 @@ pub unsafe extern "C" fn maph_mget(
     val_lens: *mut usize,
     statuses: *mut maph_status,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let s = unsafe { store(db) }?;
@@ -93,7 +96,12 @@ pub unsafe extern "C" fn maph_mget(
                 let i = start + j;
                 // SAFETY: the arrays hold `n` elements and each pointer is
                 // valid for its length (the C contract).
-                match unsafe { (nth_key(keys, key_lens, i), buffer(*bufs.add(i), *buf_caps.add(i))) } {
+                match unsafe {
+                    (
+                        nth_key(keys, key_lens, i),
+                        buffer(*bufs.add(i), *buf_caps.add(i)),
+                    )
+                } {
                     (Some(k), Ok(b)) => (ks[j], bs[j]) = (k, b),
                     _ => bad[j] = true,
                 }
@@ -101,7 +109,9 @@ pub unsafe extern "C" fn maph_mget(
             s.mget(&ks[..m], &mut bs[..m], &mut out[..m]);
             for j in 0..m {
                 if bad[j] {
-                    out[j] = Err(Error::InvalidArg("keys[i] is NULL or a length is out of range"));
+                    out[j] = Err(Error::InvalidArg(
+                        "keys[i] is NULL or a length is out of range",
+                    ));
                 }
                 let len = match out[j] {
                     Ok(l) | Err(Error::BufferTooSmall(l)) => l,
@@ -135,7 +145,6 @@ pub unsafe extern "C" fn maph_mset(
     val_lens: *const usize,
     statuses: *mut maph_status,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let s = unsafe { store(db) }?;
@@ -159,7 +168,12 @@ pub unsafe extern "C" fn maph_mset(
                 let i = start + j;
                 // SAFETY: arrays of `n` elements, each pointer valid for its
                 // length (the C contract).
-                match unsafe { (nth_key(keys, key_lens, i), bytes(*vals.add(i), *val_lens.add(i), "val")) } {
+                match unsafe {
+                    (
+                        nth_key(keys, key_lens, i),
+                        bytes(*vals.add(i), *val_lens.add(i), "val"),
+                    )
+                } {
                     (Some(k), Ok(v)) => (ks[j], vs[j]) = (k, v),
                     _ => bad[j] = true,
                 }
@@ -167,7 +181,9 @@ pub unsafe extern "C" fn maph_mset(
             s.mset(&ks[..m], &vs[..m], &mut out[..m]);
             for j in 0..m {
                 if bad[j] {
-                    out[j] = Err(Error::InvalidArg("keys[i] is NULL or vals[i] is NULL with a length"));
+                    out[j] = Err(Error::InvalidArg(
+                        "keys[i] is NULL or vals[i] is NULL with a length",
+                    ));
                 }
                 // SAFETY: `statuses` holds `n` elements (the C contract).
                 unsafe { statuses.add(start + j).write(key_status(&out[j])) };

@@ -375,7 +375,9 @@ pub(crate) unsafe fn free_handle<H>(p: *mut H) {
 /// gets "unknown status". Never NULL. Thread-safe.
 #[no_mangle]
 pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
-    maph_status::from_u32(status).map_or(c"unknown status", |s| s.message()).as_ptr()
+    maph_status::from_u32(status)
+        .map_or(c"unknown status", |s| s.message())
+        .as_ptr()
 }
 
 /// The enumerator name of a status, for logs and test output (for example
@@ -384,7 +386,9 @@ pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn maph_status_name(status: u32) -> *const c_char {
     call_value(c"unknown status".as_ptr(), || {
-        maph_status::from_u32(status).map_or(c"unknown status", |s| s.name()).as_ptr()
+        maph_status::from_u32(status)
+            .map_or(c"unknown status", |s| s.name())
+            .as_ptr()
     })
 }
 

@@ -7,7 +7,9 @@
 use std::ffi::{c_char, c_void};
 use std::time::Duration;
 
-use super::{c_str, call, call_value, free_handle, hand_out, handle, maph_status, opt_out, out_param};
+use super::{
+    c_str, call, call_value, free_handle, hand_out, handle, maph_status, opt_out, out_param,
+};
 use crate::error::Error;
 use crate::queue::{Location, QueueSet};
 
@@ -127,7 +129,6 @@ pub unsafe extern "C" fn maph_queue_create(
     queue_count: u32,
     out: *mut *mut maph_queue_t,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
         hand_out(out, || {
@@ -149,7 +150,6 @@ pub unsafe extern "C" fn maph_queue_create_anon(
     queue_count: u32,
     out: *mut *mut maph_queue_t,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
         hand_out(out, || {
@@ -175,10 +175,13 @@ pub unsafe extern "C" fn maph_queue_open(
     name: *const c_char,
     out: *mut *mut maph_queue_t,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        hand_out(out, || Ok(maph_queue_t { set: QueueSet::open(c_str(name, "name is NULL")?)? }))
+        hand_out(out, || {
+            Ok(maph_queue_t {
+                set: QueueSet::open(c_str(name, "name is NULL")?)?,
+            })
+        })
     })
 }
 
@@ -189,7 +192,6 @@ pub unsafe extern "C" fn maph_queue_open(
 /// other calls on the same handle.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_close(q: *mut maph_queue_t) {
-
     // SAFETY: `q` came from a create/open call and is closed once (contract).
     unsafe { free_handle(q) }
 }
@@ -199,7 +201,6 @@ pub unsafe extern "C" fn maph_queue_close(q: *mut maph_queue_t) {
 /// Errors: `MAPH_E_INVALID_ARG`, `MAPH_NOT_FOUND`, `MAPH_E_IO`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_unlink(name: *const c_char) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| QueueSet::unlink(unsafe { c_str(name, "name is NULL") }?))
 }
@@ -211,7 +212,6 @@ pub unsafe extern "C" fn maph_queue_info(
     q: *const maph_queue_t,
     out: *mut maph_queue_info_t,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, out_param(out, "out is NULL")?) };
@@ -239,7 +239,6 @@ pub unsafe extern "C" fn maph_queue_name(
     qid: u32,
     name: *const c_char,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { set(q)?.set_name(qid, c_str(name, "name is NULL")?) })
 }
@@ -254,10 +253,15 @@ pub unsafe extern "C" fn maph_queue_lookup(
     name: *const c_char,
     qid: *mut u32,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, n, o) = unsafe { (set(q)?, c_str(name, "name is NULL")?, out_param(qid, "qid is NULL")?) };
+        let (s, n, o) = unsafe {
+            (
+                set(q)?,
+                c_str(name, "name is NULL")?,
+                out_param(qid, "qid is NULL")?,
+            )
+        };
         o.set(s.lookup(n)?);
         Ok(())
     })
@@ -280,7 +284,6 @@ pub unsafe extern "C" fn maph_queue_lookup(
 /// FUTEX_WAKE).
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_push(q: *mut maph_queue_t, qid: u32, elem: u32) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { set(q) }?.push(qid, elem))
 }
@@ -300,7 +303,6 @@ pub unsafe extern "C" fn maph_queue_pull(
     qid: u32,
     elem: *mut u32,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, out_param(elem, "elem is NULL")?) };
@@ -323,7 +325,6 @@ pub unsafe extern "C" fn maph_queue_push_many(
     elems: *const u32,
     n: usize,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
         let s = set(q)?;
@@ -349,7 +350,6 @@ pub unsafe extern "C" fn maph_queue_pull_many(
     cap: usize,
     n: *mut usize,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, count) = unsafe { (set(q)?, out_param(n, "n is NULL")?) };
@@ -385,7 +385,6 @@ pub unsafe extern "C" fn maph_queue_wait(
     qid: u32,
     timeout_ms: i64,
 ) -> maph_status {
-
     let t = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { set(q) }?.wait(qid, t))
@@ -399,7 +398,6 @@ pub unsafe extern "C" fn maph_queue_wait(
 /// Thread-safe; no system call.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_elem(q: *const maph_queue_t, elem: u32) -> *mut c_void {
-
     call_value(std::ptr::null_mut(), || {
         // SAFETY: the C contract (ffi/mod.rs).
         let p = unsafe { set(q) }.and_then(|s| s.elem_ptr(elem));
@@ -415,7 +413,6 @@ pub unsafe extern "C" fn maph_queue_len(
     qid: u32,
     len: *mut u64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, out_param(len, "len is NULL")?) };
@@ -434,11 +431,15 @@ pub unsafe extern "C" fn maph_queue_locate(
     qid: *mut u32,
     pid: *mut u32,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, q_out, p_out) =
-            unsafe { (set(q)?, out_param(qid, "qid is NULL")?, out_param(pid, "pid is NULL")?) };
+        let (s, q_out, p_out) = unsafe {
+            (
+                set(q)?,
+                out_param(qid, "qid is NULL")?,
+                out_param(pid, "pid is NULL")?,
+            )
+        };
         let (a, b) = match s.locate(elem)? {
             Location::Queue(id) => (id, 0),
             Location::Held(p) => (MAPH_QUEUE_HELD, p),
@@ -458,7 +459,6 @@ pub unsafe extern "C" fn maph_queue_held(
     pid: u32,
     count: *mut u64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, out_param(count, "count is NULL")?) };
@@ -487,7 +487,6 @@ pub unsafe extern "C" fn maph_queue_reclaim(
     pid: u32,
     count: *mut u64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, opt_out(count)) };
@@ -512,7 +511,6 @@ pub unsafe extern "C" fn maph_queue_audit(
     q: *const maph_queue_t,
     out: *mut maph_queue_audit_t,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, out_param(out, "out is NULL")?) };

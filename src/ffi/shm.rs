@@ -40,9 +40,12 @@ pub unsafe extern "C" fn maph_shm_create(
     opts: *const maph_options,
     out: *mut *mut maph_t,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
-    call(|| unsafe { create_into(out, opts, |o| Store::shm_create(c_str(name, "name is NULL")?, o)) })
+    call(|| unsafe {
+        create_into(out, opts, |o| {
+            Store::shm_create(c_str(name, "name is NULL")?, o)
+        })
+    })
 }
 
 /// Creates the shared table `name` like `maph_shm_create`, or, if another
@@ -55,10 +58,11 @@ pub unsafe extern "C" fn maph_shm_open_or_create(
     opts: *const maph_options,
     out: *mut *mut maph_t,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        create_into(out, opts, |o| Store::shm_open_or_create(c_str(name, "name is NULL")?, o))
+        create_into(out, opts, |o| {
+            Store::shm_open_or_create(c_str(name, "name is NULL")?, o)
+        })
     })
 }
 
@@ -73,7 +77,6 @@ pub unsafe extern "C" fn maph_shm_open(
     flags: u32,
     out: *mut *mut maph_t,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         unsafe {
@@ -91,7 +94,6 @@ pub unsafe extern "C" fn maph_shm_open(
 /// table). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_shm_unlink(name: *const c_char) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| Store::shm_unlink(unsafe { c_str(name, "name is NULL") }?))
 }
@@ -117,7 +119,6 @@ pub unsafe extern "C" fn maph_create_anonymous(
     opts: *const maph_options,
     out: *mut *mut maph_t,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { create_into(out, opts, Store::create_anonymous) })
 }

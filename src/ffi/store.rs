@@ -1,4 +1,3 @@
-
 //! The C ABI of a store: create, open, close, reads, writes, TTL, upkeep
 //! and counters (`maph_*`), over `store::Store`. Every function goes through
 //! the boundary in `ffi/mod.rs` (see its safety contract).
@@ -7,8 +6,8 @@ use std::ffi::{c_char, c_void};
 use std::os::unix::ffi::OsStrExt;
 
 use super::{
-    buffer, bytes, c_str, call, call_value, free_handle, handle, hand_out, key_arg, opt_out,
-    out_param, set_last_error, maph_status,
+    buffer, bytes, c_str, call, call_value, free_handle, hand_out, handle, key_arg, maph_status,
+    opt_out, out_param, set_last_error,
 };
 use crate::error::Error;
 use crate::store::{OpenMode, Options, Store};
@@ -156,7 +155,11 @@ pub(crate) unsafe fn create_into(
     make: impl FnOnce(&Options) -> Result<Store, Error>,
 ) -> Result<(), Error> {
     // SAFETY: the caller's contract.
-    unsafe { hand_out(out, || make(&options_from_c(opts)?).map(|store| maph_t { store })) }
+    unsafe {
+        hand_out(out, || {
+            make(&options_from_c(opts)?).map(|store| maph_t { store })
+        })
+    }
 }
 
 /// Fills `*opts` with the defaults: 65536 slots of 512 bytes, mode 0600,
@@ -166,7 +169,6 @@ pub(crate) unsafe fn create_into(
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
-
     // SAFETY: a non-NULL `opts` points to a `maph_options` (contract).
     if let Some(o) = unsafe { opt_out(opts) } {
         let d = Options::default();
@@ -220,11 +222,13 @@ pub unsafe extern "C" fn maph_create(
     opts: *const maph_options,
     out: *mut *mut maph_t,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
         create_into(out, opts, |o| {
-            Store::create(std::path::Path::new(std::ffi::OsStr::from_bytes(c_str(path, "path is NULL")?)), o)
+            Store::create(
+                std::path::Path::new(std::ffi::OsStr::from_bytes(c_str(path, "path is NULL")?)),
+                o,
+            )
         })
     })
 }
@@ -243,13 +247,14 @@ pub unsafe extern "C" fn maph_open(
     flags: u32,
     out: *mut *mut maph_t,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         unsafe {
             hand_out(out, || {
                 let p = std::ffi::OsStr::from_bytes(c_str(path, "path is NULL")?);
-                Ok(maph_t { store: Store::open(p, open_mode(flags)?)? })
+                Ok(maph_t {
+                    store: Store::open(p, open_mode(flags)?)?,
+                })
             })
         }
     })
@@ -262,7 +267,6 @@ pub unsafe extern "C" fn maph_open(
 /// after this call.
 #[no_mangle]
 pub unsafe extern "C" fn maph_close(db: *mut maph_t) {
-
     // SAFETY: `db` came from a create/open call and is closed once (contract).
     unsafe { free_handle(db) }
 }
@@ -287,11 +291,15 @@ pub unsafe extern "C" fn maph_get(
     buf_cap: usize,
     val_len: *mut usize,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, k, b, len) = unsafe {
-            (store(db)?, key_arg(key, key_len)?, buffer(buf, buf_cap)?, out_param(val_len, "val_len is NULL")?)
+            (
+                store(db)?,
+                key_arg(key, key_len)?,
+                buffer(buf, buf_cap)?,
+                out_param(val_len, "val_len is NULL")?,
+            )
         };
         let r = s.get(k, b);
         if let Ok(n) | Err(Error::BufferTooSmall(n)) = r {
@@ -319,7 +327,6 @@ pub unsafe extern "C" fn maph_get_ptr(
     val_len: *mut usize,
     token: *mut u64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, k, v, l, t) = unsafe {
@@ -345,9 +352,10 @@ pub unsafe extern "C" fn maph_get_ptr(
 /// that names no slot. Lock-free and thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_ptr_valid(db: *const maph_t, token: u64) -> bool {
-
     // SAFETY: the C contract (ffi/mod.rs).
-    call_value(false, || unsafe { store(db) }.is_ok_and(|s| s.ref_valid(token)))
+    call_value(false, || {
+        unsafe { store(db) }.is_ok_and(|s| s.ref_valid(token))
+    })
 }
 
 /// Sets `key` to the `val_len` bytes at `val`, inserting the key if it is
@@ -367,9 +375,13 @@ pub unsafe extern "C" fn maph_set(
     val: *const c_void,
     val_len: usize,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
-    call(|| unsafe { store(db)?.set(key_arg(key, key_len)?, bytes(val, val_len, "val is NULL with a length")?) })
+    call(|| unsafe {
+        store(db)?.set(
+            key_arg(key, key_len)?,
+            bytes(val, val_len, "val is NULL with a length")?,
+        )
+    })
 }
 
 /// Inserts `key` with value `val` only if the key is absent (atomically with
@@ -383,9 +395,13 @@ pub unsafe extern "C" fn maph_add(
     val: *const c_void,
     val_len: usize,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
-    call(|| unsafe { store(db)?.add(key_arg(key, key_len)?, bytes(val, val_len, "val is NULL with a length")?) })
+    call(|| unsafe {
+        store(db)?.add(
+            key_arg(key, key_len)?,
+            bytes(val, val_len, "val is NULL with a length")?,
+        )
+    })
 }
 
 /// Sets `key` to `val` only if the key is present (keeping its expiry).
@@ -399,9 +415,13 @@ pub unsafe extern "C" fn maph_replace(
     val: *const c_void,
     val_len: usize,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
-    call(|| unsafe { store(db)?.replace(key_arg(key, key_len)?, bytes(val, val_len, "val is NULL with a length")?) })
+    call(|| unsafe {
+        store(db)?.replace(
+            key_arg(key, key_len)?,
+            bytes(val, val_len, "val is NULL with a length")?,
+        )
+    })
 }
 
 /// Compare-and-swap: sets `key` to `val` only if its current value is
@@ -419,7 +439,6 @@ pub unsafe extern "C" fn maph_cas(
     val: *const c_void,
     val_len: usize,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, k, x, v) = unsafe {
@@ -451,7 +470,6 @@ pub unsafe extern "C" fn maph_incr(
     delta: i64,
     new_value: *mut i64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, k, o) = unsafe { (store(db)?, key_arg(key, key_len)?, opt_out(new_value)) };
@@ -478,9 +496,14 @@ pub unsafe extern "C" fn maph_set_ex(
     val_len: usize,
     ttl_ms: u64,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
-    call(|| unsafe { store(db)?.set_ex(key_arg(key, key_len)?, bytes(val, val_len, "val is NULL with a length")?, ttl_ms) })
+    call(|| unsafe {
+        store(db)?.set_ex(
+            key_arg(key, key_len)?,
+            bytes(val, val_len, "val is NULL with a length")?,
+            ttl_ms,
+        )
+    })
 }
 
 /// Sets the time to live of an existing `key` to `ttl_ms` milliseconds from
@@ -493,7 +516,6 @@ pub unsafe extern "C" fn maph_expire(
     key_len: usize,
     ttl_ms: u64,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { store(db)?.expire(key_arg(key, key_len)?, ttl_ms) })
 }
@@ -508,10 +530,15 @@ pub unsafe extern "C" fn maph_ttl(
     key_len: usize,
     ttl_ms: *mut i64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, k, o) = unsafe { (store(db)?, key_arg(key, key_len)?, out_param(ttl_ms, "ttl_ms is NULL")?) };
+        let (s, k, o) = unsafe {
+            (
+                store(db)?,
+                key_arg(key, key_len)?,
+                out_param(ttl_ms, "ttl_ms is NULL")?,
+            )
+        };
         o.set(s.ttl(k)?.map_or(-1, |ms| ms.min(i64::MAX as u64) as i64));
         Ok(())
     })
@@ -527,7 +554,6 @@ pub unsafe extern "C" fn maph_flush_expired(
     max_count: u64,
     removed: *mut u64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (store(db)?, opt_out(removed)) };
@@ -548,7 +574,6 @@ pub unsafe extern "C" fn maph_flush_expired(
 /// process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_recover(db: *mut maph_t, repaired: *mut u64) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (store(db)?, opt_out(repaired)) };
@@ -566,7 +591,6 @@ pub unsafe extern "C" fn maph_recover(db: *mut maph_t, repaired: *mut u64) -> ma
 /// Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_check(db: *const maph_t, violations: *mut u64) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (store(db)?, out_param(violations, "violations is NULL")?) };
@@ -588,7 +612,6 @@ pub unsafe extern "C" fn maph_del(
     key: *const c_void,
     key_len: usize,
 ) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { store(db)?.del(key_arg(key, key_len)?) })
 }
@@ -598,7 +621,6 @@ pub unsafe extern "C" fn maph_del(
 /// there is nothing to write and it returns `MAPH_OK`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_sync(db: *mut maph_t) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let s = unsafe { store(db) }?;
@@ -620,7 +642,6 @@ pub unsafe extern "C" fn maph_sync(db: *mut maph_t) -> maph_status {
 /// example on kernels before 5.14). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_prefault(db: *const maph_t) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { store(db) }?.prefault())
 }
@@ -631,7 +652,6 @@ pub unsafe extern "C" fn maph_prefault(db: *const maph_t) -> maph_status {
 /// concurrent writes. Errors: `MAPH_E_INVALID_ARG` (NULL). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (store(db)?, out_param(out, "out is NULL")?) };
@@ -674,7 +694,6 @@ pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -
 /// Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_optimize(db: *mut maph_t) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { store(db) }?.optimize().map(drop))
 }

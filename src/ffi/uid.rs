@@ -24,7 +24,11 @@ unsafe fn uid_read(
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, b, l) = unsafe {
-            (store(db)?, buffer(buf, buf_cap)?, out_param(len, "length out-parameter is NULL")?)
+            (
+                store(db)?,
+                buffer(buf, buf_cap)?,
+                out_param(len, "length out-parameter is NULL")?,
+            )
         };
         let r = read(s, b);
         if let Ok(n) | Err(Error::BufferTooSmall(n)) = r {
@@ -45,10 +49,15 @@ pub unsafe extern "C" fn maph_uid(
     key_len: usize,
     uid: *mut u64,
 ) -> maph_status {
-
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, k, o) = unsafe { (store(db)?, key_arg(key, key_len)?, out_param(uid, "uid is NULL")?) };
+        let (s, k, o) = unsafe {
+            (
+                store(db)?,
+                key_arg(key, key_len)?,
+                out_param(uid, "uid is NULL")?,
+            )
+        };
         o.set(s.uid(k)?);
         Ok(())
     })
@@ -68,7 +77,6 @@ pub unsafe extern "C" fn maph_get_by_uid(
     buf_cap: usize,
     val_len: *mut usize,
 ) -> maph_status {
-
     // SAFETY: the caller's contract is the same.
     unsafe { uid_read(db, buf, buf_cap, val_len, |s, b| s.get_by_uid(uid, b)) }
 }
@@ -83,7 +91,6 @@ pub unsafe extern "C" fn maph_get_key_by_uid(
     buf_cap: usize,
     key_len: *mut usize,
 ) -> maph_status {
-
     // SAFETY: the caller's contract is the same.
     unsafe { uid_read(db, buf, buf_cap, key_len, |s, b| s.key_by_uid(uid, b)) }
 }
@@ -94,7 +101,6 @@ pub unsafe extern "C" fn maph_get_key_by_uid(
 /// process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_del_by_uid(db: *mut maph_t, uid: u64) -> maph_status {
-
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { store(db) }?.del_by_uid(uid))
 }

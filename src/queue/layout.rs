@@ -304,19 +304,7 @@ impl Geometry {
 /// Checks a `/dev/shm` object name: non-empty, at most `SHM_NAME_MAX`
 /// bytes, no `/` and no NUL, not `.` or `..`.
 pub fn check_shm_name(name: &[u8]) -> Result<(), Error> {
-    if name.is_empty() {
-        return Err(Error::InvalidArg("queue set name is empty"));
-    }
-    if name.len() > SHM_NAME_MAX {
-        return Err(Error::InvalidArg("queue set name is longer than 250 bytes"));
-    }
-    if name.contains(&b'/') || name.contains(&0) {
-        return Err(Error::InvalidArg("queue set name contains '/' or NUL"));
-    }
-    if name == b"." || name == b".." {
-        return Err(Error::InvalidArg("queue set name is '.' or '..'"));
-    }
-    Ok(())
+    crate::sys::shm::check_name(name, SHM_NAME_MAX)
 }
 
 /// Checks a queue name: at most `NAME_MAX` bytes, no NUL (empty clears).

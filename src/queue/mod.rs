@@ -55,14 +55,15 @@ mod region;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use memmap2::MmapOptions;
 
 use crate::error::{Error, Result};
+use crate::sync::robust_lock::{self, RobustGuard};
 use crate::sys::pid::current_pid;
-use crate::sync::wait::Backoff;
+use crate::sys::shm;
 use layout::{
     entry, entry_elem, gen_of, held, queued, state_of, Geometry, HEAD_SIDE, HEAD_TAIL_CACHE,
     HELD_BIT, SIDE_INTENT_N, SIDE_INTENT_PID, SIDE_INTENT_POS, SIDE_OWNER, SIDE_POS,
@@ -72,8 +73,6 @@ use region::Region;
 
 pub use layout::{MAX_ELEMS, MAX_ELEM_SIZE, MAX_QUEUES, NAME_MAX, SHM_NAME_MAX};
 
-/// How long a lock waiter waits between checks that the owner is alive.
-const LIVENESS_PERIOD: Duration = Duration::from_millis(1);
 /// How long `open` waits for a creator to finish building a set.
 const OPEN_WAIT: Duration = Duration::from_secs(2);
 /// Elements `reclaim` returns to queue 0 per lock acquisition.
@@ -126,34 +125,6 @@ pub struct QueueSet {
     r: Region,
 }
 
-/// A held queue-side lock; released on drop.
-struct SideGuard<'a> {
-    r: &'a Region,
-    q: u32,
-    side: usize,
-}
-
-impl Drop for SideGuard<'_> {
-    fn drop(&mut self) {
-        self.r
-            .queue_u32(self.q, self.side + SIDE_OWNER)
-            .store(0, Ordering::Release);
-    }
-}
-
-/// The held admin lock; released on drop.
-struct AdminGuard<'a> {
-    r: &'a Region,
-}
-
-impl Drop for AdminGuard<'_> {
-    fn drop(&mut self) {
-        self.r
-            .header_u32(layout::OFF_ADMIN_OWNER)
-            .store(0, Ordering::Release);
-    }
-}
-
 /// Whether process `pid` no longer runs: gone, or a zombie (killed, not yet
 /// reaped by its parent). `crate::sys::pid::process_alive` decides; 0 names no
 /// process and is never dead.
@@ -195,9 +166,9 @@ impl QueueSet {
         let name = name.as_ref();
         layout::check_shm_name(name)?;
         let geom = Geometry::new(elem_count, elem_size, queue_count)?;
-        let file = region::shm_create(name)?;
+        let file = shm::create(name)?;
         Self::build(&file, geom).inspect_err(|_| {
-            let _ = region::shm_unlink(name);
+            let _ = shm::unlink(name);
         })
     }
 
@@ -207,7 +178,7 @@ impl QueueSet {
     /// without the name.
     pub fn create_anon(elem_count: u32, elem_size: u32, queue_count: u32) -> Result<QueueSet> {
         let geom = Geometry::new(elem_count, elem_size, queue_count)?;
-        let file = region::memfd()?;
+        let file = shm::memfd(c"maph-queue")?;
         Self::build(&file, geom)
     }
 
@@ -245,7 +216,7 @@ impl QueueSet {
     pub fn open(name: impl AsRef<[u8]>) -> Result<QueueSet> {
         let name = name.as_ref();
         layout::check_shm_name(name)?;
-        let file = region::shm_open(name)?;
+        let file = shm::open(name, true)?;
         let start = Instant::now();
         loop {
             let len = file
@@ -282,7 +253,7 @@ impl QueueSet {
     pub fn unlink(name: impl AsRef<[u8]>) -> Result<()> {
         let name = name.as_ref();
         layout::check_shm_name(name)?;
-        region::shm_unlink(name)
+        shm::unlink(name)
     }
 
     /// Number of elements.
@@ -362,53 +333,36 @@ impl QueueSet {
 
     // ---- locks -----------------------------------------------------------
 
-    fn lock_admin(&self) -> Result<AdminGuard<'_>> {
-        let me = current_pid();
-        let owner = self.r.header_u32(layout::OFF_ADMIN_OWNER);
-        let mut backoff = Backoff::new();
-        let mut next_check = LIVENESS_PERIOD;
-        loop {
-            match owner.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Ok(AdminGuard { r: &self.r }),
-                Err(0) => continue,
-                Err(holder) => {
-                    if backoff.waited() >= next_check {
-                        next_check += LIVENESS_PERIOD;
-                        // Nothing to repair: everything done under the admin
-                        // lock is a series of steps each of which leaves the
-                        // set consistent (queue-lock takeovers keep their
-                        // intent until repaired; names are versioned).
-                        if process_dead(holder)
-                            && owner
-                                .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
-                                .is_ok()
-                        {
-                            return Ok(AdminGuard { r: &self.r });
-                        }
-                    }
-                    backoff.snooze()?;
-                }
-            }
-        }
+    /// Takes the set's admin lock (a robust lock: a dead holder's is taken
+    /// over). Nothing needs repair after a takeover: everything done under
+    /// the admin lock is a series of steps each of which leaves the set
+    /// consistent (queue-lock takeovers keep their intent until repaired;
+    /// names are versioned).
+    fn lock_admin(&self) -> Result<RobustGuard<'_>> {
+        Ok(robust_lock::lock(self.r.header_u32(layout::OFF_ADMIN_OWNER))?.0)
     }
 
     /// Takes side `side` (HEAD_SIDE or TAIL_SIDE) of queue `q`. A dead
     /// owner's lock is taken over (under the admin lock, unless the caller
     /// already holds it) and its unfinished batch repaired first.
     #[inline]
-    fn lock_side(&self, q: u32, side: usize, admin_held: bool) -> Result<SideGuard<'_>> {
-        let me = current_pid();
+    fn lock_side(&self, q: u32, side: usize, admin_held: bool) -> Result<RobustGuard<'_>> {
         let owner = self.r.queue_u32(q, side + SIDE_OWNER);
-        if owner
-            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            self.lock_side_slow(owner, q, side, me, admin_held)?;
-        }
-        let guard = SideGuard {
-            r: &self.r,
-            q,
-            side,
+        let guard = match robust_lock::try_lock(owner) {
+            Some(g) => g,
+            None => {
+                let locked = robust_lock::lock_with(owner, |_dead| {
+                    Ok(if admin_held {
+                        None
+                    } else {
+                        Some(self.lock_admin()?)
+                    })
+                })?;
+                if let Some(_admin) = locked.taken_over {
+                    self.repair(q, side);
+                }
+                locked.guard
+            }
         };
         if self
             .r
@@ -422,49 +376,6 @@ impl QueueSet {
             self.repair(q, side);
         }
         Ok(guard)
-    }
-
-    #[cold]
-    fn lock_side_slow(
-        &self,
-        owner: &AtomicU32,
-        q: u32,
-        side: usize,
-        me: u32,
-        admin_held: bool,
-    ) -> Result<()> {
-        let mut backoff = Backoff::new();
-        let mut next_check = LIVENESS_PERIOD;
-        loop {
-            let holder = owner.load(Ordering::Relaxed);
-            if holder == 0 {
-                if owner
-                    .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    return Ok(());
-                }
-                continue;
-            }
-            if backoff.waited() >= next_check {
-                next_check += LIVENESS_PERIOD;
-                if process_dead(holder) {
-                    let _admin = if admin_held {
-                        None
-                    } else {
-                        Some(self.lock_admin()?)
-                    };
-                    if owner
-                        .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                    {
-                        self.repair(q, side);
-                        return Ok(());
-                    }
-                }
-            }
-            backoff.snooze()?;
-        }
     }
 
     /// Records the batch the holder of `side` is about to move. The Release

@@ -1,5 +1,5 @@
 //! The unsafe core of queue sets: the only module that touches their
-//! mapping or makes their system calls (shm_open, memfd_create, futex).
+//! mapping or makes their system calls (futex; shm_open and memfd_create are in `sys::shm`).
 //!
 //! A `Region` owns a `memmap2::MmapRaw` whose geometry `layout::Geometry`
 //! built or validated. Every method is safe to call: queue ids, element
@@ -12,9 +12,7 @@
 //! element pointers handed to the caller; no `&[u8]` or `&mut [u8]` is ever
 //! formed over it (docs/DESIGN.md).
 
-use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -245,75 +243,6 @@ pub fn futex_wake(word: &AtomicU32) {
             0u32,
         );
     }
-}
-
-fn shm_path(name: &[u8]) -> CString {
-    let mut p = Vec::with_capacity(name.len() + 1);
-    p.push(b'/');
-    p.extend_from_slice(name);
-    // `check_shm_name` rejected NUL bytes.
-    CString::new(p).expect("NUL in a checked name")
-}
-
-/// Creates `/dev/shm/<name>` exclusively, mode 0600. `Exists` when taken.
-pub fn shm_create(name: &[u8]) -> Result<File, Error> {
-    let p = shm_path(name);
-    // SAFETY: `p` is a NUL-terminated string that outlives the call.
-    let fd = unsafe {
-        libc::shm_open(
-            p.as_ptr(),
-            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
-            0o600 as libc::mode_t,
-        )
-    };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(Error::from_io(&e, "creating the shared-memory object"));
-    }
-    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
-/// Opens `/dev/shm/<name>` read-write. `NotFound` when absent.
-pub fn shm_open(name: &[u8]) -> Result<File, Error> {
-    let p = shm_path(name);
-    // SAFETY: `p` is a NUL-terminated string that outlives the call.
-    let fd = unsafe { libc::shm_open(p.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ENOENT) {
-            return Err(Error::NotFound);
-        }
-        return Err(Error::from_io(&e, "opening the shared-memory object"));
-    }
-    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
-/// Removes `/dev/shm/<name>`. `NotFound` when absent.
-pub fn shm_unlink(name: &[u8]) -> Result<(), Error> {
-    let p = shm_path(name);
-    // SAFETY: `p` is a NUL-terminated string that outlives the call.
-    if unsafe { libc::shm_unlink(p.as_ptr()) } != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ENOENT) {
-            return Err(Error::NotFound);
-        }
-        return Err(Error::from_io(&e, "removing the shared-memory object"));
-    }
-    Ok(())
-}
-
-/// An anonymous shared-memory file (memfd_create), for sets shared across
-/// fork() only.
-pub fn memfd() -> Result<File, Error> {
-    // SAFETY: a static NUL-terminated name; flags are valid.
-    let fd = unsafe { libc::memfd_create(c"maph-queue".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(Error::last_os("creating an anonymous shared-memory file"));
-    }
-    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// Reserves the object's memory (`sys::space::reserve`) so that touching

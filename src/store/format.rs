@@ -122,7 +122,8 @@ pub const OFF_LONGEST_PROBE: usize = 192;
 pub const OFF_GENERATION: usize = 256;
 /// Keys in the current MPHF.
 pub const OFF_MPHF_KEYS: usize = 264;
-/// The `optimize()` lock: owner pid (low 32 bits), 0 when free.
+/// The `optimize()` lock: a robust lock word (u32 owner pid, 0 when free);
+/// the next 4 bytes stay 0.
 pub const OFF_OPT_LOCK: usize = 320;
 
 /// Bytes of an MPHF bank header.

@@ -36,9 +36,7 @@ use arc_swap::ArcSwap;
 use memmap2::{MmapOptions, MmapRaw};
 
 use crate::error::{Error, Result};
-use crate::store::format::{
-    Geometry, HEADER_SIZE,
-};
+use crate::store::format::{Geometry, HEADER_SIZE};
 use crate::store::mphf::{Index, View};
 use crate::store::raw::Region;
 
@@ -401,7 +399,6 @@ impl Store {
             .flush()
             .map_err(|e| Error::from_io(&e, "syncing the store"))
     }
-
 }
 
 /// A temporary name beside `path` (same directory, so `link` works), short

@@ -37,8 +37,9 @@ use crate::store::format::{
     BANK_OFF_MPHF_LEN, BANK_OFF_PAYLOAD_SUM, OFF_GENERATION, OFF_MPHF_KEYS, OFF_NEW_SINCE_OPT,
     OFF_OPT_LOCK, SLOT_OFF_STATE, STATE_LIVE,
 };
-use crate::sync::seqlock::{is_locked, read_begin, read_validate};
 use crate::store::Store;
+use crate::sync::robust_lock;
+use crate::sync::seqlock::{is_locked, read_begin, read_validate};
 use crate::sync::wait::Backoff;
 
 /// BBHash's gamma: bits of level-0 bitvector per key.
@@ -157,27 +158,14 @@ impl Store {
         if !r.writable() {
             return Err(Error::ReadOnly);
         }
-        let lock = r.header_u64(OFF_OPT_LOCK);
-        let me = u64::from(crate::sys::pid::current_pid());
-        let mut backoff = Backoff::new();
-        loop {
-            match lock.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => break,
-                Err(owner) => {
-                    if !crate::sys::pid::process_alive(owner as u32)
-                        && lock
-                            .compare_exchange(owner, me, Ordering::Acquire, Ordering::Relaxed)
-                            .is_ok()
-                    {
-                        break;
-                    }
-                    backoff.snooze()?;
-                }
-            }
+        // Released when `_lock` drops, also if a panic unwinds through
+        // `optimize_locked`: a panic never leaves the lock held.
+        let (_lock, _) = robust_lock::lock(r.header_u32(OFF_OPT_LOCK))?;
+        #[cfg(test)]
+        if tests::PANIC_IN_OPTIMIZE.with(|p| p.replace(false)) {
+            panic!("injected panic inside optimize()");
         }
-        let result = self.optimize_locked();
-        lock.store(0, Ordering::Release);
-        result
+        self.optimize_locked()
     }
 
     fn optimize_locked(&self) -> Result<OptimizeReport> {
@@ -327,6 +315,39 @@ fn codec() -> impl bincode::Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Set by a test: the next `optimize()` on this thread panics while
+        /// holding the optimize lock.
+        pub(super) static PANIC_IN_OPTIMIZE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    #[test]
+    fn panic_inside_optimize_leaves_the_store_optimizable() {
+        let dir = std::env::temp_dir().join(format!("maph-opt-panic-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let opts = crate::store::Options {
+            slots: 1024,
+            lock_count: 16,
+            ..Default::default()
+        };
+        let s = Store::create(&dir, &opts).unwrap();
+        for i in 0..500u32 {
+            s.set(format!("k{i}").as_bytes(), b"v").unwrap();
+        }
+        PANIC_IN_OPTIMIZE.with(|p| p.set(true));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.optimize()));
+        assert!(r.is_err(), "the injected panic did not happen");
+        let t = std::time::Instant::now();
+        let report = s.optimize().expect("optimize after a panicked optimize");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(1),
+            "waited for a lock left held"
+        );
+        assert_eq!(report.keys, 500);
+        assert!(s.mphf_in_use());
+        std::fs::remove_file(&dir).unwrap();
+    }
 
     #[test]
     fn duplicate_hashes_are_left_to_probing_not_a_hang() {

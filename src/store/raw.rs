@@ -82,6 +82,16 @@ impl Region {
     /// An atomic u64 in the header at `off` (one of the `format::OFF_*`
     /// counters).
     #[inline]
+    pub fn header_u32(&self, off: usize) -> &AtomicU32 {
+        assert!(off % 4 == 0 && off + 4 <= format::HEADER_SIZE);
+        // SAFETY: `off + 4 <= HEADER_SIZE <= map.len()`, the mapping is
+        // page-aligned so `base + off` is 4-aligned, and the atomic lives no
+        // longer than `&self`, which keeps the mapping alive.
+        unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
+    }
+
+    /// A u64 header field at one of the `format::OFF_*` offsets.
+    #[inline]
     pub fn header_u64(&self, off: usize) -> &AtomicU64 {
         assert!(off % 8 == 0 && off + 8 <= format::HEADER_SIZE);
         // SAFETY: `off + 8 <= HEADER_SIZE <= map.len()`, the mapping is

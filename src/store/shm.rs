@@ -11,48 +11,25 @@
 //! `map_anon` is private copy-on-write, which a forked child would not
 //! share).
 
-use std::ffi::CString;
-use std::fs::File;
-use std::os::fd::FromRawFd;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::store::{OpenMode, Options, Store};
+use crate::sys::shm as sys_shm;
 
 /// The directory POSIX shared memory lives in on Linux.
 pub const SHM_DIR: &str = "/dev/shm";
 /// Longest table name, in bytes (`NAME_MAX`).
 pub const MAX_NAME: usize = 255;
 
-/// Checks a table name: 1 to 255 bytes, no `/`, no NUL.
+/// Checks a table name: 1 to 255 bytes, no `/`, no NUL, not `.`/`..`.
 pub fn check_name(name: &[u8]) -> Result<()> {
-    if name.is_empty() {
-        return Err(Error::InvalidArg("shared-memory name is empty"));
-    }
-    if name.len() > MAX_NAME {
-        return Err(Error::InvalidArg(
-            "shared-memory name longer than 255 bytes",
-        ));
-    }
-    if name.contains(&b'/') || name.contains(&0) {
-        return Err(Error::InvalidArg("shared-memory name contains '/' or NUL"));
-    }
-    if name == b"." || name == b".." {
-        return Err(Error::InvalidArg("shared-memory name is '.' or '..'"));
-    }
-    Ok(())
+    crate::sys::shm::check_name(name, MAX_NAME)
 }
 
 fn shm_path(name: &[u8]) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     PathBuf::from(SHM_DIR).join(std::ffi::OsStr::from_bytes(name))
-}
-
-fn shm_cname(name: &[u8]) -> CString {
-    let mut n = Vec::with_capacity(name.len() + 1);
-    n.push(b'/');
-    n.extend_from_slice(name);
-    CString::new(n).expect("checked: no NUL")
 }
 
 impl Store {
@@ -64,22 +41,11 @@ impl Store {
         Store::create(shm_path(name), opts)
     }
 
-    /// Opens the shared table `name`. Errors: `InvalidArg`; `Io` (with
-    /// `ENOENT` when there is no such table); `Corrupt`; `Version`.
+    /// Opens the shared table `name`. Errors: `InvalidArg`; `NotFound` when
+    /// there is no such table; `Io`; `Corrupt`; `Version`.
     pub fn shm_open(name: &[u8], mode: OpenMode) -> Result<Store> {
         check_name(name)?;
-        let cname = shm_cname(name);
-        let flags = match mode {
-            OpenMode::ReadOnly => libc::O_RDONLY,
-            OpenMode::ReadWrite => libc::O_RDWR,
-        } | libc::O_CLOEXEC;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let fd = unsafe { libc::shm_open(cname.as_ptr(), flags, 0) };
-        if fd < 0 {
-            return Err(Error::last_os("opening the shared-memory table"));
-        }
-        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        let file = unsafe { File::from_raw_fd(fd) };
+        let file = sys_shm::open(name, mode == OpenMode::ReadWrite)?;
         Store::from_file(file, mode)
     }
 
@@ -94,29 +60,17 @@ impl Store {
 
     /// Removes the name `name` from `/dev/shm`. Processes that have the table
     /// open keep using it; its memory is freed when the last one closes it.
-    /// Errors: `InvalidArg`; `Io` (`ENOENT` when there is no such table).
+    /// Errors: `InvalidArg`; `NotFound` when there is no such table; `Io`.
     pub fn shm_unlink(name: &[u8]) -> Result<()> {
         check_name(name)?;
-        let cname = shm_cname(name);
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        if unsafe { libc::shm_unlink(cname.as_ptr()) } != 0 {
-            return Err(Error::last_os("unlinking the shared-memory table"));
-        }
-        Ok(())
+        sys_shm::unlink(name)
     }
 
     /// Creates a table in anonymous shared memory: no name, gone when the
     /// last process that maps it exits. Children forked after this call
     /// share it. Errors: `InvalidArg`, `Io`, `TooLarge`.
     pub fn create_anonymous(opts: &Options) -> Result<Store> {
-        // SAFETY: a valid NUL-terminated name and flags.
-        let fd = unsafe { libc::memfd_create(c"maph".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(Error::last_os("creating anonymous shared memory"));
-        }
-        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        let file = unsafe { File::from_raw_fd(fd) };
-        Store::create_in(file, opts)
+        Store::create_in(sys_shm::memfd(c"maph")?, opts)
     }
 }
 

@@ -3,8 +3,8 @@
 use std::sync::atomic::Ordering;
 
 use crate::store::format::{self, OFF_LONGEST_PROBE, SLOT_OFF_STATE, STATE_LIVE, STATE_TOMBSTONE};
-use crate::sync::seqlock::is_locked;
 use crate::store::Store;
+use crate::sync::seqlock::is_locked;
 
 /// A snapshot of a store's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -14,10 +14,10 @@ use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
 use crate::store::format::{SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_LIVE};
-use crate::sync::seqlock::{is_locked, read_begin, read_validate};
-use crate::store::Store;
-use crate::sync::wait::Backoff;
 use crate::store::write::Plan;
+use crate::store::Store;
+use crate::sync::seqlock::{is_locked, read_begin, read_validate};
+use crate::sync::wait::Backoff;
 
 /// Which part of the slot a UID read copies.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,9 @@ impl Store {
             }
             let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
                 && r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) == gen
-                && !crate::store::expiry::expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed));
+                && !crate::store::expiry::expired(
+                    r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed),
+                );
             let (kl, vl) = r.lens(idx);
             let sane = kl.saturating_add(vl) <= self.slot_capacity();
             let (off, len) = match part {

@@ -29,17 +29,16 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::store::expiry::{expired, now_ms};
 use crate::store::format::{
-    self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB,
-    LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, OFF_GENERATION, OFF_LONGEST_PROBE,
-    OFF_NEW_SINCE_OPT, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE,
-    STATE_TOMBSTONE,
+    self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB, LOCK_OFF_REDO,
+    LOCK_OFF_TAG, LOCK_OFF_TOMB, OFF_GENERATION, OFF_LONGEST_PROBE, OFF_NEW_SINCE_OPT,
+    SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
 };
 use crate::store::lock_table::{self, Guard};
-use crate::store::expiry::{expired, now_ms};
 use crate::store::recovery::IMAGE_HEAD;
-use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of, version_of};
 use crate::store::{Loc, Store};
+use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of, version_of};
 use crate::sync::wait::Backoff;
 
 /// A value to store: borrowed from the caller, or a counter's 8 bytes.

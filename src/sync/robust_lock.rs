@@ -61,7 +61,10 @@ pub fn try_lock(word: &AtomicU32) -> Option<RobustGuard<'_>> {
 
 /// Takes the lock in `word` if it is free or, when `check_holder`, if its
 /// holder is dead (then the second value is true). Never waits.
-pub fn try_lock_or_take_over(word: &AtomicU32, check_holder: bool) -> Option<(RobustGuard<'_>, bool)> {
+pub fn try_lock_or_take_over(
+    word: &AtomicU32,
+    check_holder: bool,
+) -> Option<(RobustGuard<'_>, bool)> {
     let me = current_pid();
     match word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
         Ok(_) => Some((RobustGuard { word }, false)),
@@ -90,7 +93,10 @@ pub fn lock(word: &AtomicU32) -> Result<(RobustGuard<'_>, bool)> {
 /// `Locked::taken_over` (so the caller can, for example, hold another lock
 /// across the takeover and the repair that follows). An error from
 /// `before_takeover` ends the wait with that error.
-pub fn lock_with<T>(word: &AtomicU32, mut before_takeover: impl FnMut(u32) -> Result<T>) -> Result<Locked<'_, T>> {
+pub fn lock_with<T>(
+    word: &AtomicU32,
+    mut before_takeover: impl FnMut(u32) -> Result<T>,
+) -> Result<Locked<'_, T>> {
     let me = current_pid();
     let mut backoff = Backoff::new();
     let mut next_check = LIVENESS_PERIOD;

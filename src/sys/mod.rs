@@ -2,4 +2,5 @@
 //! queue sets share.
 
 pub mod pid;
+pub mod shm;
 pub mod space;
