@@ -3,10 +3,19 @@
  *
  * Keys and values are byte strings (pointer + length). Every function
  * returns a maph_status except where said. Every function but maph_close is
- * safe to call from many threads on one handle; reads (maph_get,
- * maph_get_ptr, maph_ptr_valid, maph_stats) take no lock and make no system
- * call. A store may be shared by many processes (open the same path, or
- * fork after opening). See README.md and docs/FORMAT.md.
+ * safe to call from many threads on one handle. A store may be shared by
+ * many processes (open the same path, or fork after opening). See README.md
+ * and docs/FORMAT.md.
+ *
+ * When a read waits: reads (maph_get, maph_get_ptr, maph_ptr_valid,
+ * maph_stats, maph_uid, maph_get_by_uid, maph_mget) take no lock and make
+ * no system call while no writer is inside the slot they read. A slot
+ * being written is re-read after a short spin (no system call); one that
+ * stays locked for over ~128 spins makes the reader yield the CPU
+ * (sched_yield), and after 1 ms the reader checks whether the writer's
+ * process is alive (kill(pid, 0) and /proc/<pid>/stat) and, if it is dead
+ * and the handle is writable, completes or discards its write whole before
+ * reading. A slot locked past 2 s answers MAPH_E_BUSY.
  *
  * Link: -lmaph (libmaph.so or libmaph.a; with the static library also
  * -lpthread -ldl -lm).
@@ -286,9 +295,9 @@ typedef struct maph_options {
   uint32_t mode;
   /**
    * Entries of the same-key lock table, a power of two up to 2^20; 0 picks
-   * one from the store's size: the largest power of two up to 4096 whose
-   * entries (64 + slot_size bytes each) take at most 1/16 of the slot
-   * region, and at least 1.
+   * one from the store's size: a power of two of at most 4096 entries, at
+   * most about 4 MiB of table (each entry takes 64 + slot_size bytes), at
+   * least 16, and no more than `slots` rounded up to a power of two.
    */
   uint32_t lock_count;
   /**

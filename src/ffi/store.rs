@@ -53,9 +53,9 @@ pub struct maph_options {
     /// 0 means 0600. Default 0600.
     pub mode: u32,
     /// Entries of the same-key lock table, a power of two up to 2^20; 0 picks
-    /// one from the store's size: the largest power of two up to 4096 whose
-    /// entries (64 + slot_size bytes each) take at most 1/16 of the slot
-    /// region, and at least 1.
+    /// one from the store's size: a power of two of at most 4096 entries, at
+    /// most about 4 MiB of table (each entry takes 64 + slot_size bytes), at
+    /// least 16, and no more than `slots` rounded up to a power of two.
     pub lock_count: u32,
     /// Hash seed; 0 (the default) draws a random one.
     pub seed: u64,
@@ -352,8 +352,8 @@ pub unsafe extern "C" fn maph_get_ptr(
 /// that names no slot. Lock-free and thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_ptr_valid(db: *const maph_t, token: u64) -> bool {
-    // SAFETY: the C contract (ffi/mod.rs).
     call_value(false, || {
+        // SAFETY: the C contract (ffi/mod.rs).
         unsafe { store(db) }.is_ok_and(|s| s.ref_valid(token))
     })
 }

@@ -285,19 +285,19 @@ mod avx2 {
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn splat(x: u64) -> __m256i {
+    fn splat(x: u64) -> __m256i {
         _mm256_set1_epi64x(x as i64)
     }
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn lanes(x: [u64; 4]) -> __m256i {
+    fn lanes(x: [u64; 4]) -> __m256i {
         _mm256_setr_epi64x(x[0] as i64, x[1] as i64, x[2] as i64, x[3] as i64)
     }
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn unlanes(v: __m256i) -> [u64; 4] {
+    fn unlanes(v: __m256i) -> [u64; 4] {
         let mut out = [0u64; 4];
         // SAFETY: `out` is 32 writable bytes; `_mm256_storeu_si256` has no
         // alignment requirement.
@@ -308,14 +308,14 @@ mod avx2 {
     /// `x ^ (x >> N)` per lane (logical shift).
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn xorshift<const N: i32>(x: __m256i) -> __m256i {
+    fn xorshift<const N: i32>(x: __m256i) -> __m256i {
         _mm256_xor_si256(x, _mm256_srli_epi64::<N>(x))
     }
 
     /// Low 64 bits of `a * b` per lane.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn mul64_lo(a: __m256i, b: __m256i) -> __m256i {
+    fn mul64_lo(a: __m256i, b: __m256i) -> __m256i {
         let ll = _mm256_mul_epu32(a, b);
         let hl = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), b);
         let lh = _mm256_mul_epu32(a, _mm256_srli_epi64::<32>(b));
@@ -330,7 +330,7 @@ mod avx2 {
     /// it as `vpmuludq` arithmetic. Costs no instruction.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn opaque(mut x: __m256i) -> __m256i {
+    fn opaque(mut x: __m256i) -> __m256i {
         // SAFETY: the asm template is a comment: it executes nothing, reads
         // and writes no memory or flags, and leaves `x`'s register as is.
         unsafe {
@@ -346,7 +346,7 @@ mod avx2 {
     /// `XXH3_mul128_fold64`: low ^ high of the 128-bit product `a * b`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn mul128_fold64(a: __m256i, b: __m256i) -> __m256i {
+    fn mul128_fold64(a: __m256i, b: __m256i) -> __m256i {
         let a_hi = _mm256_srli_epi64::<32>(a);
         let b_hi = _mm256_srli_epi64::<32>(b);
         let ll = _mm256_mul_epu32(a, b);
@@ -373,7 +373,7 @@ mod avx2 {
     /// Byte swap of each 64-bit lane (`XXH_swap64`).
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn bswap64(x: __m256i) -> __m256i {
+    fn bswap64(x: __m256i) -> __m256i {
         let m = _mm256_setr_epi8(
             7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, //
             7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8,
@@ -384,7 +384,7 @@ mod avx2 {
     /// `XXH64_avalanche`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn xxh64_avalanche(h: __m256i) -> __m256i {
+    fn xxh64_avalanche(h: __m256i) -> __m256i {
         let h = mul64_lo(xorshift::<33>(h), splat(PRIME64_2));
         let h = mul64_lo(xorshift::<29>(h), splat(PRIME64_3));
         xorshift::<32>(h)
@@ -393,14 +393,14 @@ mod avx2 {
     /// `XXH3_avalanche`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn xxh3_avalanche(h: __m256i) -> __m256i {
+    fn xxh3_avalanche(h: __m256i) -> __m256i {
         xorshift::<32>(mul64_lo(xorshift::<37>(h), splat(PRIME_MX1)))
     }
 
     /// `XXH3_rrmxmx(h, len)`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn rrmxmx(h: __m256i, len: __m256i) -> __m256i {
+    fn rrmxmx(h: __m256i, len: __m256i) -> __m256i {
         let rotl49 = _mm256_or_si256(_mm256_slli_epi64::<49>(h), _mm256_srli_epi64::<15>(h));
         let rotl24 = _mm256_or_si256(_mm256_slli_epi64::<24>(h), _mm256_srli_epi64::<40>(h));
         let h = _mm256_xor_si256(h, _mm256_xor_si256(rotl49, rotl24));
@@ -413,7 +413,7 @@ mod avx2 {
     /// `XXH3_len_1to3_64b` for four keys of 1..=3 bytes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn len_1to3(k: [&[u8]; 4], t: &Terms) -> __m256i {
+    fn len_1to3(k: [&[u8]; 4], t: &Terms) -> __m256i {
         let combo = k.map(|key| {
             let len = key.len();
             let (c1, c2, c3) = (key[0], key[len >> 1], key[len - 1]);
@@ -427,7 +427,7 @@ mod avx2 {
     /// `XXH3_len_4to8_64b` for four keys of 4..=8 bytes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn len_4to8(k: [&[u8]; 4], t: &Terms) -> __m256i {
+    fn len_4to8(k: [&[u8]; 4], t: &Terms) -> __m256i {
         // input64 = input2 + (input1 << 32): the two halves do not overlap,
         // so the sum is just the two 32-bit reads side by side.
         let input64 =
@@ -440,7 +440,7 @@ mod avx2 {
     /// `XXH3_len_9to16_64b` for four keys of 9..=16 bytes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn len_9to16(k: [&[u8]; 4], t: &Terms) -> __m256i {
+    fn len_9to16(k: [&[u8]; 4], t: &Terms) -> __m256i {
         let lo = _mm256_xor_si256(lanes(k.map(|key| read64(key, 0))), t.flip_9to16[0]);
         let hi = _mm256_xor_si256(
             lanes(k.map(|key| read64(key, key.len() - 8))),
@@ -457,7 +457,7 @@ mod avx2 {
     /// Hashes four keys of class `class` (one of the SIMD classes).
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn hash4(class: u8, k: [&[u8]; 4], t: &Terms) -> __m256i {
+    fn hash4(class: u8, k: [&[u8]; 4], t: &Terms) -> __m256i {
         match class {
             CLASS_1TO3 => len_1to3(k, t),
             CLASS_4TO8 => len_4to8(k, t),
@@ -479,7 +479,7 @@ mod avx2 {
     /// The CPU must support AVX2. `keys.len() == out.len()` (otherwise
     /// indexing panics; never undefined behaviour).
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn hash_batch(keys: &[&[u8]], seed: u64, out: &mut [u64]) {
+    pub(super) fn hash_batch(keys: &[&[u8]], seed: u64, out: &mut [u64]) {
         let s = SeedTerms::new(seed);
         let t = Terms {
             empty: s.empty,

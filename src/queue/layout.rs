@@ -151,17 +151,79 @@ pub const fn entry_elem(ent: u64) -> u32 {
 
 /// The shape of a queue set: its parameters and every section offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Geometry {
-    pub elem_count: u32,
-    pub elem_size: u32,
-    pub elem_stride: u32,
-    pub queue_count: u32,
-    pub ring_cap: u32,
-    pub queues_off: u64,
-    pub meta_off: u64,
-    pub rings_off: u64,
-    pub elems_off: u64,
-    pub total_len: u64,
+pub struct QueueGeometry {
+    elem_count: u32,
+    elem_size: u32,
+    elem_stride: u32,
+    queue_count: u32,
+    ring_cap: u32,
+    queues_off: u64,
+    meta_off: u64,
+    rings_off: u64,
+    elems_off: u64,
+    total_len: u64,
+}
+
+impl QueueGeometry {
+    /// Elements in the set.
+    #[inline]
+    pub fn elem_count(&self) -> u32 {
+        self.elem_count
+    }
+
+    /// Bytes of an element as asked for.
+    #[inline]
+    pub fn elem_size(&self) -> u32 {
+        self.elem_size
+    }
+
+    /// Bytes between elements (`elem_size` rounded up to 64).
+    #[inline]
+    pub fn elem_stride(&self) -> u32 {
+        self.elem_stride
+    }
+
+    /// Queues in the set.
+    #[inline]
+    pub fn queue_count(&self) -> u32 {
+        self.queue_count
+    }
+
+    /// Slots of each queue's ring (a power of two above `elem_count`).
+    #[inline]
+    pub fn ring_cap(&self) -> u32 {
+        self.ring_cap
+    }
+
+    /// Byte offset of the queue headers.
+    #[inline]
+    pub fn queues_off(&self) -> u64 {
+        self.queues_off
+    }
+
+    /// Byte offset of the element metadata words.
+    #[inline]
+    pub fn meta_off(&self) -> u64 {
+        self.meta_off
+    }
+
+    /// Byte offset of the rings.
+    #[inline]
+    pub fn rings_off(&self) -> u64 {
+        self.rings_off
+    }
+
+    /// Byte offset of element 0.
+    #[inline]
+    pub fn elems_off(&self) -> u64 {
+        self.elems_off
+    }
+
+    /// Bytes of the whole object.
+    #[inline]
+    pub fn total_len(&self) -> u64 {
+        self.total_len
+    }
 }
 
 fn checksum(h: &[u8; FIXED_LEN]) -> u64 {
@@ -172,12 +234,12 @@ fn round_up(x: u64, to: u64) -> u64 {
     x.div_ceil(to) * to
 }
 
-impl Geometry {
+impl QueueGeometry {
     /// The layout of a new set; checks the parameters.
     ///
     /// Errors: `InvalidArg` for zero or oversized counts and sizes,
     /// `TooLarge` when the set would not fit the address space.
-    pub fn new(elem_count: u32, elem_size: u32, queue_count: u32) -> Result<Geometry, Error> {
+    pub fn new(elem_count: u32, elem_size: u32, queue_count: u32) -> Result<QueueGeometry, Error> {
         if elem_count == 0 {
             return Err(Error::InvalidArg("elem_count must be at least 1"));
         }
@@ -209,7 +271,7 @@ impl Geometry {
         if total_len > isize::MAX as u64 || usize::try_from(total_len).is_err() {
             return Err(Error::TooLarge("queue set larger than the address space"));
         }
-        Ok(Geometry {
+        Ok(QueueGeometry {
             elem_count,
             elem_size,
             elem_stride: elem_stride as u32,
@@ -255,7 +317,7 @@ impl Geometry {
     /// Errors: `Corrupt` (wrong magic, a field out of range, offsets that
     /// disagree with the parameters, an object shorter than the layout),
     /// `Version` (another layout version).
-    pub fn decode(h: &[u8; FIXED_LEN], object_len: u64) -> Result<Geometry, Error> {
+    pub fn decode(h: &[u8; FIXED_LEN], object_len: u64) -> Result<QueueGeometry, Error> {
         let u32_at = |off: usize| u32::from_le_bytes(h[off..off + 4].try_into().unwrap());
         let u64_at = |off: usize| u64::from_le_bytes(h[off..off + 8].try_into().unwrap());
         if h[OFF_MAGIC..OFF_MAGIC + 8] != MAGIC {
@@ -273,13 +335,13 @@ impl Geometry {
         if u32_at(OFF_FLAGS) != 0 {
             return Err(Error::Version("queue set has unknown flags"));
         }
-        let g = Geometry::new(
+        let g = QueueGeometry::new(
             u32_at(OFF_ELEM_COUNT),
             u32_at(OFF_ELEM_SIZE),
             u32_at(OFF_QUEUE_COUNT),
         )
         .map_err(|_| Error::Corrupt("queue set parameters out of range"))?;
-        let stored = Geometry {
+        let stored = QueueGeometry {
             elem_stride: u32_at(OFF_ELEM_STRIDE),
             ring_cap: u32_at(OFF_RING_CAP),
             queues_off: u64_at(OFF_QUEUES_OFF),
@@ -324,28 +386,28 @@ mod tests {
 
     #[test]
     fn geometry_round_trips_through_the_header() {
-        let g = Geometry::new(100_000, 4096, 3).unwrap();
+        let g = QueueGeometry::new(100_000, 4096, 3).unwrap();
         assert_eq!(g.elem_stride, 4096);
         assert_eq!(g.ring_cap, 131_072);
         assert_eq!(g.elems_off % PAGE, 0);
         let h = g.encode(42);
-        assert_eq!(Geometry::decode(&h, g.total_len).unwrap(), g);
+        assert_eq!(QueueGeometry::decode(&h, g.total_len).unwrap(), g);
         assert!(matches!(
-            Geometry::decode(&h, g.total_len - 1),
+            QueueGeometry::decode(&h, g.total_len - 1),
             Err(Error::Corrupt(_))
         ));
     }
 
     #[test]
     fn every_damaged_field_is_rejected() {
-        let g = Geometry::new(10, 100, 2).unwrap();
+        let g = QueueGeometry::new(10, 100, 2).unwrap();
         let h = g.encode(1);
         for off in 0..FIXED_LEN {
             for bit in [0u8, 3, 7] {
                 let mut d = h;
                 d[off] ^= 1 << bit;
                 assert!(
-                    Geometry::decode(&d, u64::MAX).is_err(),
+                    QueueGeometry::decode(&d, u64::MAX).is_err(),
                     "flipping bit {bit} of byte {off} went unnoticed"
                 );
             }
@@ -355,9 +417,12 @@ mod tests {
     #[test]
     fn bad_parameters_are_invalid_arguments() {
         for (n, s, q) in [(0, 64, 1), (1, 0, 1), (1, 64, 0), (MAX_ELEMS + 1, 64, 1)] {
-            assert!(matches!(Geometry::new(n, s, q), Err(Error::InvalidArg(_))));
+            assert!(matches!(
+                QueueGeometry::new(n, s, q),
+                Err(Error::InvalidArg(_))
+            ));
         }
-        assert!(Geometry::new(1, 1, 1).is_ok());
+        assert!(QueueGeometry::new(1, 1, 1).is_ok());
     }
 
     #[test]

@@ -65,11 +65,11 @@ use crate::sync::robust_lock::{self, RobustGuard};
 use crate::sys::pid::current_pid;
 use crate::sys::shm;
 use layout::{
-    entry, entry_elem, gen_of, held, queued, state_of, Geometry, HEAD_SIDE, HEAD_TAIL_CACHE,
+    entry, entry_elem, gen_of, held, queued, state_of, QueueGeometry, HEAD_SIDE, HEAD_TAIL_CACHE,
     HELD_BIT, SIDE_INTENT_N, SIDE_INTENT_PID, SIDE_INTENT_POS, SIDE_OWNER, SIDE_POS,
     TAIL_HEAD_CACHE, TAIL_SIDE,
 };
-use region::Region;
+use region::QueueRegion;
 
 pub use layout::{MAX_ELEMS, MAX_ELEM_SIZE, MAX_QUEUES, NAME_MAX, SHM_NAME_MAX};
 
@@ -122,7 +122,7 @@ pub struct Audit {
 /// after 2 s fail with `Busy`) or a process sleeps in [`QueueSet::wait`] on
 /// the queue pushed to (then one `FUTEX_WAKE`).
 pub struct QueueSet {
-    r: Region,
+    r: QueueRegion,
 }
 
 /// Whether process `pid` no longer runs: gone, or a zombie (killed, not yet
@@ -165,7 +165,7 @@ impl QueueSet {
     ) -> Result<QueueSet> {
         let name = name.as_ref();
         layout::check_shm_name(name)?;
-        let geom = Geometry::new(elem_count, elem_size, queue_count)?;
+        let geom = QueueGeometry::new(elem_count, elem_size, queue_count)?;
         let file = shm::create(name)?;
         Self::build(&file, geom).inspect_err(|_| {
             let _ = shm::unlink(name);
@@ -177,28 +177,28 @@ impl QueueSet {
     /// same `QueueSet` (or C handle). Parameters and errors as `create`,
     /// without the name.
     pub fn create_anon(elem_count: u32, elem_size: u32, queue_count: u32) -> Result<QueueSet> {
-        let geom = Geometry::new(elem_count, elem_size, queue_count)?;
+        let geom = QueueGeometry::new(elem_count, elem_size, queue_count)?;
         let file = shm::memfd(c"maph-queue")?;
         Self::build(&file, geom)
     }
 
-    fn build(file: &File, geom: Geometry) -> Result<QueueSet> {
-        file.set_len(geom.total_len)
+    fn build(file: &File, geom: QueueGeometry) -> Result<QueueSet> {
+        file.set_len(geom.total_len())
             .map_err(|e| Error::from_io(&e, "sizing the queue set"))?;
-        region::reserve(file, geom.total_len)?;
+        region::reserve(file, geom.total_len())?;
         let map = MmapOptions::new()
-            .len(geom.total_len as usize)
+            .len(geom.total_len() as usize)
             .map_raw(file)
             .map_err(|e| Error::from_io(&e, "mapping the queue set"))?;
-        let r = Region::new(map, geom);
+        let r = QueueRegion::new(map, geom);
         r.write_header(&geom.encode(current_pid()));
         // The object is zero-filled: every element record already reads
         // queued(0, 0). Queue 0's ring gets every element, in order.
-        for e in 0..geom.elem_count {
+        for e in 0..geom.elem_count() {
             r.ring(0, e as u64).store(entry(e, 0), Ordering::Relaxed);
         }
         r.queue_u64(0, TAIL_SIDE + SIDE_POS)
-            .store(geom.elem_count as u64, Ordering::Relaxed);
+            .store(geom.elem_count() as u64, Ordering::Relaxed);
         r.publish();
         Ok(QueueSet { r })
     }
@@ -228,12 +228,12 @@ impl QueueSet {
                 file.read_exact_at(&mut h, 0)
                     .map_err(|e| Error::from_io(&e, "reading the queue set header"))?;
                 if h[..8] != [0; 8] {
-                    let geom = Geometry::decode(&h, len)?;
+                    let geom = QueueGeometry::decode(&h, len)?;
                     let map = MmapOptions::new()
-                        .len(geom.total_len as usize)
+                        .len(geom.total_len() as usize)
                         .map_raw(&file)
                         .map_err(|e| Error::from_io(&e, "mapping the queue set"))?;
-                    let r = Region::new(map, geom);
+                    let r = QueueRegion::new(map, geom);
                     if !r.published() {
                         return Err(Error::Corrupt("queue set magic changed while opening"));
                     }
@@ -258,22 +258,22 @@ impl QueueSet {
 
     /// Number of elements.
     pub fn elem_count(&self) -> u32 {
-        self.r.geom().elem_count
+        self.r.geom().elem_count()
     }
 
     /// Bytes per element, as created.
     pub fn elem_size(&self) -> u32 {
-        self.r.geom().elem_size
+        self.r.geom().elem_size()
     }
 
     /// Bytes from one element to the next (`elem_size` rounded up to 64).
     pub fn elem_stride(&self) -> u32 {
-        self.r.geom().elem_stride
+        self.r.geom().elem_stride()
     }
 
     /// Number of queues.
     pub fn queue_count(&self) -> u32 {
-        self.r.geom().queue_count
+        self.r.geom().queue_count()
     }
 
     /// How many stale ring entries pulls have dropped in this set's
@@ -292,11 +292,11 @@ impl QueueSet {
 
     /// Bytes of the shared-memory object.
     pub fn total_bytes(&self) -> u64 {
-        self.r.geom().total_len
+        self.r.geom().total_len()
     }
 
     fn check_q(&self, q: u32) -> Result<()> {
-        if q < self.r.geom().queue_count {
+        if q < self.r.geom().queue_count() {
             Ok(())
         } else {
             Err(Error::InvalidArg("queue id out of range"))
@@ -304,7 +304,7 @@ impl QueueSet {
     }
 
     fn check_e(&self, e: u32) -> Result<()> {
-        if e < self.r.geom().elem_count {
+        if e < self.r.geom().elem_count() {
             Ok(())
         } else {
             Err(Error::InvalidArg("element index out of range"))
@@ -325,7 +325,7 @@ impl QueueSet {
     /// word out of range).
     pub fn elem_u64(&self, e: u32, word: usize) -> Result<&AtomicU64> {
         self.check_e(e)?;
-        if word >= self.r.geom().elem_stride as usize / 8 {
+        if word >= self.r.geom().elem_stride() as usize / 8 {
             return Err(Error::InvalidArg("word beyond the element"));
         }
         Ok(self.r.elem_u64(e, word))
@@ -436,11 +436,11 @@ impl QueueSet {
         self.r
             .header_u64(layout::OFF_REPAIRS)
             .fetch_add(1, Ordering::Relaxed);
-        if cur == pos && n <= g.ring_cap {
+        if cur == pos && n <= g.ring_cap() {
             for i in 0..n as u64 {
                 let ent = self.r.ring(q, pos + i).load(Ordering::Relaxed);
                 let e = entry_elem(ent);
-                if e >= g.elem_count {
+                if e >= g.elem_count() {
                     continue;
                 }
                 let gen = gen_of(ent);
@@ -535,10 +535,10 @@ impl QueueSet {
         if elems.is_empty() {
             return Ok(());
         }
-        if elems.len() > g.elem_count as usize {
+        if elems.len() > g.elem_count() as usize {
             return Err(Error::InvalidArg("more elements than the set holds"));
         }
-        if elems.iter().any(|&e| e >= g.elem_count) {
+        if elems.iter().any(|&e| e >= g.elem_count()) {
             return Err(Error::InvalidArg("element index out of range"));
         }
         let me = current_pid();
@@ -560,7 +560,7 @@ impl QueueSet {
         // elem_count); the head is read only when a cached value is too
         // old to show it.
         let cache = self.r.queue_u64(q, TAIL_SIDE + TAIL_HEAD_CACHE);
-        let cap = g.ring_cap as u64;
+        let cap = g.ring_cap() as u64;
         if (t + n).wrapping_sub(cache.load(Ordering::Relaxed)) > cap {
             let h = self
                 .r
@@ -664,7 +664,7 @@ impl QueueSet {
                 }
             }
             let avail = tail.wrapping_sub(head);
-            if avail > g.ring_cap as u64 {
+            if avail > g.ring_cap() as u64 {
                 return Err(Error::Corrupt("queue positions out of range"));
             }
             let k = (out.len() as u64).min(avail) as usize;
@@ -674,7 +674,7 @@ impl QueueSet {
                 let ent = self.r.ring(q, head + i as u64).load(Ordering::Relaxed);
                 let e = entry_elem(ent);
                 let gen = gen_of(ent);
-                if e >= g.elem_count || self.r.meta(e).load(Ordering::Relaxed) != queued(q, gen) {
+                if e >= g.elem_count() || self.r.meta(e).load(Ordering::Relaxed) != queued(q, gen) {
                     // A stale entry: its element is where its record says
                     // (only a racing double push by two threads of one
                     // process, or damaged memory, leaves one). Drop it.
@@ -723,7 +723,7 @@ impl QueueSet {
             .r
             .queue_u64(q, TAIL_SIDE + SIDE_POS)
             .load(Ordering::Acquire);
-        Ok(t.saturating_sub(h).min(self.r.geom().elem_count as u64))
+        Ok(t.saturating_sub(h).min(self.r.geom().elem_count() as u64))
     }
 
     /// Sleeps until queue `q` is non-empty, at most `timeout` (None: no
@@ -871,7 +871,7 @@ impl QueueSet {
         (0..self.elem_count())
             .filter(|&e| {
                 let s = state_of(self.r.meta(e).load(Ordering::Relaxed));
-                s & HELD_BIT != 0 && pid.map_or(true, |p| s & !HELD_BIT == p)
+                s & HELD_BIT != 0 && pid.is_none_or(|p| s & !HELD_BIT == p)
             })
             .count() as u64
     }
@@ -1010,7 +1010,7 @@ impl QueueSet {
             .r
             .queue_u32(q, side + SIDE_INTENT_N)
             .load(Ordering::Acquire);
-        (k != 0 && k <= self.r.geom().ring_cap).then(|| {
+        (k != 0 && k <= self.r.geom().ring_cap()).then(|| {
             (
                 self.r
                     .queue_u64(q, side + SIDE_INTENT_POS)
@@ -1035,12 +1035,12 @@ impl QueueSet {
     /// recorded in a queue but found in none: lost).
     pub fn audit(&self) -> Result<Audit> {
         let g = *self.r.geom();
-        let n = g.elem_count as u64;
+        let n = g.elem_count() as u64;
         let mut a = Audit {
             elem_count: n,
             ..Audit::default()
         };
-        for q in 0..g.queue_count {
+        for q in 0..g.queue_count() {
             for side in [HEAD_SIDE, TAIL_SIDE] {
                 if self
                     .r
@@ -1052,8 +1052,8 @@ impl QueueSet {
                 }
             }
         }
-        let mut seen = vec![false; g.elem_count as usize];
-        for q in 0..g.queue_count {
+        let mut seen = vec![false; g.elem_count() as usize];
+        for q in 0..g.queue_count() {
             let h = self
                 .r
                 .queue_u64(q, HEAD_SIDE + SIDE_POS)
@@ -1072,12 +1072,12 @@ impl QueueSet {
                 let ent = self.r.ring(q, pos).load(Ordering::Relaxed);
                 let e = entry_elem(ent);
                 let gen = gen_of(ent);
-                let rec = if e < g.elem_count {
+                let rec = if e < g.elem_count() {
                     self.r.meta(e).load(Ordering::Relaxed)
                 } else {
                     0
                 };
-                if e >= g.elem_count || seen[e as usize] {
+                if e >= g.elem_count() || seen[e as usize] {
                     a.stale += 1;
                 } else if rec == queued(q, gen) {
                     seen[e as usize] = true;
@@ -1097,7 +1097,7 @@ impl QueueSet {
                 for pos in p0..p0 + k as u64 {
                     let ent = self.r.ring(q, pos).load(Ordering::Relaxed);
                     let e = entry_elem(ent);
-                    if e < g.elem_count
+                    if e < g.elem_count()
                         && !seen[e as usize]
                         && self.r.meta(e).load(Ordering::Relaxed) == queued(q, gen_of(ent))
                     {
@@ -1108,7 +1108,7 @@ impl QueueSet {
             }
         }
         let mut dead: HashMap<u32, bool> = HashMap::new();
-        for e in 0..g.elem_count {
+        for e in 0..g.elem_count() {
             if seen[e as usize] {
                 continue;
             }

@@ -1,7 +1,7 @@
 //! The unsafe core of queue sets: the only module that touches their
 //! mapping or makes their system calls (futex; shm_open and memfd_create are in `sys::shm`).
 //!
-//! A `Region` owns a `memmap2::MmapRaw` whose geometry `layout::Geometry`
+//! A `QueueRegion` owns a `memmap2::MmapRaw` whose geometry `layout::QueueGeometry`
 //! built or validated. Every method is safe to call: queue ids, element
 //! indices and field offsets are checked here (a bad one panics, which the C
 //! boundary turns into `MAPH_E_PANIC`), so no value read from shared memory
@@ -18,61 +18,61 @@ use std::time::Duration;
 
 use memmap2::MmapRaw;
 
-use super::layout::{self, Geometry};
+use super::layout::{self, QueueGeometry};
 use crate::error::Error;
 
 /// A mapped queue set.
-pub struct Region {
+pub struct QueueRegion {
     /// Owns the mapping (unmapped on drop); reached through `base`.
     #[allow(dead_code)]
     map: MmapRaw,
     base: *mut u8,
-    geom: Geometry,
+    geom: QueueGeometry,
     mask: u64,
 }
 
-// SAFETY: a `Region` hands out only atomics over the mapping and raw
+// SAFETY: a `QueueRegion` hands out only atomics over the mapping and raw
 // element pointers (whose use is the caller's business, documented as such);
 // atomics are sound to use from any thread and any process at once. The
 // base pointer is into the mapping owned by `map`, which lives as long as
-// the `Region`.
-unsafe impl Send for Region {}
+// the `QueueRegion`.
+unsafe impl Send for QueueRegion {}
 // SAFETY: as for `Send`: no method returns a reference to non-atomic shared
-// bytes, so `&Region` may be shared between threads.
-unsafe impl Sync for Region {}
+// bytes, so `&QueueRegion` may be shared between threads.
+unsafe impl Sync for QueueRegion {}
 
-impl Region {
-    /// Wraps a writable shared mapping of at least `geom.total_len` bytes.
+impl QueueRegion {
+    /// Wraps a writable shared mapping of at least `geom.total_len()` bytes.
     /// Panics when the mapping is shorter (a bug: callers check the object's
     /// length before mapping).
-    pub fn new(map: MmapRaw, geom: Geometry) -> Region {
+    pub fn new(map: MmapRaw, geom: QueueGeometry) -> QueueRegion {
         assert!(
-            map.len() as u64 >= geom.total_len,
+            map.len() as u64 >= geom.total_len(),
             "mapping shorter than the queue set"
         );
         let base = map.as_mut_ptr();
         assert!(
-            base as usize % layout::PAGE as usize == 0,
+            (base as usize).is_multiple_of(layout::PAGE as usize),
             "mapping not page-aligned"
         );
-        Region {
+        QueueRegion {
             map,
             base,
             geom,
-            mask: geom.ring_cap as u64 - 1,
+            mask: geom.ring_cap() as u64 - 1,
         }
     }
 
     /// The validated geometry.
     #[inline]
-    pub fn geom(&self) -> &Geometry {
+    pub fn geom(&self) -> &QueueGeometry {
         &self.geom
     }
 
     /// The u64 at byte `off` of the header (8-aligned, inside the header).
     #[inline]
     pub fn header_u64(&self, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= layout::HEADER_SIZE);
+        assert!(off.is_multiple_of(8) && off + 8 <= layout::HEADER_SIZE);
         // SAFETY: inside the header page, which lies inside the mapping;
         // 8-aligned because the mapping is page-aligned.
         unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
@@ -81,22 +81,22 @@ impl Region {
     /// The u32 at byte `off` of the header (4-aligned, inside the header).
     #[inline]
     pub fn header_u32(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= layout::HEADER_SIZE);
+        assert!(off.is_multiple_of(4) && off + 4 <= layout::HEADER_SIZE);
         // SAFETY: as in `header_u64`; 4-aligned.
         unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
     }
 
     #[inline]
     fn queue_ptr(&self, q: u32, field: usize, size: usize) -> *mut u8 {
-        assert!(q < self.geom.queue_count, "queue id out of range");
-        assert!(field % size == 0 && field + size <= layout::QUEUE_REC_SIZE as usize);
-        // SAFETY: `q < queue_count` and `Geometry` places queue_count records
+        assert!(q < self.geom.queue_count(), "queue id out of range");
+        assert!(field.is_multiple_of(size) && field + size <= layout::QUEUE_REC_SIZE as usize);
+        // SAFETY: `q < queue_count` and `QueueGeometry` places queue_count records
         // of QUEUE_REC_SIZE bytes from queues_off inside the mapping; the
         // field lies inside the record. Records are 256-aligned, so the
         // pointer is `size`-aligned.
         unsafe {
             self.base.add(
-                self.geom.queues_off as usize
+                self.geom.queues_off() as usize
                     + q as usize * layout::QUEUE_REC_SIZE as usize
                     + field,
             )
@@ -120,13 +120,13 @@ impl Region {
     /// The record of element `e`.
     #[inline]
     pub fn meta(&self, e: u32) -> &AtomicU64 {
-        assert!(e < self.geom.elem_count, "element index out of range");
+        assert!(e < self.geom.elem_count(), "element index out of range");
         // SAFETY: `e < elem_count`; the record array lies inside the mapping
-        // (Geometry) and is page-aligned, records are 8 bytes.
+        // (QueueGeometry) and is page-aligned, records are 8 bytes.
         unsafe {
             AtomicU64::from_ptr(
                 self.base
-                    .add(self.geom.meta_off as usize + e as usize * layout::META_SIZE as usize)
+                    .add(self.geom.meta_off() as usize + e as usize * layout::META_SIZE as usize)
                     .cast(),
             )
         }
@@ -136,14 +136,14 @@ impl Region {
     /// ring's capacity).
     #[inline]
     pub fn ring(&self, q: u32, pos: u64) -> &AtomicU64 {
-        assert!(q < self.geom.queue_count, "queue id out of range");
-        let i = (q as u64 * self.geom.ring_cap as u64 + (pos & self.mask)) as usize;
+        assert!(q < self.geom.queue_count(), "queue id out of range");
+        let i = (q as u64 * self.geom.ring_cap() as u64 + (pos & self.mask)) as usize;
         // SAFETY: `q < queue_count` and the index is below ring_cap, so the
-        // entry lies inside the ring section (Geometry); 8-aligned.
+        // entry lies inside the ring section (QueueGeometry); 8-aligned.
         unsafe {
             AtomicU64::from_ptr(
                 self.base
-                    .add(self.geom.rings_off as usize + i * layout::ENTRY_SIZE as usize)
+                    .add(self.geom.rings_off() as usize + i * layout::ENTRY_SIZE as usize)
                     .cast(),
             )
         }
@@ -151,15 +151,15 @@ impl Region {
 
     /// The first byte of element `e`'s data (`elem_size` bytes, 64-aligned).
     /// What the caller does with it is its business: the pointer is valid
-    /// while the `Region` lives.
+    /// while the `QueueRegion` lives.
     #[inline]
     pub fn elem_ptr(&self, e: u32) -> *mut u8 {
-        assert!(e < self.geom.elem_count, "element index out of range");
+        assert!(e < self.geom.elem_count(), "element index out of range");
         // SAFETY: `e < elem_count`; elements lie inside the mapping
-        // (Geometry).
+        // (QueueGeometry).
         unsafe {
             self.base
-                .add(self.geom.elems_off as usize + e as usize * self.geom.elem_stride as usize)
+                .add(self.geom.elems_off() as usize + e as usize * self.geom.elem_stride() as usize)
         }
     }
 
@@ -169,7 +169,7 @@ impl Region {
         assert!(
             word.checked_mul(8)
                 .and_then(|b| b.checked_add(8))
-                .is_some_and(|end| end <= self.geom.elem_stride as usize),
+                .is_some_and(|end| end <= self.geom.elem_stride() as usize),
             "word beyond the element"
         );
         // SAFETY: inside element `e`'s stride (checked above), which lies in

@@ -22,7 +22,7 @@ impl Store {
     /// Hashes `keys` (one group) into `out`.
     #[inline]
     fn hash_group(&self, keys: &[&[u8]], out: &mut [u64]) {
-        crate::hash::batch::hash_batch(keys, self.geometry().seed, out);
+        crate::hash::batch::hash_batch(keys, self.geometry().seed(), out);
     }
 
     /// Looks up every key of `keys`, copying each value into the buffer of

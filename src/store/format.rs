@@ -91,20 +91,35 @@ pub fn default_lock_count(slot_count: u64, slot_size: u32) -> u32 {
 pub const SLOT_HEADER_SIZE: usize = 32;
 
 // Fixed header fields (covered by the checksum).
+/// Offset in the header of `magic` (see docs/FORMAT.md).
 pub const OFF_MAGIC: usize = 0;
+/// Offset in the header of `version` (see docs/FORMAT.md).
 pub const OFF_VERSION: usize = 8;
+/// Offset in the header of `header_size` (see docs/FORMAT.md).
 pub const OFF_HEADER_SIZE: usize = 12;
+/// Offset in the header of `slot_size` (see docs/FORMAT.md).
 pub const OFF_SLOT_SIZE: usize = 16;
+/// Offset in the header of `max_probes` (see docs/FORMAT.md).
 pub const OFF_MAX_PROBES: usize = 20;
+/// Offset in the header of `slot_count` (see docs/FORMAT.md).
 pub const OFF_SLOT_COUNT: usize = 24;
+/// Offset in the header of `hash_id` (see docs/FORMAT.md).
 pub const OFF_HASH_ID: usize = 32;
+/// Offset in the header of `lock_count` (see docs/FORMAT.md).
 pub const OFF_LOCK_COUNT: usize = 36;
+/// Offset in the header of `seed` (see docs/FORMAT.md).
 pub const OFF_SEED: usize = 40;
+/// Offset in the header of `locks_offset` (see docs/FORMAT.md).
 pub const OFF_LOCKS_OFFSET: usize = 48;
+/// Offset in the header of `slots_offset` (see docs/FORMAT.md).
 pub const OFF_SLOTS_OFFSET: usize = 56;
+/// Offset in the header of `extra_offset` (see docs/FORMAT.md).
 pub const OFF_EXTRA_OFFSET: usize = 64;
+/// Offset in the header of `extra_len` (see docs/FORMAT.md).
 pub const OFF_EXTRA_LEN: usize = 72;
+/// Offset in the header of `file_len` (see docs/FORMAT.md).
 pub const OFF_FILE_LEN: usize = 80;
+/// Offset in the header of `checksum` (see docs/FORMAT.md).
 pub const OFF_CHECKSUM: usize = 88;
 /// The checksum covers bytes `[0, CHECKSUMMED_LEN)`.
 pub const CHECKSUMMED_LEN: usize = 88;
@@ -117,6 +132,7 @@ pub const CHECKSUMMED_LEN: usize = 88;
 /// it only grows between two `optimize()` calls, so it may exceed the slot
 /// count under insert/delete churn; readers cap it at the live key count.
 pub const OFF_NEW_SINCE_OPT: usize = 144;
+/// Offset in the header of `longest_probe` (see docs/FORMAT.md).
 pub const OFF_LONGEST_PROBE: usize = 192;
 /// MPHF generation (0: no MPHF). Reserved for `maph_optimize`.
 pub const OFF_GENERATION: usize = 256;
@@ -131,10 +147,15 @@ pub const BANK_HEADER_SIZE: usize = 64;
 /// Magic of an MPHF bank header.
 pub const BANK_MAGIC: [u8; 8] = *b"MAPHMPHF";
 // MPHF bank header fields, relative to the bank's start.
+/// Offset in an MPHF bank's header of `generation` (see docs/FORMAT.md).
 pub const BANK_OFF_GENERATION: usize = 8;
+/// Offset in an MPHF bank's header of `keys` (see docs/FORMAT.md).
 pub const BANK_OFF_KEYS: usize = 16;
+/// Offset in an MPHF bank's header of `mphf_len` (see docs/FORMAT.md).
 pub const BANK_OFF_MPHF_LEN: usize = 24;
+/// Offset in an MPHF bank's header of `payload_sum` (see docs/FORMAT.md).
 pub const BANK_OFF_PAYLOAD_SUM: usize = 32;
+/// Offset in an MPHF bank's header of `header_sum` (see docs/FORMAT.md).
 pub const BANK_OFF_HEADER_SUM: usize = 40;
 
 /// Bytes of one MPHF bank for a store of `slots` slots: the bank header,
@@ -146,11 +167,17 @@ pub fn mphf_bank_len(slots: u64) -> u64 {
 }
 
 // Slot field offsets, relative to the start of a slot.
+/// Offset in a slot of `seq` (see docs/FORMAT.md).
 pub const SLOT_OFF_SEQ: usize = 0;
+/// Offset in a slot of `key_len` (see docs/FORMAT.md).
 pub const SLOT_OFF_KEY_LEN: usize = 8;
+/// Offset in a slot of `val_len` (see docs/FORMAT.md).
 pub const SLOT_OFF_VAL_LEN: usize = 12;
+/// Offset in a slot of `state` (see docs/FORMAT.md).
 pub const SLOT_OFF_STATE: usize = 16;
+/// Offset in a slot of `uid_gen` (see docs/FORMAT.md).
 pub const SLOT_OFF_UID_GEN: usize = 20;
+/// Offset in a slot of `expiry` (see docs/FORMAT.md).
 pub const SLOT_OFF_EXPIRY: usize = 24;
 
 /// Slot state: never written. Its seqlock word is 0 as well.
@@ -160,19 +187,22 @@ pub const STATE_LIVE: u32 = 1;
 /// Slot state: held a key that was deleted (a tombstone).
 pub const STATE_TOMBSTONE: u32 = 2;
 
-/// The geometry of a store: every layout parameter, validated.
+/// The geometry of a store: every layout parameter, validated. Its fields
+/// are private: a `Geometry` comes only from `Geometry::new` (parameters of
+/// a new store, checked) or `Geometry::decode` (a header, checked against
+/// the file), so the unsafe core (`raw.rs`) may rely on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
-    pub slot_size: u32,
-    pub max_probes: u32,
-    pub slot_count: u64,
-    pub lock_count: u32,
-    pub seed: u64,
-    pub locks_offset: u64,
-    pub slots_offset: u64,
-    pub extra_offset: u64,
-    pub extra_len: u64,
-    pub file_len: u64,
+    slot_size: u32,
+    max_probes: u32,
+    slot_count: u64,
+    lock_count: u32,
+    seed: u64,
+    locks_offset: u64,
+    slots_offset: u64,
+    extra_offset: u64,
+    extra_len: u64,
+    file_len: u64,
 }
 
 impl Geometry {
@@ -231,6 +261,66 @@ impl Geometry {
             extra_len,
             file_len,
         })
+    }
+
+    /// Bytes per slot (a power of two, 64 to 65536).
+    #[inline]
+    pub fn slot_size(&self) -> u32 {
+        self.slot_size
+    }
+
+    /// Maximum probe distance (1 to `slot_count`).
+    #[inline]
+    pub fn max_probes(&self) -> u32 {
+        self.max_probes
+    }
+
+    /// Slots in the store (1 to 2^32-1).
+    #[inline]
+    pub fn slot_count(&self) -> u64 {
+        self.slot_count
+    }
+
+    /// Entries of the same-key lock table (a power of two).
+    #[inline]
+    pub fn lock_count(&self) -> u32 {
+        self.lock_count
+    }
+
+    /// The hash seed.
+    #[inline]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Byte offset of the lock table.
+    #[inline]
+    pub fn locks_offset(&self) -> u64 {
+        self.locks_offset
+    }
+
+    /// Byte offset of slot 0 (page-aligned).
+    #[inline]
+    pub fn slots_offset(&self) -> u64 {
+        self.slots_offset
+    }
+
+    /// Byte offset of the MPHF banks.
+    #[inline]
+    pub fn extra_offset(&self) -> u64 {
+        self.extra_offset
+    }
+
+    /// Bytes of the two MPHF banks.
+    #[inline]
+    pub fn extra_len(&self) -> u64 {
+        self.extra_len
+    }
+
+    /// Bytes of the whole file.
+    #[inline]
+    pub fn file_len(&self) -> u64 {
+        self.file_len
     }
 
     /// Bytes of one MPHF bank.
@@ -345,15 +435,19 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64_with_seed(bytes, 0)
 }
 
+/// The little-endian u32 at `off` of `h`. Panics when `h` is too short.
 pub fn get32(h: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(h[off..off + 4].try_into().expect("4 bytes"))
 }
+/// The little-endian u64 at `off` of `h`. Panics when `h` is too short.
 pub fn get64(h: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(h[off..off + 8].try_into().expect("8 bytes"))
 }
+/// Stores `v` little-endian at `off` of `h`. Panics when `h` is too short.
 pub fn put32(h: &mut [u8], off: usize, v: u32) {
     h[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
+/// Stores `v` little-endian at `off` of `h`. Panics when `h` is too short.
 pub fn put64(h: &mut [u8], off: usize, v: u64) {
     h[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }

@@ -54,9 +54,10 @@ pub struct Options {
     pub mode: u32,
     /// Hash seed; 0 draws a random one from `getrandom`.
     pub seed: u64,
-    /// Entries in the same-key lock table (a power of two); 0 picks up to
-    /// 4096 (`format::default_lock_count`). Each entry takes 64 + slot_size
-    /// bytes.
+    /// Entries in the same-key lock table (a power of two); 0 picks one
+    /// from the store's size (`format::default_lock_count`: at most 4096
+    /// entries and about 4 MiB, at least 16). Each entry takes 64 +
+    /// slot_size bytes.
     pub lock_count: u32,
     /// `false` (the default): reserve the whole store on its file system at
     /// creation (`sys::space::reserve`), so no later access can fault for
@@ -187,10 +188,10 @@ impl Store {
     /// Sizes `file` for `geom`, reserves its space unless `sparse`, and
     /// writes the header.
     fn init_file(file: &File, geom: &Geometry, sparse: bool) -> Result<()> {
-        file.set_len(geom.file_len)
+        file.set_len(geom.file_len())
             .map_err(|e| Error::from_io(&e, "sizing the store file"))?;
         if !sparse {
-            crate::sys::space::reserve(file, geom.file_len, "the store")?;
+            crate::sys::space::reserve(file, geom.file_len(), "the store")?;
         }
         let mut h = [0u8; HEADER_SIZE];
         geom.encode(&mut h);
@@ -226,7 +227,7 @@ impl Store {
     }
 
     fn map(file: File, geom: Geometry, writable: bool) -> Result<Store> {
-        let len = geom.file_len as usize;
+        let len = geom.file_len() as usize;
         let mut mo = MmapOptions::new();
         mo.len(len);
         let map: MmapRaw = if writable {
@@ -311,7 +312,7 @@ impl Store {
     /// The home slot of hash `h`.
     #[inline]
     pub(crate) fn home_of(&self, h: u64) -> u64 {
-        ((u128::from(h) * u128::from(self.region.geom().slot_count)) >> 64) as u64
+        ((u128::from(h) * u128::from(self.region.geom().slot_count())) >> 64) as u64
     }
 
     /// The store's validated geometry.
@@ -332,7 +333,7 @@ impl Store {
     /// The 64-bit hash of `key` with this store's seed.
     #[inline]
     pub fn hash(&self, key: &[u8]) -> u64 {
-        crate::hash::hash64(key, self.region.geom().seed)
+        crate::hash::hash64(key, self.region.geom().seed())
     }
 
     #[inline]
@@ -345,13 +346,13 @@ impl Store {
         Loc {
             home: self.home_of(h),
             tag: h as u32,
-            lock: ((h >> 32) as usize) & (self.region.geom().lock_count as usize - 1),
+            lock: ((h >> 32) as usize) & (self.region.geom().lock_count() as usize - 1),
         }
     }
 
     #[inline]
     fn wrap(&self, idx: u64) -> u64 {
-        let n = self.region.geom().slot_count;
+        let n = self.region.geom().slot_count();
         if idx >= n {
             idx - n
         } else {
@@ -361,7 +362,7 @@ impl Store {
 
     #[inline]
     pub(crate) fn next_slot(&self, idx: u64) -> u64 {
-        if idx + 1 == self.region.geom().slot_count {
+        if idx + 1 == self.region.geom().slot_count() {
             0
         } else {
             idx + 1

@@ -174,7 +174,7 @@ impl Store {
         // One pass over the slots: (hash, probe distance) of every live key.
         let mut pairs = Vec::with_capacity(self.stats().keys as usize);
         let mut key = vec![0u8; g.slot_capacity()];
-        for idx in 0..g.slot_count {
+        for idx in 0..g.slot_count() {
             let seq = r.seq(idx);
             let mut backoff = Backoff::new();
             loop {
@@ -201,7 +201,7 @@ impl Store {
                     let dist = if idx >= home {
                         idx - home
                     } else {
-                        idx + g.slot_count - home
+                        idx + g.slot_count() - home
                     };
                     pairs.push((h, dist));
                 }
@@ -279,7 +279,7 @@ impl Store {
         let keys = format::get64(&head, BANK_OFF_KEYS);
         let mphf_len = format::get64(&head, BANK_OFF_MPHF_LEN);
         let payload_len = keys.checked_mul(2)?.checked_add(mphf_len)?;
-        if keys > r.geom().slot_count || payload_len > (bank_len - BANK_HEADER_SIZE) as u64 {
+        if keys > r.geom().slot_count() || payload_len > (bank_len - BANK_HEADER_SIZE) as u64 {
             return None;
         }
         let mut payload = vec![0u8; payload_len as usize];

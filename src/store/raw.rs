@@ -12,6 +12,21 @@
 //! `AtomicU32::from_ptr` / `AtomicU64::from_ptr`; key and value bytes are
 //! copied with raw-pointer copies whose result the caller throws away unless
 //! the slot's seqlock validates (see `seqlock.rs`).
+//!
+//! Those copies race with writers in other threads and processes. In the
+//! Rust (C++20) memory model a non-atomic read concurrent with a write is a
+//! data race and so undefined behaviour, even when the value read is then
+//! discarded; crossbeam's `AtomicCell` (`atomic_cell.rs`, its seqlock
+//! fallback) makes the same racy `ptr::read` and says so in the same words:
+//! the race is tolerated because the value is used only after the
+//! sequence word validates, and discarded otherwise. maph does the same and
+//! claims no more: what this module guarantees is that every copy stays
+//! inside the mapping and inside its slot (checked here), that no Rust
+//! reference is ever formed over the racy bytes, and that the store above
+//! never acts on a copy the seqlock did not validate. Copying with per-word
+//! atomic loads would remove the formal race; it is not done because
+//! `memcpy`'s wide copies are what the read path's speed rests on (not
+//! measured yet: the read-path issue may revisit it).
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -38,13 +53,13 @@ unsafe impl Send for Region {}
 unsafe impl Sync for Region {}
 
 impl Region {
-    /// Wraps a mapping of at least `geom.file_len` bytes.
+    /// Wraps a mapping of at least `geom.file_len()` bytes.
     ///
     /// Panics when the mapping is shorter than the geometry says (a bug: the
     /// store layer checks the file's length first).
     pub fn new(map: MmapRaw, geom: Geometry, writable: bool) -> Region {
         assert!(
-            map.len() as u64 >= geom.file_len,
+            map.len() as u64 >= geom.file_len(),
             "mapping shorter than the store"
         );
         let base = map.as_mut_ptr();
@@ -52,7 +67,7 @@ impl Region {
             map,
             base,
             geom,
-            slot_shift: geom.slot_size.trailing_zeros(),
+            slot_shift: geom.slot_size().trailing_zeros(),
             writable,
         }
     }
@@ -83,7 +98,7 @@ impl Region {
     /// counters).
     #[inline]
     pub fn header_u32(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= format::HEADER_SIZE);
+        assert!(off.is_multiple_of(4) && off + 4 <= format::HEADER_SIZE);
         // SAFETY: `off + 4 <= HEADER_SIZE <= map.len()`, the mapping is
         // page-aligned so `base + off` is 4-aligned, and the atomic lives no
         // longer than `&self`, which keeps the mapping alive.
@@ -93,7 +108,7 @@ impl Region {
     /// A u64 header field at one of the `format::OFF_*` offsets.
     #[inline]
     pub fn header_u64(&self, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= format::HEADER_SIZE);
+        assert!(off.is_multiple_of(8) && off + 8 <= format::HEADER_SIZE);
         // SAFETY: `off + 8 <= HEADER_SIZE <= map.len()`, the mapping is
         // page-aligned so `base + off` is 8-aligned, and the atomic lives no
         // longer than `&self`, which keeps the mapping alive.
@@ -102,9 +117,12 @@ impl Region {
 
     #[inline]
     fn lock_ptr(&self, i: usize) -> *mut u8 {
-        assert!(i < self.geom.lock_count as usize, "lock entry out of range");
-        let off =
-            self.geom.locks_offset as usize + i * format::lock_stride(self.geom.slot_size) as usize;
+        assert!(
+            i < self.geom.lock_count() as usize,
+            "lock entry out of range"
+        );
+        let off = self.geom.locks_offset() as usize
+            + i * format::lock_stride(self.geom.slot_size()) as usize;
         // SAFETY: `Geometry` checked that the lock table
         // `[locks_offset, locks_offset + lock_count * stride)` lies before the
         // slots, inside the mapping; `i < lock_count`.
@@ -114,7 +132,7 @@ impl Region {
     /// A u32 field of lock-table entry `i` (one of `format::LOCK_OFF_*`).
     #[inline]
     pub fn lock_u32(&self, i: usize, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= format::LOCK_META_SIZE);
+        assert!(off.is_multiple_of(4) && off + 4 <= format::LOCK_META_SIZE);
         // SAFETY: inside the entry's metadata; entries are 64-byte aligned.
         unsafe { AtomicU32::from_ptr(self.lock_ptr(i).add(off).cast()) }
     }
@@ -122,7 +140,7 @@ impl Region {
     /// A u64 field of lock-table entry `i` (one of `format::LOCK_OFF_*`).
     #[inline]
     pub fn lock_u64(&self, i: usize, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= format::LOCK_META_SIZE);
+        assert!(off.is_multiple_of(8) && off + 8 <= format::LOCK_META_SIZE);
         // SAFETY: inside the entry's metadata, 8-aligned.
         unsafe { AtomicU64::from_ptr(self.lock_ptr(i).add(off).cast()) }
     }
@@ -134,7 +152,7 @@ impl Region {
         self.check_write();
         assert!(off
             .checked_add(bytes.len())
-            .is_some_and(|e| e <= self.geom.slot_size as usize - 8));
+            .is_some_and(|e| e <= self.geom.slot_size() as usize - 8));
         // SAFETY: the image area `[64, 64 + slot_size - 8)` of the entry is
         // inside the lock table (checked above); the caller owns the entry.
         unsafe {
@@ -150,7 +168,7 @@ impl Region {
     pub fn read_image(&self, i: usize, off: usize, out: &mut [u8]) {
         assert!(off
             .checked_add(out.len())
-            .is_some_and(|e| e <= self.geom.slot_size as usize - 8));
+            .is_some_and(|e| e <= self.geom.slot_size() as usize - 8));
         // SAFETY: inside the entry's image area (checked above).
         unsafe {
             std::ptr::copy_nonoverlapping(
@@ -166,7 +184,7 @@ impl Region {
     /// owns the entry and holds the slot's seqlock.
     pub fn apply_image(&self, i: usize, idx: u64, len: usize) {
         self.check_write();
-        assert!(len <= self.geom.slot_size as usize - 8);
+        assert!(len <= self.geom.slot_size() as usize - 8);
         // SAFETY: source inside the entry's image area, destination inside
         // slot `idx` (both checked); the lock table and the slots do not
         // overlap.
@@ -181,12 +199,12 @@ impl Region {
 
     #[inline]
     fn slot_ptr(&self, idx: u64) -> *mut u8 {
-        assert!(idx < self.geom.slot_count, "slot index out of range");
+        assert!(idx < self.geom.slot_count(), "slot index out of range");
         // SAFETY: `idx < slot_count`, and `Geometry` checked that
         // `slots_offset + slot_count * slot_size <= file_len <= map.len()`.
         unsafe {
             self.base
-                .add(self.geom.slots_offset as usize + ((idx as usize) << self.slot_shift))
+                .add(self.geom.slots_offset() as usize + ((idx as usize) << self.slot_shift))
         }
     }
 
@@ -210,7 +228,7 @@ impl Region {
     /// A u32 field of slot `idx` at one of the `format::SLOT_OFF_*` offsets.
     #[inline]
     pub fn slot_u32(&self, idx: u64, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= SLOT_HEADER_SIZE);
+        assert!(off.is_multiple_of(4) && off + 4 <= SLOT_HEADER_SIZE);
         // SAFETY: in bounds of the slot header, 4-aligned.
         unsafe { AtomicU32::from_ptr(self.slot_ptr(idx).add(off).cast()) }
     }
@@ -218,7 +236,7 @@ impl Region {
     /// A u64 field of slot `idx` at one of the `format::SLOT_OFF_*` offsets.
     #[inline]
     pub fn slot_u64(&self, idx: u64, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= SLOT_HEADER_SIZE);
+        assert!(off.is_multiple_of(8) && off + 8 <= SLOT_HEADER_SIZE);
         // SAFETY: in bounds of the slot header, 8-aligned.
         unsafe { AtomicU64::from_ptr(self.slot_ptr(idx).add(off).cast()) }
     }
@@ -285,7 +303,7 @@ impl Region {
     /// address depends on the key length read from the first line).
     #[inline]
     pub fn prefetch_slot(&self, idx: u64) {
-        let n = Self::PREFETCH_BYTES.min(self.geom.slot_size as usize);
+        let n = Self::PREFETCH_BYTES.min(self.geom.slot_size() as usize);
         self.prefetch_range(idx, 0, n);
     }
 
@@ -293,7 +311,7 @@ impl Region {
     #[inline]
     pub fn prefetch_range(&self, idx: u64, from: usize, to: usize) {
         let p = self.slot_ptr(idx);
-        let to = to.min(self.geom.slot_size as usize);
+        let to = to.min(self.geom.slot_size() as usize);
         let mut off = from & !63;
         while off < to {
             #[cfg(target_arch = "x86_64")]
@@ -333,10 +351,10 @@ impl Region {
     fn extra_range(&self, off: usize, len: usize) -> usize {
         let end = off.checked_add(len).expect("extra range overflows");
         assert!(
-            end as u64 <= self.geom.extra_len,
+            end as u64 <= self.geom.extra_len(),
             "range outside the extra section"
         );
-        self.geom.extra_offset as usize + off
+        self.geom.extra_offset() as usize + off
     }
 
     /// Copies bytes `[off, off + out.len())` of the extra section into
@@ -387,7 +405,7 @@ impl<'a> SlotRef<'a> {
     /// A u32 field at one of the `format::SLOT_OFF_*` offsets.
     #[inline]
     pub fn u32(&self, off: usize) -> &'a AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= SLOT_HEADER_SIZE);
+        assert!(off.is_multiple_of(4) && off + 4 <= SLOT_HEADER_SIZE);
         // SAFETY: inside the slot header, 4-aligned, alive for `'a`.
         unsafe { AtomicU32::from_ptr(self.p.add(off).cast()) }
     }
@@ -395,7 +413,7 @@ impl<'a> SlotRef<'a> {
     /// A u64 field at one of the `format::SLOT_OFF_*` offsets.
     #[inline]
     pub fn u64(&self, off: usize) -> &'a AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= SLOT_HEADER_SIZE);
+        assert!(off.is_multiple_of(8) && off + 8 <= SLOT_HEADER_SIZE);
         // SAFETY: inside the slot header, 8-aligned, alive for `'a`.
         unsafe { AtomicU64::from_ptr(self.p.add(off).cast()) }
     }

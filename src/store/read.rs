@@ -96,7 +96,7 @@ impl Store {
             }
         }
         let mut idx = loc.home;
-        for _ in 0..self.region.geom().max_probes {
+        for _ in 0..self.region.geom().max_probes() {
             match self.read_slot(idx, key, loc.tag, &mut f)? {
                 Slot::Hit(out, w) => return Ok((out, idx, w)),
                 Slot::Never => return Err(Error::NotFound),
@@ -211,7 +211,7 @@ impl Store {
     /// Orders the caller's earlier reads of the value before the check.
     pub fn ref_valid(&self, token: u64) -> bool {
         let idx = token >> 32;
-        if idx >= self.region.geom().slot_count || token & 1 == 1 {
+        if idx >= self.region.geom().slot_count() || token & 1 == 1 {
             return false;
         }
         read_validate_version(self.region.seq(idx), token as u32)

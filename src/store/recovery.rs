@@ -48,7 +48,7 @@ impl Store {
         let r = self.region();
         let e = owner_of(w) as usize;
         if !r.writable()
-            || e >= r.geom().lock_count as usize
+            || e >= r.geom().lock_count() as usize
             || r.seq(idx).load(Ordering::Acquire) != w
         {
             return;
@@ -76,7 +76,7 @@ impl Store {
         let kl = format::get32(&head, 0) as usize;
         let vl = format::get32(&head, 4) as usize;
         let state = format::get32(&head, 8);
-        if idx >= r.geom().slot_count || kl.saturating_add(vl) > self.slot_capacity() {
+        if idx >= r.geom().slot_count() || kl.saturating_add(vl) > self.slot_capacity() {
             r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
             return;
         }
@@ -165,7 +165,7 @@ impl Store {
             return Err(Error::ReadOnly);
         }
         let mut n = 0;
-        for e in 0..r.geom().lock_count as usize {
+        for e in 0..r.geom().lock_count() as usize {
             let owner = r.lock_u32(e, LOCK_OFF_OWNER).load(Ordering::Acquire);
             if owner != 0 && !crate::sys::pid::process_alive(owner) {
                 if let Some((guard, true)) = lock_table::try_acquire(r, e, true) {

@@ -111,7 +111,7 @@ mod tests {
             ..Options::default()
         };
         let s = Store::create_anonymous(&opts).unwrap();
-        let len = s.geometry().file_len;
+        let len = s.geometry().file_len();
         assert!(allocated_bytes(&s._file).unwrap() >= len);
         let sparse = Store::create_anonymous(&Options {
             sparse: true,

@@ -31,9 +31,10 @@ pub struct Stats {
     pub generation: u64,
     /// Keys in the current MPHF (as built; some may have been deleted since).
     pub mphf_keys: u64,
-    /// Keys inserted since the last `optimize()` (counting each insert, capped
-    /// at `keys`): found by probing, not by the MPHF. Consider `optimize()`
-    /// again when this passes ~20% of `keys`.
+    /// Keys that no MPHF covers, found by probing: every key of a store
+    /// never optimized, else the keys inserted since the last `optimize()`
+    /// (counting each insert, capped at `keys`). Consider `optimize()` when
+    /// this passes ~20% of `keys`.
     pub keys_outside_mphf: u64,
 }
 
@@ -43,27 +44,32 @@ impl Store {
         let r = &self.region;
         let g = r.geom();
         let (mut keys, mut tombstones) = (0u64, 0u64);
-        for e in 0..g.lock_count as usize {
+        for e in 0..g.lock_count() as usize {
             keys = keys.wrapping_add(r.lock_u64(e, format::LOCK_OFF_LIVE).load(Ordering::Relaxed));
             tombstones = tombstones
                 .wrapping_add(r.lock_u64(e, format::LOCK_OFF_TOMB).load(Ordering::Relaxed));
         }
         Stats {
             keys,
-            slots: g.slot_count,
-            slot_size: g.slot_size,
+            slots: g.slot_count(),
+            slot_size: g.slot_size(),
             slot_capacity: g.slot_capacity() as u32,
-            max_probes: g.max_probes,
+            max_probes: g.max_probes(),
             longest_probe: r.header_u64(OFF_LONGEST_PROBE).load(Ordering::Relaxed) as u32,
             tombstones,
-            load_factor: keys as f64 / g.slot_count as f64,
-            file_bytes: g.file_len,
+            load_factor: keys as f64 / g.slot_count() as f64,
+            file_bytes: g.file_len(),
             generation: r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed),
             mphf_keys: r.header_u64(format::OFF_MPHF_KEYS).load(Ordering::Relaxed),
-            keys_outside_mphf: r
-                .header_u64(format::OFF_NEW_SINCE_OPT)
-                .load(Ordering::Relaxed)
-                .min(keys),
+            // A store never optimized has no MPHF: every key is outside it.
+            keys_outside_mphf: if r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed) == 0
+            {
+                keys
+            } else {
+                r.header_u64(format::OFF_NEW_SINCE_OPT)
+                    .load(Ordering::Relaxed)
+                    .min(keys)
+            },
         }
     }
 
@@ -80,7 +86,7 @@ impl Store {
         let mut errs = Vec::new();
         let (mut live, mut tomb) = (0u64, 0u64);
         let mut key = vec![0u8; cap];
-        for idx in 0..g.slot_count {
+        for idx in 0..g.slot_count() {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w == 0 {
                 continue;

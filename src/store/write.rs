@@ -138,7 +138,7 @@ impl Store {
         let r = self.region();
         let mut free: Option<(u64, u64, u32, u32)> = None;
         let mut idx = loc.home;
-        for dist in 0..r.geom().max_probes {
+        for dist in 0..r.geom().max_probes() {
             let seq = r.seq(idx);
             let mut backoff = Backoff::new();
             loop {
@@ -383,7 +383,7 @@ impl Store {
     fn reclaim_expired(&self, loc: &Loc, held: &Guard<'_>) -> Result<usize> {
         let mut idx = loc.home;
         let mut n = 0;
-        for _ in 0..self.region().geom().max_probes {
+        for _ in 0..self.region().geom().max_probes() {
             if self.expire_slot(idx, Some(held), false)? {
                 n += 1;
             }
@@ -620,7 +620,7 @@ impl Store {
             return Err(Error::ReadOnly);
         }
         let mut n = 0;
-        for idx in 0..self.region().geom().slot_count {
+        for idx in 0..self.region().geom().slot_count() {
             if max_count != 0 && n >= max_count {
                 break;
             }

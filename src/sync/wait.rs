@@ -23,6 +23,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// A wait that has not waited yet.
     pub fn new() -> Backoff {
         Backoff {
             rounds: 0,

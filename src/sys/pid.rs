@@ -108,6 +108,7 @@ mod tests {
         if pid == 0 {
             // SAFETY: getpid and _exit are async-signal-safe.
             let ok = current_pid() == unsafe { libc::getpid() } as u32 && current_pid() != parent;
+            // SAFETY: _exit is async-signal-safe and never returns.
             unsafe { libc::_exit(if ok { 0 } else { 1 }) };
         }
         let mut st = 0;

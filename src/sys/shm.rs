@@ -29,6 +29,8 @@ pub fn check_name(name: &[u8], max: usize) -> Result<()> {
     Err(Error::InvalidArg(bad))
 }
 
+/// The `shm_open(3)` name of `name`: `/name`. `name` must have passed
+/// `check_name` (no NUL).
 pub fn shm_path(name: &[u8]) -> CString {
     let mut p = Vec::with_capacity(name.len() + 1);
     p.push(b'/');
