@@ -4,7 +4,7 @@
 #               data: ../shared's full table, else the shipped sample),
 #               the loom model, the corrupt-file tests under
 #               AddressSanitizer, the C tests, the C examples.
-.PHONY: demo test test-rust test-loom test-asan test-c examples header-check clean
+.PHONY: demo lint test test-rust test-loom test-asan test-c examples header-check clean
 
 CARGO ?= cargo
 
@@ -12,6 +12,10 @@ demo:
 	$(CARGO) run --release -p maph-cli --bin maph -- demo
 
 test: test-rust test-loom test-asan header-check examples test-c
+
+# Lints (also run by .ci/run): clippy with every warning an error.
+lint:
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 test-rust:
 	$(CARGO) test --release --workspace

@@ -14,12 +14,8 @@ fn main() {
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     // `src/ffi/mod.rs` and the modules it declares (cbindgen follows `mod`)
     // hold the whole C ABI.
-    let builder = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(dir.join("src/ffi/mod.rs"));
-    let bindings = builder
-        .generate()
-        .expect("cbindgen could not generate include/maph.h");
+    let builder = cbindgen::Builder::new().with_config(config).with_src(dir.join("src/ffi/mod.rs"));
+    let bindings = builder.generate().expect("cbindgen could not generate include/maph.h");
     bindings.write_to_file(&out);
     let generated = std::fs::read(&out).unwrap();
     let committed = dir.join("include/maph.h");

@@ -87,11 +87,9 @@ struct Cfg {
 
 fn env_num(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v}: not a number")),
+        Ok(v) => {
+            v.trim().replace('_', "").parse().unwrap_or_else(|_| panic!("{name}={v}: not a number"))
+        }
         Err(_) => default,
     }
 }
@@ -143,10 +141,7 @@ struct Report {
 
 impl Report {
     fn new(prefix: &str) -> Report {
-        Report {
-            prefix: prefix.to_string(),
-            figs: Vec::new(),
-        }
+        Report { prefix: prefix.to_string(), figs: Vec::new() }
     }
 
     fn put(&mut self, name: &str, v: f64, unit: &str) {
@@ -163,11 +158,7 @@ impl Report {
 
     fn get(&self, name: &str) -> f64 {
         let name = format!("{}.{}", self.prefix, name);
-        self.figs
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map_or(f64::NAN, |f| f.1)
+        self.figs.iter().rev().find(|(n, _)| *n == name).map_or(f64::NAN, |f| f.1)
     }
 
     /// `a / b` as a ratio line, with its target `op limit` and the verdict.
@@ -203,10 +194,7 @@ struct Flat {
 
 impl Flat {
     fn with_capacity(n: usize, bytes: usize) -> Flat {
-        Flat {
-            bytes: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(n),
-        }
+        Flat { bytes: Vec::with_capacity(bytes), ends: Vec::with_capacity(n) }
     }
 
     fn push(&mut self, parts: &[&[u8]]) {
@@ -297,12 +285,7 @@ fn pass(n: usize, mut op: impl FnMut(usize) -> bool) -> Pass {
     }
     let secs = t.elapsed().as_secs_f64();
     let cpu = thread_cpu_secs() - cpu;
-    Pass {
-        cpu_rate: n as f64 / cpu,
-        wall_rate: n as f64 / secs,
-        share: cpu / secs,
-        failures,
-    }
+    Pass { cpu_rate: n as f64 / cpu, wall_rate: n as f64 / secs, share: cpu / secs, failures }
 }
 
 /// Prints the percentiles of `lat` as `<name>_p50` etc.
@@ -391,9 +374,7 @@ fn w1_value(i: usize, out: &mut Vec<u8>) {
 }
 
 fn lists(
-    data: &mut Data,
-    cfg: &Cfg,
-    miss_of: impl Fn(usize) -> Vec<u8>,
+    data: &mut Data, cfg: &Cfg, miss_of: impl Fn(usize) -> Vec<u8>,
     extra_of: impl Fn(usize) -> Vec<u8>,
 ) {
     let n = data.keys.len();
@@ -540,19 +521,13 @@ struct Maph {
 
 fn maph_load(d: &Data, r: &mut Report) -> Maph {
     let file = TempPath::new(&format!("{}.maph", d.name));
-    let opts = Options {
-        slots: d.slots,
-        slot_size: d.slot_size,
-        seed: 0x5EED_0003,
-        ..Options::default()
-    };
+    let opts =
+        Options { slots: d.slots, slot_size: d.slot_size, seed: 0x5EED_0003, ..Options::default() };
     let store = Store::create(&file.0, &opts).expect("creating the store");
     let n = d.keys.len();
     let t = Instant::now();
     for i in 0..n {
-        store
-            .set(d.keys.get(i), d.vals.get(i))
-            .unwrap_or_else(|e| panic!("set of key {i}: {e}"));
+        store.set(d.keys.get(i), d.vals.get(i)).unwrap_or_else(|e| panic!("set of key {i}: {e}"));
     }
     let secs = t.elapsed().as_secs_f64();
     r.put("keys", n as f64, "keys");
@@ -573,15 +548,10 @@ fn maph_load(d: &Data, r: &mut Report) -> Maph {
         }
     }
     assert_eq!(bad, 0, "{bad} values read back wrong after the load");
-    let uids: Vec<u64> = (0..n)
-        .map(|i| store.uid(d.keys.get(i)).expect("uid of a loaded key"))
-        .collect();
+    let uids: Vec<u64> =
+        (0..n).map(|i| store.uid(d.keys.get(i)).expect("uid of a loaded key")).collect();
     let hit_uids = d.hit_idx.iter().map(|&i| uids[i as usize]).collect();
-    Maph {
-        store,
-        file,
-        hit_uids,
-    }
+    Maph { store, file, hit_uids }
 }
 
 /// Every read figure of one phase (`before` or `after` optimize).
@@ -602,9 +572,7 @@ fn maph_phase(phase: &str, m: &Maph, d: &Data, cfg: &Cfg, r: &mut Report) {
         matches!(s.get(misses[i], &mut buf), Err(Error::NotFound))
     });
     put_lat(r, &format!("{phase}.get_miss"), &lat, false);
-    let p = pass(misses.len(), |i| {
-        matches!(s.get(misses[i], &mut buf), Err(Error::NotFound))
-    });
+    let p = pass(misses.len(), |i| matches!(s.get(misses[i], &mut buf), Err(Error::NotFound)));
     put_pass(r, &format!("{phase}.get_miss"), p);
 
     // Zero-copy: find, copy the value out, then check the token.
@@ -620,20 +588,14 @@ fn maph_phase(phase: &str, m: &Maph, d: &Data, cfg: &Cfg, r: &mut Report) {
     put_lat(r, &format!("{phase}.get_ptr"), &lat, false);
 
     let uids = &m.hit_uids;
-    let lat = sampled(uids.len(), stride, |i| {
-        s.get_by_uid(uids[i], &mut buf).is_ok()
-    });
+    let lat = sampled(uids.len(), stride, |i| s.get_by_uid(uids[i], &mut buf).is_ok());
     put_lat(r, &format!("{phase}.get_by_uid"), &lat, false);
     let p = pass(uids.len(), |i| s.get_by_uid(uids[i], &mut buf).is_ok());
     put_pass(r, &format!("{phase}.get_by_uid"), p);
 
     // mget against a loop of get on the same keys, adjacent in time.
     let p = pass(hits.len(), |i| s.get(hits[i], &mut buf).is_ok());
-    r.put(
-        &format!("{phase}.get_loop_keys_per_s"),
-        p.cpu_rate,
-        "keys/s",
-    );
+    r.put(&format!("{phase}.get_loop_keys_per_s"), p.cpu_rate, "keys/s");
     r.put(&format!("{phase}.get_loop_cpu_share"), p.share, "");
     let mut store_bufs = vec![vec![0u8; cap]; 64];
     let mut bufs: Vec<&mut [u8]> = store_bufs.iter_mut().map(|v| v.as_mut_slice()).collect();
@@ -648,43 +610,19 @@ fn maph_phase(phase: &str, m: &Maph, d: &Data, cfg: &Cfg, r: &mut Report) {
         let (share, fails) = (p.share, p.failures);
         let keys_per_s = p.cpu_rate * g as f64;
         r.put(&format!("{phase}.mget{g}_keys_per_s"), keys_per_s, "keys/s");
-        r.put(
-            &format!("{phase}.mget{g}_ns_per_key"),
-            1e9 / keys_per_s,
-            "ns",
-        );
+        r.put(&format!("{phase}.mget{g}_ns_per_key"), 1e9 / keys_per_s, "ns");
         r.put(&format!("{phase}.mget{g}_cpu_share"), share, "");
         if fails > 0 {
-            r.put(
-                &format!("{phase}.mget{g}_failed_groups"),
-                fails as f64,
-                "groups",
-            );
+            r.put(&format!("{phase}.mget{g}_failed_groups"), fails as f64, "groups");
         }
     }
     black_box(&store_bufs);
 
     let meta = std::fs::metadata(&m.file.0).expect("store file metadata");
-    r.put(
-        &format!("{phase}.file_size"),
-        meta.len() as f64 / 1048576.0,
-        "MiB",
-    );
-    r.put(
-        &format!("{phase}.file_allocated"),
-        meta.blocks() as f64 * 512.0 / 1048576.0,
-        "MiB",
-    );
-    r.put(
-        &format!("{phase}.rss"),
-        proc_status_bytes("VmRSS:") / 1048576.0,
-        "MiB",
-    );
-    r.put(
-        &format!("{phase}.rss_file"),
-        proc_status_bytes("RssFile:") / 1048576.0,
-        "MiB",
-    );
+    r.put(&format!("{phase}.file_size"), meta.len() as f64 / 1048576.0, "MiB");
+    r.put(&format!("{phase}.file_allocated"), meta.blocks() as f64 * 512.0 / 1048576.0, "MiB");
+    r.put(&format!("{phase}.rss"), proc_status_bytes("VmRSS:") / 1048576.0, "MiB");
+    r.put(&format!("{phase}.rss_file"), proc_status_bytes("RssFile:") / 1048576.0, "MiB");
 }
 
 fn maph_optimize(m: &Maph, d: &Data, r: &mut Report) {
@@ -693,11 +631,7 @@ fn maph_optimize(m: &Maph, d: &Data, r: &mut Report) {
     let secs = t.elapsed().as_secs_f64();
     r.put("optimize_time", secs, "s");
     r.put("optimize_ns_per_key", secs * 1e9 / rep.keys as f64, "ns");
-    r.put(
-        "optimize_bytes_per_key",
-        rep.bytes as f64 / rep.keys as f64,
-        "bytes",
-    );
+    r.put("optimize_bytes_per_key", rep.bytes as f64 / rep.keys as f64, "bytes");
     r.put("optimize_keys_left_to_probing", rep.probing as f64, "keys");
     assert_eq!(rep.keys as usize, d.keys.len(), "optimize saw every key");
     assert!(m.store.mphf_in_use());
@@ -715,9 +649,7 @@ fn maph_insert_after(m: &Maph, d: &Data, r: &mut Report) {
     let v = d.vals.get(0);
     let t = Instant::now();
     for i in 0..d.extra.len() {
-        m.store
-            .set(d.extra.get(i), v)
-            .expect("insert after optimize");
+        m.store.set(d.extra.get(i), v).expect("insert after optimize");
     }
     let secs = t.elapsed().as_secs_f64();
     r.put("after.insert_rate", d.extra.len() as f64 / secs, "keys/s");
@@ -734,16 +666,8 @@ fn hashmap_figures(d: &Data, cfg: &Cfg, r: &mut Report) -> HashMap<Vec<u8>, Vec<
     for i in 0..n {
         map.insert(d.keys.get(i).to_vec(), d.vals.get(i).to_vec());
     }
-    r.put(
-        "hashmap.insert_rate",
-        n as f64 / t.elapsed().as_secs_f64(),
-        "keys/s",
-    );
-    r.put(
-        "hashmap.rss_growth",
-        (proc_status_bytes("VmRSS:") - rss0) / 1048576.0,
-        "MiB",
-    );
+    r.put("hashmap.insert_rate", n as f64 / t.elapsed().as_secs_f64(), "keys/s");
+    r.put("hashmap.rss_growth", (proc_status_bytes("VmRSS:") - rss0) / 1048576.0, "MiB");
     let hits = d.hits.slices();
     let misses = d.misses.slices();
     let mut buf = vec![0u8; 512];
@@ -756,20 +680,10 @@ fn hashmap_figures(d: &Data, cfg: &Cfg, r: &mut Report) -> HashMap<Vec<u8>, Vec<
     };
     let lat = sampled(hits.len(), cfg.stride, |i| get(&map, hits[i], &mut buf));
     put_lat(r, "hashmap.get_hit", &lat, true);
-    put_pass(
-        r,
-        "hashmap.get_hit",
-        pass(hits.len(), |i| get(&map, hits[i], &mut buf)),
-    );
-    let lat = sampled(misses.len(), cfg.stride, |i| {
-        !get(&map, misses[i], &mut buf)
-    });
+    put_pass(r, "hashmap.get_hit", pass(hits.len(), |i| get(&map, hits[i], &mut buf)));
+    let lat = sampled(misses.len(), cfg.stride, |i| !get(&map, misses[i], &mut buf));
     put_lat(r, "hashmap.get_miss", &lat, false);
-    put_pass(
-        r,
-        "hashmap.get_miss",
-        pass(misses.len(), |i| !get(&map, misses[i], &mut buf)),
-    );
+    put_pass(r, "hashmap.get_miss", pass(misses.len(), |i| !get(&map, misses[i], &mut buf)));
     map
 }
 
@@ -796,8 +710,7 @@ fn lmdb_load<'e>(env: &'e Env, d: &Data, r: &mut Report) -> Database<'e, Bytes, 
     let wtxn = env.write_txn().expect("LMDB write txn");
     let db = env
         .create_databases_and_commit(wtxn, |wdo, wtxn| {
-            wdo.create_database::<Bytes, Bytes>(wtxn, None)
-                .map(CommitOrAbort::<_, ()>::Commit)
+            wdo.create_database::<Bytes, Bytes>(wtxn, None).map(CommitOrAbort::<_, ()>::Commit)
         })
         .expect("LMDB database")
         .unwrap_commit();
@@ -805,26 +718,17 @@ fn lmdb_load<'e>(env: &'e Env, d: &Data, r: &mut Report) -> Database<'e, Bytes, 
     let t = Instant::now();
     let mut wtxn = env.write_txn().expect("LMDB write txn");
     for i in 0..n {
-        db.put(&mut wtxn, d.keys.get(i), d.vals.get(i))
-            .expect("LMDB put");
+        db.put(&mut wtxn, d.keys.get(i), d.vals.get(i)).expect("LMDB put");
     }
     wtxn.commit().expect("LMDB commit");
-    r.put(
-        "lmdb.insert_rate",
-        n as f64 / t.elapsed().as_secs_f64(),
-        "keys/s",
-    );
+    r.put("lmdb.insert_rate", n as f64 / t.elapsed().as_secs_f64(), "keys/s");
     db
 }
 
 /// Looks up `keys[i]` for every i, in read transactions of `LMDB_BATCH`,
 /// timing one lookup in `stride` (None: untimed pass).
 fn lmdb_run(
-    env: &Env,
-    db: &Database<Bytes, Bytes>,
-    keys: &[&[u8]],
-    stride: Option<usize>,
-    want_hit: bool,
+    env: &Env, db: &Database<Bytes, Bytes>, keys: &[&[u8]], stride: Option<usize>, want_hit: bool,
     buf: &mut [u8],
 ) -> (Option<Lat>, Pass) {
     let mut hist = new_hist();
@@ -866,12 +770,7 @@ fn lmdb_run(
     let cpu = thread_cpu_secs() - cpu;
     let lat = stride.map(|_| Lat { hist, failures });
     let n = keys.len() as f64;
-    let p = Pass {
-        cpu_rate: n / cpu,
-        wall_rate: n / secs,
-        share: cpu / secs,
-        failures,
-    };
+    let p = Pass { cpu_rate: n / cpu, wall_rate: n / secs, share: cpu / secs, failures };
     (lat, p)
 }
 
@@ -909,9 +808,7 @@ fn crit() -> Criterion {
 
 /// One lookup per iteration over the precomputed list, cycling.
 fn bench_each(
-    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    name: &str,
-    n: usize,
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, n: usize,
     mut op: impl FnMut(usize) -> bool,
 ) {
     g.throughput(Throughput::Elements(1));
@@ -961,12 +858,8 @@ fn workload(d: &Data, cfg: &Cfg) {
     let mut c = cfg.criterion.then(crit);
     if let Some(c) = c.as_mut() {
         let mut g = c.benchmark_group(format!("{w}_before_optimize"));
-        bench_each(&mut g, "get_hit", hits.len(), |i| {
-            m.store.get(hits[i], &mut buf).is_ok()
-        });
-        bench_each(&mut g, "get_miss", misses.len(), |i| {
-            m.store.get(misses[i], &mut buf).is_err()
-        });
+        bench_each(&mut g, "get_hit", hits.len(), |i| m.store.get(hits[i], &mut buf).is_ok());
+        bench_each(&mut g, "get_miss", misses.len(), |i| m.store.get(misses[i], &mut buf).is_err());
         g.finish();
     }
 
@@ -975,12 +868,8 @@ fn workload(d: &Data, cfg: &Cfg) {
 
     if let Some(c) = c.as_mut() {
         let mut g = c.benchmark_group(format!("{w}_after_optimize"));
-        bench_each(&mut g, "get_hit", hits.len(), |i| {
-            m.store.get(hits[i], &mut buf).is_ok()
-        });
-        bench_each(&mut g, "get_miss", misses.len(), |i| {
-            m.store.get(misses[i], &mut buf).is_err()
-        });
+        bench_each(&mut g, "get_hit", hits.len(), |i| m.store.get(hits[i], &mut buf).is_ok());
+        bench_each(&mut g, "get_miss", misses.len(), |i| m.store.get(misses[i], &mut buf).is_err());
         let uids = &m.hit_uids;
         bench_each(&mut g, "get_by_uid", uids.len(), |i| {
             m.store.get_by_uid(uids[i], &mut buf).is_ok()
@@ -997,20 +886,17 @@ fn workload(d: &Data, cfg: &Cfg) {
                 if j == groups {
                     j = 0;
                 }
-                m.store
-                    .mget(&hits[j * 16..j * 16 + 16], &mut bufs, &mut out);
+                m.store.mget(&hits[j * 16..j * 16 + 16], &mut bufs, &mut out);
                 black_box(out[0].is_ok())
             })
         });
         if let Some(map) = &map {
-            bench_each(&mut g, "hashmap_get_hit", hits.len(), |i| {
-                match map.get(hits[i]) {
-                    Some(v) => {
-                        buf[..v.len()].copy_from_slice(v);
-                        true
-                    }
-                    None => false,
+            bench_each(&mut g, "hashmap_get_hit", hits.len(), |i| match map.get(hits[i]) {
+                Some(v) => {
+                    buf[..v.len()].copy_from_slice(v);
+                    true
                 }
+                None => false,
             });
         }
         if let (Some(env), Some(db)) = (&env, &db) {
@@ -1082,27 +968,9 @@ fn workload(d: &Data, cfg: &Cfg) {
     }
     let a = |n: &str| r.get(&format!("after.{n}"));
     let t = [
-        (
-            "get_hit_p50_after",
-            a("get_hit_p50") / fd,
-            "<=",
-            1.3,
-            "GET hit p50 / floor_dram_ns",
-        ),
-        (
-            "get_hit_p99_after",
-            a("get_hit_p99") / fd,
-            "<=",
-            3.0,
-            "GET hit p99 / floor_dram_ns",
-        ),
-        (
-            "get_miss_p50_after",
-            a("get_miss_p50") / fd,
-            "<=",
-            1.3,
-            "GET miss p50 / floor_dram_ns",
-        ),
+        ("get_hit_p50_after", a("get_hit_p50") / fd, "<=", 1.3, "GET hit p50 / floor_dram_ns"),
+        ("get_hit_p99_after", a("get_hit_p99") / fd, "<=", 3.0, "GET hit p99 / floor_dram_ns"),
+        ("get_miss_p50_after", a("get_miss_p50") / fd, "<=", 1.3, "GET miss p50 / floor_dram_ns"),
         (
             "get_by_uid_p50_after",
             a("get_by_uid_p50") / a("get_hit_p50"),
@@ -1170,12 +1038,7 @@ fn optimize_10m(cfg: &Cfg) {
     r.put("clock_overhead", measure::clock_overhead_ns() as f64, "ns");
     let fl = put_floor(&mut r, slots * u64::from(ss));
     let file = TempPath::new("w1-10m.maph");
-    let opts = Options {
-        slots,
-        slot_size: ss,
-        seed: 0x5EED_0010,
-        ..Options::default()
-    };
+    let opts = Options { slots, slot_size: ss, seed: 0x5EED_0010, ..Options::default() };
     let store = Store::create(&file.0, &opts).expect("creating the 10M store");
     let mut k = Vec::with_capacity(16);
     let mut v = Vec::with_capacity(128);
@@ -1184,16 +1047,10 @@ fn optimize_10m(cfg: &Cfg) {
         k.clear();
         k.extend_from_slice(format!("key:{i:08}").as_bytes());
         w1_value(i, &mut v);
-        store
-            .set(&k, &v)
-            .unwrap_or_else(|e| panic!("set of key {i}: {e}"));
+        store.set(&k, &v).unwrap_or_else(|e| panic!("set of key {i}: {e}"));
     }
     r.put("keys", n as f64, "keys");
-    r.put(
-        "insert_rate",
-        n as f64 / t.elapsed().as_secs_f64(),
-        "keys/s (formatting included)",
-    );
+    r.put("insert_rate", n as f64 / t.elapsed().as_secs_f64(), "keys/s (formatting included)");
     let lookups = 1_000_000usize;
     let mut rng = SplitMix64::new(0x10_0000);
     let mut hits = Flat::with_capacity(lookups, lookups * 12);
@@ -1205,13 +1062,9 @@ fn optimize_10m(cfg: &Cfg) {
     let (hits, misses) = (hits.slices(), misses.slices());
     let mut buf = vec![0u8; store.slot_capacity()];
     let mut phase = |r: &mut Report, ph: &str| {
-        let lat = sampled(lookups, cfg.stride, |i| {
-            store.get(hits[i], &mut buf).is_ok()
-        });
+        let lat = sampled(lookups, cfg.stride, |i| store.get(hits[i], &mut buf).is_ok());
         put_lat(r, &format!("{ph}.get_hit"), &lat, false);
-        let lat = sampled(lookups, cfg.stride, |i| {
-            store.get(misses[i], &mut buf).is_err()
-        });
+        let lat = sampled(lookups, cfg.stride, |i| store.get(misses[i], &mut buf).is_err());
         put_lat(r, &format!("{ph}.get_miss"), &lat, false);
     };
     phase(&mut r, "before");
@@ -1220,24 +1073,14 @@ fn optimize_10m(cfg: &Cfg) {
     let secs = t.elapsed().as_secs_f64();
     r.put("optimize_time", secs, "s");
     r.put("optimize_ns_per_key", secs * 1e9 / rep.keys as f64, "ns");
-    r.put(
-        "optimize_bytes_per_key",
-        rep.bytes as f64 / rep.keys as f64,
-        "bytes",
-    );
+    r.put("optimize_bytes_per_key", rep.bytes as f64 / rep.keys as f64, "bytes");
     r.put("optimize_keys_left_to_probing", rep.probing as f64, "keys");
     phase(&mut r, "after");
     r.put("rss", proc_status_bytes("VmRSS:") / 1048576.0, "MiB");
     let fd = fl.dram_ns;
     let v = r.get("after.get_hit_p50") / fd;
     r.put("after.get_hit_p50_over_floor_dram", v, "x");
-    r.target(
-        "optimize_10m_seconds",
-        secs,
-        "<",
-        5.0,
-        "optimize() of 10M keys, seconds",
-    );
+    r.target("optimize_10m_seconds", secs, "<", 5.0, "optimize() of 10M keys, seconds");
     drop(store);
     drop(file);
 }
@@ -1254,10 +1097,7 @@ fn main() {
     }
     if cfg.w2 {
         if let Some(d) = w2_data(&cfg) {
-            let cfg2 = Cfg {
-                criterion: false,
-                ..Cfg::from_env()
-            };
+            let cfg2 = Cfg { criterion: false, ..Cfg::from_env() };
             workload(&d, &cfg2);
         }
     }

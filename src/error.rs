@@ -63,10 +63,7 @@ pub enum Error {
 impl Error {
     /// Builds an `Io` error from the calling thread's errno.
     pub(crate) fn last_os(what: &'static str) -> Error {
-        Error::Io(
-            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-            what,
-        )
+        Error::Io(std::io::Error::last_os_error().raw_os_error().unwrap_or(0), what)
     }
 
     pub(crate) fn from_io(e: &std::io::Error, what: &'static str) -> Error {
@@ -82,17 +79,12 @@ impl fmt::Display for Error {
         match self {
             Error::NotFound => write!(f, "key not found"),
             Error::InvalidArg(m) => write!(f, "invalid argument: {m}"),
-            Error::Io(errno, what) => write!(
-                f,
-                "I/O error while {what}: {}",
-                std::io::Error::from_raw_os_error(*errno)
-            ),
+            Error::Io(errno, what) => {
+                write!(f, "I/O error while {what}: {}", std::io::Error::from_raw_os_error(*errno))
+            }
             Error::Corrupt(m) => write!(f, "corrupt store: {m}"),
             Error::Version(m) => write!(f, "unsupported store: {m}"),
-            Error::Full => write!(
-                f,
-                "store full: no free slot within the maximum probe distance"
-            ),
+            Error::Full => write!(f, "store full: no free slot within the maximum probe distance"),
             Error::NoSpace { bytes, errno, what } => write!(
                 f,
                 "no space: cannot reserve {bytes} bytes for {what} on its file system: {}",

@@ -9,20 +9,9 @@ use maph::{Error, Options, Result, Store};
 #[test]
 fn mget_answers_exactly_as_get_for_every_key() {
     let dir = common::TempDir::new("mget");
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots: 4096,
-            ..Options::default()
-        },
-    )
-    .unwrap();
-    let keys: Vec<Vec<u8>> = (0..1000u32)
-        .map(|i| format!("key:{i:08}").into_bytes())
-        .collect();
-    let vals: Vec<Vec<u8>> = (0..1000u32)
-        .map(|i| vec![i as u8; (i % 50) as usize])
-        .collect();
+    let s = Store::create(dir.path("s"), &Options { slots: 4096, ..Options::default() }).unwrap();
+    let keys: Vec<Vec<u8>> = (0..1000u32).map(|i| format!("key:{i:08}").into_bytes()).collect();
+    let vals: Vec<Vec<u8>> = (0..1000u32).map(|i| vec![i as u8; (i % 50) as usize]).collect();
     let kr: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
     let vr: Vec<&[u8]> = vals.iter().map(|v| v.as_slice()).collect();
     let mut res: Vec<Result<()>> = vec![Ok(()); 1000];
@@ -32,9 +21,8 @@ fn mget_answers_exactly_as_get_for_every_key() {
         // 700 present, 300 absent, an empty key, and small buffers.
         let mut query: Vec<&[u8]> = kr.clone();
         query.push(b"");
-        let mut store: Vec<Vec<u8>> = (0..query.len())
-            .map(|i| vec![0u8; if i % 97 == 0 { 2 } else { 64 }])
-            .collect();
+        let mut store: Vec<Vec<u8>> =
+            (0..query.len()).map(|i| vec![0u8; if i % 97 == 0 { 2 } else { 64 }]).collect();
         let mut bufs: Vec<&mut [u8]> = store.iter_mut().map(|b| b.as_mut_slice()).collect();
         let mut out: Vec<Result<usize>> = vec![Ok(0); query.len()];
         s.mget(&query, &mut bufs, &mut out);
@@ -56,15 +44,9 @@ fn mget_answers_exactly_as_get_for_every_key() {
 #[test]
 fn mset_reports_each_keys_own_failure() {
     let dir = common::TempDir::new("mset");
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots: 64,
-            slot_size: 64,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let s =
+        Store::create(dir.path("s"), &Options { slots: 64, slot_size: 64, ..Options::default() })
+            .unwrap();
     let big = vec![0u8; 100];
     let keys: [&[u8]; 3] = [b"a", b"b", b""];
     let vals: [&[u8]; 3] = [b"1", &big, b"3"];

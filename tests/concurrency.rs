@@ -40,20 +40,11 @@ fn is_whole(key: u32, v: &[u8]) -> bool {
 fn readers_never_see_a_torn_value_while_writers_rewrite_the_same_keys() {
     let dir = common::TempDir::new("torn");
     let store = Arc::new(
-        Store::create(
-            dir.path("s"),
-            &Options {
-                slots: 256,
-                ..Options::default()
-            },
-        )
-        .unwrap(),
+        Store::create(dir.path("s"), &Options { slots: 256, ..Options::default() }).unwrap(),
     );
     const KEYS: u32 = 16;
     for k in 0..KEYS {
-        store
-            .set(format!("key{k}").as_bytes(), &value(k, 0))
-            .unwrap();
+        store.set(format!("key{k}").as_bytes(), &value(k, 0)).unwrap();
     }
     let stop = Arc::new(AtomicBool::new(false));
     let gen = Arc::new(AtomicU64::new(1));
@@ -108,14 +99,8 @@ fn readers_never_see_a_torn_value_while_writers_rewrite_the_same_keys() {
     for h in handles {
         h.join().unwrap();
     }
-    assert!(
-        reads.load(Ordering::Relaxed) > 1000,
-        "readers made no progress"
-    );
-    assert!(
-        gen.load(Ordering::Relaxed) > 1000,
-        "writers made no progress"
-    );
+    assert!(reads.load(Ordering::Relaxed) > 1000, "readers made no progress");
+    assert!(gen.load(Ordering::Relaxed) > 1000, "writers made no progress");
     assert!(store.check().is_empty(), "{:?}", store.check());
 }
 
@@ -124,14 +109,7 @@ fn racing_writers_of_the_same_new_keys_create_one_copy_each() {
     let dir = common::TempDir::new("dup");
     // Tombstones first, so that inserts race over reusable slots too.
     let store = Arc::new(
-        Store::create(
-            dir.path("s"),
-            &Options {
-                slots: 4096,
-                ..Options::default()
-            },
-        )
-        .unwrap(),
+        Store::create(dir.path("s"), &Options { slots: 4096, ..Options::default() }).unwrap(),
     );
     for i in 0..1000u32 {
         store.set(format!("old{i}").as_bytes(), b"x").unwrap();
@@ -149,9 +127,7 @@ fn racing_writers_of_the_same_new_keys_create_one_copy_each() {
                 for i in 0..KEYS {
                     // Threads walk the keys in different orders and also delete.
                     let k = if t % 2 == 0 { i } else { KEYS - 1 - i };
-                    store
-                        .set(format!("new{k}").as_bytes(), &value(k, u64::from(t)))
-                        .unwrap();
+                    store.set(format!("new{k}").as_bytes(), &value(k, u64::from(t))).unwrap();
                 }
             })
         })
@@ -163,10 +139,7 @@ fn racing_writers_of_the_same_new_keys_create_one_copy_each() {
     let violations = store.check();
     assert!(violations.is_empty(), "{violations:?}");
     for k in 0..KEYS {
-        assert!(is_whole(
-            k,
-            &store.get_vec(format!("new{k}").as_bytes()).unwrap()
-        ));
+        assert!(is_whole(k, &store.get_vec(format!("new{k}").as_bytes()).unwrap()));
     }
 }
 
@@ -175,15 +148,8 @@ fn writers_of_different_keys_never_lose_one_at_high_load() {
     let dir = common::TempDir::new("lose");
     let path = dir.path("s");
     let store = Arc::new(
-        Store::create(
-            &path,
-            &Options {
-                slots: 8192,
-                slot_size: 64,
-                ..Options::default()
-            },
-        )
-        .unwrap(),
+        Store::create(&path, &Options { slots: 8192, slot_size: 64, ..Options::default() })
+            .unwrap(),
     );
     let per = 1700u32; // 4 * 1700 = 6800 keys: 0.83 load
     let handles: Vec<_> = (0..4u32)
@@ -192,9 +158,7 @@ fn writers_of_different_keys_never_lose_one_at_high_load() {
             thread::spawn(move || {
                 for i in 0..per {
                     let k = t * per + i;
-                    store
-                        .set(format!("d{k}").as_bytes(), &k.to_le_bytes())
-                        .unwrap();
+                    store.set(format!("d{k}").as_bytes(), &k.to_le_bytes()).unwrap();
                 }
             })
         })

@@ -16,13 +16,7 @@ use proptest::prelude::*;
 fn make_store(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
     let s = Store::create(
         path,
-        &Options {
-            slots: 64,
-            slot_size: 128,
-            max_probes: 64,
-            lock_count: 4,
-            ..Options::default()
-        },
+        &Options { slots: 64, slot_size: 128, max_probes: 64, lock_count: 4, ..Options::default() },
     )
     .unwrap();
     let rows: Vec<_> = (0..40u32)
@@ -121,12 +115,7 @@ fn every_damaged_layout_field_is_corrupt_even_with_a_matching_checksum() {
         ("locks offset", OFF_LOCKS_OFFSET, 0, false),
         ("slots offset", OFF_SLOTS_OFFSET, 4096, false),
         ("extra offset", OFF_EXTRA_OFFSET, 1, false),
-        (
-            "extra length overflows",
-            OFF_EXTRA_LEN,
-            u64::MAX - 10,
-            false,
-        ),
+        ("extra length overflows", OFF_EXTRA_LEN, u64::MAX - 10, false),
         ("file length", OFF_FILE_LEN, 1 << 50, false),
         ("MPHF keys above slots", OFF_MPHF_KEYS, 65, false),
         ("longest probe above max", OFF_LONGEST_PROBE, 1000, false),
@@ -135,13 +124,7 @@ fn every_damaged_layout_field_is_corrupt_even_with_a_matching_checksum() {
         let dir = common::TempDir::new("field");
         let p = dir.path("s");
         make_store(&p);
-        rewrite_header(&p, |h| {
-            if is32 {
-                put32(h, off, val as u32)
-            } else {
-                put64(h, off, val)
-            }
-        });
+        rewrite_header(&p, |h| if is32 { put32(h, off, val as u32) } else { put64(h, off, val) });
         let e = open_err(&p);
         assert!(matches!(e, Error::Corrupt(_)), "{what}: {e:?}");
     }
@@ -175,11 +158,9 @@ fn slot_offset_of(b: &[u8], key: &[u8]) -> usize {
 
 #[test]
 fn slot_length_beyond_the_slot_is_corrupt_not_a_wild_read() {
-    for (field, val) in [
-        (SLOT_OFF_VAL_LEN, 100_000u32),
-        (SLOT_OFF_VAL_LEN, 97),
-        (SLOT_OFF_VAL_LEN, u32::MAX),
-    ] {
+    for (field, val) in
+        [(SLOT_OFF_VAL_LEN, 100_000u32), (SLOT_OFF_VAL_LEN, 97), (SLOT_OFF_VAL_LEN, u32::MAX)]
+    {
         let dir = common::TempDir::new("slotlen");
         let p = dir.path("s");
         make_store(&p);
@@ -188,17 +169,10 @@ fn slot_length_beyond_the_slot_is_corrupt_not_a_wild_read() {
         put32(&mut b, o + field, val);
         std::fs::write(&p, b).unwrap();
         let s = Store::open(&p, OpenMode::ReadOnly).unwrap();
-        assert!(
-            matches!(s.get_vec(b"key7"), Err(Error::Corrupt(_))),
-            "{val}"
-        );
+        assert!(matches!(s.get_vec(b"key7"), Err(Error::Corrupt(_))), "{val}");
         assert!(s.get_ref(b"key7").is_err());
         assert_eq!(s.get_vec(b"key8").unwrap(), b"value8".repeat(3));
-        assert!(
-            s.check().iter().any(|v| v.contains("exceed")),
-            "{:?}",
-            s.check()
-        );
+        assert!(s.check().iter().any(|v| v.contains("exceed")), "{:?}", s.check());
     }
 }
 

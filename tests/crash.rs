@@ -104,9 +104,9 @@ fn own_key(w: usize, i: usize) -> Vec<u8> {
 /// The state of own key `i` as the store shows it.
 fn observed(store: &Store, w: usize, i: usize) -> Result<u64, String> {
     match store.get_vec(&own_key(w, i)) {
-        Ok(v) => whole(&v)
-            .map(|s| (s << 1) | 1)
-            .ok_or_else(|| format!("torn value in own:{w}:{i}")),
+        Ok(v) => {
+            whole(&v).map(|s| (s << 1) | 1).ok_or_else(|| format!("torn value in own:{w}:{i}"))
+        }
         Err(Error::NotFound) => Ok(0),
         Err(e) => Err(format!("own:{w}:{i}: {e}")),
     }
@@ -149,14 +149,7 @@ fn worker(store: &Store, shared: &Shared, w: usize) -> ! {
                     log.in_flight_state.store(st, Ordering::SeqCst);
                     log.key_in_flight.store(i as u64 + 1, Ordering::SeqCst);
                     let v = value(seq, w as u64);
-                    (
-                        st,
-                        if acked == 0 {
-                            store.add(&key, &v)
-                        } else {
-                            store.set(&key, &v)
-                        },
-                    )
+                    (st, if acked == 0 { store.add(&key, &v) } else { store.set(&key, &v) })
                 };
                 if let Err(e) = r {
                     eprintln!("worker {w}: own key op failed: {e}");
@@ -225,20 +218,12 @@ fn spawn(store: &Store, shared: &Shared, w: usize) -> libc::pid_t {
 
 #[test]
 fn killed_workers_never_wedge_the_table_or_tear_a_write() {
-    let kills: usize = std::env::var("MAPH_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
+    let kills: usize =
+        std::env::var("MAPH_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
     let name = format!("maph-crash-test-{}", std::process::id());
     let _ = Store::shm_unlink(name.as_bytes());
-    let store = Store::shm_create(
-        name.as_bytes(),
-        &Options {
-            slots: 4096,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let store =
+        Store::shm_create(name.as_bytes(), &Options { slots: 4096, ..Options::default() }).unwrap();
     Store::shm_unlink(name.as_bytes()).unwrap(); // the workers inherit the handle
     let shared = shared_memory();
     let mut pids: Vec<libc::pid_t> = (0..WORKERS).map(|w| spawn(&store, shared, w)).collect();
@@ -257,11 +242,8 @@ fn killed_workers_never_wedge_the_table_or_tear_a_write() {
         }
         max_extra_incr += shared.logs[w].incr_in_flight.load(Ordering::SeqCst);
         // Every survivor makes progress within the limit.
-        let before: Vec<u64> = shared
-            .logs
-            .iter()
-            .map(|l| l.progress.load(Ordering::SeqCst))
-            .collect();
+        let before: Vec<u64> =
+            shared.logs.iter().map(|l| l.progress.load(Ordering::SeqCst)).collect();
         let t = Instant::now();
         loop {
             let stalled = (0..WORKERS)
@@ -270,10 +252,7 @@ fn killed_workers_never_wedge_the_table_or_tear_a_write() {
             if stalled == 0 {
                 break;
             }
-            assert!(
-                t.elapsed() < PROGRESS_LIMIT,
-                "{stalled} survivors stalled after a kill"
-            );
+            assert!(t.elapsed() < PROGRESS_LIMIT, "{stalled} survivors stalled after a kill");
             std::thread::sleep(Duration::from_micros(200));
         }
         worst_stall = worst_stall.max(t.elapsed());
@@ -284,26 +263,16 @@ fn killed_workers_never_wedge_the_table_or_tear_a_write() {
         let mut st = 0;
         // SAFETY: reaps our own child.
         unsafe { libc::waitpid(p, &mut st, 0) };
-        assert!(
-            libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0,
-            "a worker crashed on its own"
-        );
+        assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "a worker crashed on its own");
     }
     // Resolve in-flight keys of the last incarnations (they exited cleanly,
     // so none is in flight), then check everything.
     let repaired = store.recover().unwrap();
     let violations = store.check();
-    assert!(
-        violations.is_empty(),
-        "check after {kills} kills: {violations:?}"
-    );
+    assert!(violations.is_empty(), "check after {kills} kills: {violations:?}");
     let mut total_ops = 0;
     for (w, log) in shared.logs.iter().enumerate() {
-        assert_eq!(
-            log.violations.load(Ordering::SeqCst),
-            0,
-            "worker {w} saw violations"
-        );
+        assert_eq!(log.violations.load(Ordering::SeqCst), 0, "worker {w} saw violations");
         assert_eq!(log.key_in_flight.load(Ordering::SeqCst), 0);
         for i in 0..OWN_KEYS {
             assert_eq!(
@@ -319,11 +288,7 @@ fn killed_workers_never_wedge_the_table_or_tear_a_write() {
             assert!(whole(&v).is_some(), "shared:{j} torn");
         }
     }
-    let acked: u64 = shared
-        .logs
-        .iter()
-        .map(|l| l.incr_acked.load(Ordering::SeqCst))
-        .sum();
+    let acked: u64 = shared.logs.iter().map(|l| l.incr_acked.load(Ordering::SeqCst)).sum();
     let counter = store.incr(b"counter", 0).unwrap() as u64;
     assert!(
         counter >= acked && counter <= acked + max_extra_incr,

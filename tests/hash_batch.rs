@@ -64,15 +64,7 @@ fn check_all_paths(keys: &[&[u8]], seed: u64, what: &str) {
 }
 
 fn seeds(rng: &mut Rng) -> Vec<u64> {
-    vec![
-        0,
-        1,
-        u64::MAX,
-        0x8000_0000_0000_0000,
-        0xFFFF_FFFF,
-        rng.next(),
-        rng.next(),
-    ]
+    vec![0, 1, u64::MAX, 0x8000_0000_0000_0000, 0xFFFF_FFFF, rng.next(), rng.next()]
 }
 
 #[test]

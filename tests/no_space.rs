@@ -43,14 +43,8 @@ fn run_in_small_tmpfs(scenario: &str) -> bool {
     let c_mnt = std::ffi::CString::new(mnt.to_str().unwrap()).unwrap();
     let c_size = std::ffi::CString::new(format!("size={TMPFS_BYTES}")).unwrap();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        scenario,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("MAPH_TMPFS_DIR", &mnt);
+    cmd.args([scenario, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("MAPH_TMPFS_DIR", &mnt);
     // SAFETY: the closure runs in the forked child before exec and makes
     // only system calls (async-signal-safe) on data prepared before fork.
     unsafe {
@@ -119,11 +113,7 @@ fn entries(dir: &Path) -> Vec<String> {
 
 /// Options of a store of `slots` 512-byte slots with a small lock table.
 fn opts(slots: u64) -> Options {
-    Options {
-        slots,
-        lock_count: 64,
-        ..Options::default()
-    }
+    Options { slots, lock_count: 64, ..Options::default() }
 }
 
 /// Writes 400-byte values into `store` until it answers `Full` or every
@@ -183,10 +173,7 @@ fn scenario_file_store_on_small_tmpfs() {
     assert_eq!(entries(&dir), vec!["fits".to_string()]);
 
     // A sparse store is created on request and takes no space up front.
-    let sparse = Options {
-        sparse: true,
-        ..opts(131_072)
-    };
+    let sparse = Options { sparse: true, ..opts(131_072) };
     let s = Store::create(dir.join("sparse"), &sparse).unwrap();
     assert_eq!(s.stats().keys, 0);
 }

@@ -12,21 +12,10 @@ use maph::store::format::*;
 use maph::{Error, OpenMode, Options, Store};
 
 fn filled(dir: &common::TempDir, n: u32, slots: u64) -> Store {
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots,
-            slot_size: 128,
-            ..Options::default()
-        },
-    )
-    .unwrap();
-    for i in 0..n {
-        s.set(
-            format!("key:{i:08}").as_bytes(),
-            format!("val{i}").as_bytes(),
-        )
+    let s = Store::create(dir.path("s"), &Options { slots, slot_size: 128, ..Options::default() })
         .unwrap();
+    for i in 0..n {
+        s.set(format!("key:{i:08}").as_bytes(), format!("val{i}").as_bytes()).unwrap();
     }
     s
 }
@@ -110,18 +99,12 @@ fn reopened_store_reads_one_slot_through_the_stored_mphf() {
     }
     std::fs::write(&path, &b).unwrap();
     let s = Store::open(&path, OpenMode::ReadOnly).unwrap();
-    assert!(
-        s.mphf_in_use(),
-        "reopened store did not load the stored MPHF"
-    );
+    assert!(s.mphf_in_use(), "reopened store did not load the stored MPHF");
     for (k, _, slot) in &displaced {
         if cut.contains(slot) {
             continue; // its own slot was cut
         }
-        assert!(
-            s.get_vec(k.as_bytes()).is_ok(),
-            "{k} not found through the MPHF"
-        );
+        assert!(s.get_vec(k.as_bytes()).is_ok(), "{k} not found through the MPHF");
     }
 }
 
@@ -176,10 +159,7 @@ fn readers_never_miss_a_key_while_optimize_runs_and_writers_write() {
             let mut rounds = 0;
             while !stop.load(Ordering::Relaxed) {
                 for i in (0..20_000).step_by(7) {
-                    assert!(
-                        s.get_vec(format!("key:{i:08}").as_bytes()).is_ok(),
-                        "missed key {i}"
-                    );
+                    assert!(s.get_vec(format!("key:{i:08}").as_bytes()).is_ok(), "missed key {i}");
                 }
                 rounds += 1;
             }
@@ -207,10 +187,7 @@ fn readers_never_miss_a_key_while_optimize_runs_and_writers_write() {
     assert!(reader.join().unwrap() > 0);
     let last = writer.join().unwrap();
     for i in 100_000..last {
-        assert!(
-            s.get_vec(format!("new:{i}").as_bytes()).is_ok(),
-            "lost new:{i}"
-        );
+        assert!(s.get_vec(format!("new:{i}").as_bytes()).is_ok(), "lost new:{i}");
     }
     assert!(s.check().is_empty());
 }
@@ -238,14 +215,7 @@ fn insert_delete_churn_after_optimize_keeps_the_store_openable() {
     // The count of inserts since optimize() only grows until the next
     // optimize(); it must never make a sound store fail validation.
     let dir = common::TempDir::new("churn");
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots: 16,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let s = Store::create(dir.path("s"), &Options { slots: 16, ..Options::default() }).unwrap();
     s.set(b"a", b"1").unwrap();
     s.optimize().unwrap();
     for _ in 0..40 {

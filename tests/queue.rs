@@ -50,15 +50,7 @@ fn audit_all_queued(s: &QueueSet) -> Audit {
 #[test]
 fn new_set_has_every_element_in_queue_zero_in_order() {
     let s = QueueSet::create_anon(100, 10, 3).unwrap();
-    assert_eq!(
-        (
-            s.elem_count(),
-            s.elem_size(),
-            s.elem_stride(),
-            s.queue_count()
-        ),
-        (100, 10, 64, 3)
-    );
+    assert_eq!((s.elem_count(), s.elem_size(), s.elem_stride(), s.queue_count()), (100, 10, 64, 3));
     assert_eq!(s.len(0).unwrap(), 100);
     assert_eq!(s.len(1).unwrap(), 0);
     let a = audit_all_queued(&s);
@@ -94,9 +86,7 @@ fn fifo_order_within_a_queue_single_and_bulk() {
         if rng.below(2) == 0 {
             got.push(s.pull(2).unwrap());
         } else {
-            let n = s
-                .pull_many(2, &mut buf[..1 + rng.below(63) as usize])
-                .unwrap();
+            let n = s.pull_many(2, &mut buf[..1 + rng.below(63) as usize]).unwrap();
             got.extend_from_slice(&buf[..n]);
         }
     }
@@ -179,68 +169,37 @@ fn bad_input_gets_clear_errors() {
     assert!(inv(QueueSet::create_anon(0, 64, 1)), "zero elements");
     assert!(inv(QueueSet::create_anon(1, 0, 1)), "zero-size elements");
     assert!(inv(QueueSet::create_anon(1, 64, 0)), "zero queues");
-    assert!(inv(QueueSet::create_anon(
-        maph::queue::MAX_ELEMS + 1,
-        64,
-        1
-    )));
+    assert!(inv(QueueSet::create_anon(maph::queue::MAX_ELEMS + 1, 64, 1)));
     assert!(inv(QueueSet::create("", 1, 1, 1)));
     assert!(inv(QueueSet::create("a/b", 1, 1, 1)));
     assert!(inv(QueueSet::create("x".repeat(251), 1, 1, 1)));
-    assert!(matches!(
-        QueueSet::open("x".repeat(251)),
-        Err(Error::InvalidArg(_))
-    ));
+    assert!(matches!(QueueSet::open("x".repeat(251)), Err(Error::InvalidArg(_))));
 
     let s = QueueSet::create_anon(10, 64, 2).unwrap();
-    assert!(
-        matches!(s.push(2, 0), Err(Error::InvalidArg(_))),
-        "queue id out of range"
-    );
+    assert!(matches!(s.push(2, 0), Err(Error::InvalidArg(_))), "queue id out of range");
     assert!(matches!(s.pull(2), Err(Error::InvalidArg(_))));
-    assert!(matches!(
-        s.wait(9, Some(Duration::ZERO)),
-        Err(Error::InvalidArg(_))
-    ));
+    assert!(matches!(s.wait(9, Some(Duration::ZERO)), Err(Error::InvalidArg(_))));
     assert!(matches!(s.len(2), Err(Error::InvalidArg(_))));
-    assert!(
-        matches!(s.push(0, 10), Err(Error::InvalidArg(_))),
-        "index out of range"
-    );
+    assert!(matches!(s.push(0, 10), Err(Error::InvalidArg(_))), "index out of range");
     assert!(matches!(s.elem_ptr(10), Err(Error::InvalidArg(_))));
     assert!(matches!(s.locate(10), Err(Error::InvalidArg(_))));
-    assert!(matches!(
-        s.push_many(1, &[0; 11]),
-        Err(Error::InvalidArg(_))
-    ));
+    assert!(matches!(s.push_many(1, &[0; 11]), Err(Error::InvalidArg(_))));
     // Element 3 is in queue 0: pushing it anywhere is a conflict.
     assert!(matches!(s.push(1, 3), Err(Error::Conflict(_))));
     let a = s.pull(0).unwrap();
     let b = s.pull(0).unwrap();
     // The same element twice in one batch: nothing is pushed.
-    assert!(matches!(
-        s.push_many(1, &[a, b, a]),
-        Err(Error::Conflict(_))
-    ));
+    assert!(matches!(s.push_many(1, &[a, b, a]), Err(Error::Conflict(_))));
     assert_eq!(s.len(1).unwrap(), 0);
     assert_eq!(s.locate(a).unwrap(), Location::Held(std::process::id()));
     assert_eq!(s.locate(b).unwrap(), Location::Held(std::process::id()));
     // A batch with one element already queued: nothing is pushed either.
-    assert!(matches!(
-        s.push_many(1, &[a, 5, b]),
-        Err(Error::Conflict(_))
-    ));
+    assert!(matches!(s.push_many(1, &[a, 5, b]), Err(Error::Conflict(_))));
     assert_eq!(s.len(1).unwrap(), 0);
     s.push_many(1, &[a, b]).unwrap();
-    assert!(
-        matches!(s.push(1, a), Err(Error::Conflict(_))),
-        "pushed twice"
-    );
+    assert!(matches!(s.push(1, a), Err(Error::Conflict(_))), "pushed twice");
     assert_eq!(s.locate(a).unwrap(), Location::Queue(1));
-    assert!(matches!(
-        s.reclaim(Some(std::process::id())),
-        Err(Error::Conflict(_))
-    ));
+    assert!(matches!(s.reclaim(Some(std::process::id())), Err(Error::Conflict(_))));
     assert!(matches!(s.reclaim(Some(0)), Err(Error::InvalidArg(_))));
     audit_all_queued(&s);
 }
@@ -249,15 +208,9 @@ fn bad_input_gets_clear_errors() {
 fn named_sets_are_created_once_opened_and_unlinked() {
     let name = ShmName::new("named");
     let s = QueueSet::create(&name.0, 50, 100, 3).unwrap();
-    assert!(matches!(
-        QueueSet::create(&name.0, 50, 100, 3),
-        Err(Error::Exists)
-    ));
+    assert!(matches!(QueueSet::create(&name.0, 50, 100, 3), Err(Error::Exists)));
     let o = QueueSet::open(&name.0).unwrap();
-    assert_eq!(
-        (o.elem_count(), o.elem_size(), o.queue_count()),
-        (50, 100, 3)
-    );
+    assert_eq!((o.elem_count(), o.elem_size(), o.queue_count()), (50, 100, 3));
     // One set seen through two mappings.
     let e = s.pull(0).unwrap();
     s.elem_u64(e, 1).unwrap().store(0xfeed, Ordering::Relaxed);
@@ -266,10 +219,7 @@ fn named_sets_are_created_once_opened_and_unlinked() {
     assert_eq!(e2, e);
     assert_eq!(o.elem_u64(e2, 1).unwrap().load(Ordering::Relaxed), 0xfeed);
     // Pointers differ per mapping; offsets agree.
-    let (p0, p1) = (
-        s.elem_ptr(1).unwrap() as usize,
-        s.elem_ptr(0).unwrap() as usize,
-    );
+    let (p0, p1) = (s.elem_ptr(1).unwrap() as usize, s.elem_ptr(0).unwrap() as usize);
     assert_eq!(p0 - p1, 128);
     assert_eq!(p1 % 64, 0);
     o.push(0, e2).unwrap();
@@ -291,10 +241,7 @@ fn queue_names_are_unique_and_looked_up() {
     assert_eq!(s.name(1).unwrap(), b"requests");
     assert_eq!(s.set_name(0, "requests"), Err(Error::Exists));
     s.set_name(1, "requests").unwrap(); // renaming to its own name is fine
-    assert!(matches!(
-        s.set_name(0, "x".repeat(32)),
-        Err(Error::InvalidArg(_))
-    ));
+    assert!(matches!(s.set_name(0, "x".repeat(32)), Err(Error::InvalidArg(_))));
     assert!(matches!(s.set_name(3, "q"), Err(Error::InvalidArg(_))));
     assert!(matches!(s.lookup(""), Err(Error::InvalidArg(_))));
     s.set_name(1, "").unwrap();
@@ -307,15 +254,9 @@ fn queue_names_are_unique_and_looked_up() {
 fn wait_times_out_on_an_empty_queue_and_returns_at_once_on_a_full_one() {
     let s = QueueSet::create_anon(4, 8, 2).unwrap();
     let t = Instant::now();
-    assert_eq!(
-        s.wait(1, Some(Duration::from_millis(80))),
-        Err(Error::Timeout)
-    );
+    assert_eq!(s.wait(1, Some(Duration::from_millis(80))), Err(Error::Timeout));
     let dt = t.elapsed();
-    assert!(
-        dt >= Duration::from_millis(80) && dt < Duration::from_secs(2),
-        "{dt:?}"
-    );
+    assert!(dt >= Duration::from_millis(80) && dt < Duration::from_secs(2), "{dt:?}");
     assert_eq!(s.wait(1, Some(Duration::ZERO)), Err(Error::Timeout));
     let t = Instant::now();
     s.wait(0, None).unwrap();
@@ -335,10 +276,7 @@ fn wait_wakes_when_another_thread_pushes() {
         std::thread::sleep(Duration::from_millis(100));
         s.push(1, e).unwrap();
         let dt = h.join().unwrap();
-        assert!(
-            dt >= Duration::from_millis(90) && dt < Duration::from_secs(5),
-            "{dt:?}"
-        );
+        assert!(dt >= Duration::from_millis(90) && dt < Duration::from_secs(5), "{dt:?}");
     });
 }
 
@@ -439,18 +377,11 @@ impl Drop for Worker {
 /// guards against that (it times out unless the worker really pushes).
 fn spawn_worker(role: &str, set: &str, args: &[(&str, String)]) -> Worker {
     let mut c = Command::new(std::env::current_exe().unwrap());
-    c.args([
-        "--ignored",
-        "--exact",
-        "worker_entry",
-        "--nocapture",
-        "--test-threads=1",
-        "-q",
-    ])
-    .env("MAPH_QTEST_ROLE", role)
-    .env("MAPH_QTEST_SET", set)
-    .env("MAPH_QTEST_PARENT", std::process::id().to_string())
-    .stdout(Stdio::null());
+    c.args(["--ignored", "--exact", "worker_entry", "--nocapture", "--test-threads=1", "-q"])
+        .env("MAPH_QTEST_ROLE", role)
+        .env("MAPH_QTEST_SET", set)
+        .env("MAPH_QTEST_PARENT", std::process::id().to_string())
+        .stdout(Stdio::null());
     for (k, v) in args {
         c.env(k, v);
     }
@@ -520,10 +451,7 @@ fn mover(s: &QueueSet, ops: u64, seed: u64, killable: bool) -> i32 {
     let take = |e: u32, bad: &mut i32| {
         let old = s.elem_u64(e, 0).unwrap().swap(me, Ordering::AcqRel);
         if old != 0 && old != me && !maph::queue::process_dead(old as u32) {
-            violation(
-                format!("element {e} pulled by {me} while held by live {old}"),
-                bad,
-            );
+            violation(format!("element {e} pulled by {me} while held by live {old}"), bad);
         }
     };
     for _ in 0..ops {
@@ -564,11 +492,7 @@ fn mover(s: &QueueSet, ops: u64, seed: u64, killable: bool) -> i32 {
                 for &e in &batch {
                     s.elem_u64(e, 0).unwrap().store(0, Ordering::Release);
                 }
-                let r = if k == 1 {
-                    s.push(q, batch[0])
-                } else {
-                    s.push_many(q, &batch)
-                };
+                let r = if k == 1 { s.push(q, batch[0]) } else { s.push_many(q, &batch) };
                 if let Err(e) = r {
                     violation(format!("push: {e}"), &mut bad);
                 }

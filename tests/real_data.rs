@@ -28,15 +28,9 @@ fn data_set() -> DataSet {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let full = root.join("../shared/data/pypi-packages.tsv.gz");
     if full.is_file() {
-        DataSet {
-            path: full,
-            full: true,
-        }
+        DataSet { path: full, full: true }
     } else {
-        DataSet {
-            path: root.join("data/pypi-sample.tsv.gz"),
-            full: false,
-        }
+        DataSet { path: root.join("data/pypi-sample.tsv.gz"), full: false }
     }
 }
 
@@ -48,10 +42,7 @@ fn rows(path: &std::path::Path) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = vec![];
     for line in r.split(b'\n').skip(1) {
         let line = line.unwrap();
-        let tab = line
-            .iter()
-            .position(|&b| b == b'\t')
-            .expect("key tab value");
+        let tab = line.iter().position(|&b| b == b'\t').expect("key tab value");
         out.push((line[..tab].to_vec(), line[tab + 1..].to_vec()));
     }
     out
@@ -91,11 +82,7 @@ fn w2_loads_in_full_at_075_and_reads_back_everywhere() {
     );
     let rows = rows(&data.path);
     if data.full {
-        assert!(
-            rows.len() > 800_000,
-            "expected the full data set, got {} rows",
-            rows.len()
-        );
+        assert!(rows.len() > 800_000, "expected the full data set, got {} rows", rows.len());
     } else {
         assert_eq!(rows.len(), 40_292, "the sample's rows (data/README.md)");
     }
@@ -117,11 +104,7 @@ fn w2_loads_in_full_at_075_and_reads_back_everywhere() {
         too_large.len(),
         store.stats()
     );
-    assert!(
-        too_large.len() < 10,
-        "too many rows too large: {}",
-        too_large.len()
-    );
+    assert!(too_large.len() < 10, "too many rows too large: {}", too_large.len());
     for &i in &too_large {
         assert!(rows[i].0.len() + rows[i].1.len() > store.slot_capacity());
     }
@@ -130,12 +113,7 @@ fn w2_loads_in_full_at_075_and_reads_back_everywhere() {
         let names: Vec<&[u8]> = too_large.iter().map(|&i| rows[i].0.as_slice()).collect();
         assert_eq!(
             names,
-            [
-                &b"apat-frame"[..],
-                b"mizutsune-taobaosearch-mcp-server",
-                b"saqds",
-                b"totindex"
-            ],
+            [&b"apat-frame"[..], b"mizutsune-taobaosearch-mcp-server", b"saqds", b"totindex"],
             "the sample's too-large rows (data/README.md)"
         );
     }

@@ -31,12 +31,7 @@ fn forge(inside: bool) -> Forged {
     let path = dir.path("s");
     let s = Store::create(
         &path,
-        &Options {
-            slots: 64,
-            slot_size: 128,
-            lock_count: 16,
-            ..Options::default()
-        },
+        &Options { slots: 64, slot_size: 128, lock_count: 16, ..Options::default() },
     )
     .unwrap();
     s.set(b"k", b"v1").unwrap();
@@ -52,16 +47,9 @@ fn forge(inside: bool) -> Forged {
     let w = get64(&b, slot);
     put32(&mut b, ent + LOCK_OFF_OWNER, dead_pid());
     put32(&mut b, ent + LOCK_OFF_REDO, 1);
-    put64(
-        &mut b,
-        ent + LOCK_OFF_INTENT,
-        (idx << 32) | (w & 0xffff_ffff),
-    );
+    put64(&mut b, ent + LOCK_OFF_INTENT, (idx << 32) | (w & 0xffff_ffff));
     put32(&mut b, ent + LOCK_OFF_TAG, (w >> 32) as u32);
-    let (live, tomb) = (
-        get64(&b, ent + LOCK_OFF_LIVE),
-        get64(&b, ent + LOCK_OFF_TOMB),
-    );
+    let (live, tomb) = (get64(&b, ent + LOCK_OFF_LIVE), get64(&b, ent + LOCK_OFF_TOMB));
     put64(&mut b, ent + LOCK_OFF_NEW_LIVE, live);
     put64(&mut b, ent + LOCK_OFF_NEW_TOMB, tomb);
     let img = ent + LOCK_META_SIZE;
@@ -87,16 +75,8 @@ fn writer_killed_inside_the_slot_is_completed_within_milliseconds() {
     let f = forge(true);
     let s = Store::open(&f.path, OpenMode::ReadWrite).unwrap();
     let t = Instant::now();
-    assert_eq!(
-        s.get_vec(b"k").unwrap(),
-        b"v2",
-        "the dead writer's write was not completed whole"
-    );
-    assert!(
-        t.elapsed() < Duration::from_millis(200),
-        "reader waited {:?}",
-        t.elapsed()
-    );
+    assert_eq!(s.get_vec(b"k").unwrap(), b"v2", "the dead writer's write was not completed whole");
+    assert!(t.elapsed() < Duration::from_millis(200), "reader waited {:?}", t.elapsed());
     assert_eq!(s.get_vec(b"other").unwrap(), b"x");
     assert!(s.check().is_empty(), "{:?}", s.check());
     assert_eq!(s.stats().keys, 2);
@@ -112,11 +92,7 @@ fn writer_killed_before_taking_the_slot_leaves_the_old_value() {
     // The next writer of the key takes the dead owner's entry over.
     let t = Instant::now();
     s.set(b"k", b"v3").unwrap();
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "writer waited {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_millis(1000), "writer waited {:?}", t.elapsed());
     assert_eq!(s.get_vec(b"k").unwrap(), b"v3");
     assert!(s.check().is_empty(), "{:?}", s.check());
     assert_eq!(s.stats().keys, 2);
@@ -126,10 +102,7 @@ fn writer_killed_before_taking_the_slot_leaves_the_old_value() {
 fn recover_repairs_every_dead_owner() {
     let f = forge(true);
     let s = Store::open(&f.path, OpenMode::ReadWrite).unwrap();
-    assert!(
-        !s.check().is_empty(),
-        "the forged slot should read as left locked"
-    );
+    assert!(!s.check().is_empty(), "the forged slot should read as left locked");
     assert_eq!(s.recover().unwrap(), 1);
     assert!(s.check().is_empty());
     assert_eq!(s.recover().unwrap(), 0, "recover is idempotent");
@@ -142,9 +115,5 @@ fn read_only_handle_answers_busy_instead_of_hanging() {
     let t = Instant::now();
     assert_eq!(ro.get_vec(b"k"), Err(Error::Busy));
     assert!(t.elapsed() < Duration::from_secs(5));
-    assert_eq!(
-        ro.get_vec(b"other").unwrap(),
-        b"x",
-        "other keys stay readable"
-    );
+    assert_eq!(ro.get_vec(b"other").unwrap(), b"x", "other keys stay readable");
 }

@@ -12,14 +12,7 @@ use std::time::Duration;
 use maph::{Error, OpenMode, Options, Store};
 
 fn store(dir: &common::TempDir, slots: u64) -> Store {
-    Store::create(
-        dir.path("s"),
-        &Options {
-            slots,
-            ..Options::default()
-        },
-    )
-    .unwrap()
+    Store::create(dir.path("s"), &Options { slots, ..Options::default() }).unwrap()
 }
 
 #[test]
@@ -55,19 +48,11 @@ fn cas_swaps_only_on_the_expected_value() {
 fn incr_counts_and_refuses_what_is_not_an_integer() {
     let dir = common::TempDir::new("incr");
     let s = store(&dir, 64);
-    assert_eq!(
-        s.incr(b"c", 0),
-        Err(Error::NotFound),
-        "delta 0 must not create"
-    );
+    assert_eq!(s.incr(b"c", 0), Err(Error::NotFound), "delta 0 must not create");
     assert_eq!(s.incr(b"c", 5).unwrap(), 5);
     assert_eq!(s.incr(b"c", -7).unwrap(), -2);
     assert_eq!(s.incr(b"c", 0).unwrap(), -2);
-    assert_eq!(
-        s.get_vec(b"c").unwrap(),
-        (-2i64).to_le_bytes(),
-        "not 8 bytes little-endian"
-    );
+    assert_eq!(s.get_vec(b"c").unwrap(), (-2i64).to_le_bytes(), "not 8 bytes little-endian");
     s.set(b"text", b"hello").unwrap();
     assert_eq!(s.incr(b"text", 1), Err(Error::NotInteger));
     assert_eq!(s.get_vec(b"text").unwrap(), b"hello");
@@ -79,14 +64,8 @@ fn incr_counts_and_refuses_what_is_not_an_integer() {
 #[test]
 fn concurrent_increments_from_forked_processes_are_never_lost() {
     let name = format!("maph-test-incr-{}", std::process::id());
-    let s = Store::shm_create(
-        name.as_bytes(),
-        &Options {
-            slots: 64,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let s =
+        Store::shm_create(name.as_bytes(), &Options { slots: 64, ..Options::default() }).unwrap();
     Store::shm_unlink(name.as_bytes()).unwrap();
     const PROCS: i64 = 4;
     const EACH: i64 = 20_000;
@@ -115,15 +94,9 @@ fn concurrent_increments_from_forked_processes_are_never_lost() {
 fn expired_keys_read_as_absent_and_their_slots_are_reused() {
     let dir = common::TempDir::new("ttl");
     // Two slots, one probe: a full table unless expired keys give way.
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots: 2,
-            max_probes: 2,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let s =
+        Store::create(dir.path("s"), &Options { slots: 2, max_probes: 2, ..Options::default() })
+            .unwrap();
     // TTLs long enough that a loaded machine cannot expire them before the
     // checks that need them alive.
     s.set_ex(b"a", b"1", 500).unwrap();
@@ -136,11 +109,7 @@ fn expired_keys_read_as_absent_and_their_slots_are_reused() {
     assert_eq!(s.get_vec(b"a"), Err(Error::NotFound));
     assert_eq!(s.ttl(b"a"), Err(Error::NotFound));
     let mut buf = [0u8; 8];
-    assert_eq!(
-        s.get_by_uid(uid_a, &mut buf),
-        Err(Error::NotFound),
-        "UID of an expired key"
-    );
+    assert_eq!(s.get_by_uid(uid_a, &mut buf), Err(Error::NotFound), "UID of an expired key");
     s.set(b"c", b"3").unwrap(); // reuses an expired slot
     assert_eq!(s.get_vec(b"c").unwrap(), b"3");
     assert!(s.check().is_empty(), "{:?}", s.check());
@@ -180,16 +149,10 @@ fn expire_and_persist_change_only_the_ttl() {
 fn bad_shared_memory_names_are_invalid_arguments() {
     for bad in [&b""[..], b"a/b", b"/lead", &[b'n'; 256][..]] {
         assert!(
-            matches!(
-                Store::shm_create(bad, &Options::default()),
-                Err(Error::InvalidArg(_))
-            ),
+            matches!(Store::shm_create(bad, &Options::default()), Err(Error::InvalidArg(_))),
             "{bad:?}"
         );
-        assert!(matches!(
-            Store::shm_open(bad, OpenMode::ReadOnly),
-            Err(Error::InvalidArg(_))
-        ));
+        assert!(matches!(Store::shm_open(bad, OpenMode::ReadOnly), Err(Error::InvalidArg(_))));
     }
     assert!(matches!(
         Store::shm_open(b"maph-surely-absent", OpenMode::ReadOnly),
@@ -205,27 +168,15 @@ fn racing_creators_end_with_one_table_and_one_winner() {
         let hs: Vec<_> = (0..6)
             .map(|_| {
                 sc.spawn(|| {
-                    Store::shm_create(
-                        name.as_bytes(),
-                        &Options {
-                            slots: 64,
-                            ..Options::default()
-                        },
-                    )
-                    .map(|_| ())
+                    Store::shm_create(name.as_bytes(), &Options { slots: 64, ..Options::default() })
+                        .map(|_| ())
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
-    assert!(results
-        .iter()
-        .all(|r| r.is_ok() || *r == Err(Error::Exists)));
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().all(|r| r.is_ok() || *r == Err(Error::Exists)));
     let a = Store::shm_open_or_create(name.as_bytes(), &Options::default()).unwrap();
     a.set(b"k", b"v").unwrap();
     let b = Store::shm_open(name.as_bytes(), OpenMode::ReadOnly).unwrap();
@@ -233,28 +184,16 @@ fn racing_creators_end_with_one_table_and_one_winner() {
     assert_eq!(b.stats().slots, 64, "open_or_create made a second table");
     Store::shm_unlink(name.as_bytes()).unwrap();
     assert!(Store::shm_unlink(name.as_bytes()).is_err());
-    assert_eq!(
-        a.get_vec(b"k").unwrap(),
-        b"v",
-        "unlink broke an open handle"
-    );
-    let leftovers = std::fs::read_dir("/dev/shm").unwrap().filter(|e| {
-        e.as_ref()
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with(".maph-tmp")
-    });
+    assert_eq!(a.get_vec(b"k").unwrap(), b"v", "unlink broke an open handle");
+    let leftovers = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".maph-tmp"));
     assert_eq!(leftovers.count(), 0, "temporary names left in /dev/shm");
 }
 
 #[test]
 fn anonymous_table_is_shared_with_a_forked_child() {
-    let s = Store::create_anonymous(&Options {
-        slots: 256,
-        ..Options::default()
-    })
-    .unwrap();
+    let s = Store::create_anonymous(&Options { slots: 256, ..Options::default() }).unwrap();
     s.set(b"from-parent", b"p").unwrap();
     // SAFETY: the child uses the inherited handle and exits.
     let pid = unsafe { libc::fork() };

@@ -5,14 +5,7 @@ mod common;
 use maph::{Error, OpenMode, Options, Store};
 
 fn small(dir: &common::TempDir, slots: u64) -> Store {
-    Store::create(
-        dir.path("s.maph"),
-        &Options {
-            slots,
-            ..Options::default()
-        },
-    )
-    .unwrap()
+    Store::create(dir.path("s.maph"), &Options { slots, ..Options::default() }).unwrap()
 }
 
 #[test]
@@ -20,24 +13,14 @@ fn colliding_tags_never_see_each_others_values() {
     // With 1 slot of probing and many keys in few slots, many keys share a
     // home; the full key compare must keep their values apart.
     let dir = common::TempDir::new("collide");
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots: 64,
-            max_probes: 64,
-            ..Options::default()
-        },
-    )
-    .unwrap();
-    for i in 0..48u32 {
-        s.set(format!("{i}").as_bytes(), format!("v{i}").as_bytes())
+    let s =
+        Store::create(dir.path("s"), &Options { slots: 64, max_probes: 64, ..Options::default() })
             .unwrap();
+    for i in 0..48u32 {
+        s.set(format!("{i}").as_bytes(), format!("v{i}").as_bytes()).unwrap();
     }
     for i in 0..48u32 {
-        assert_eq!(
-            s.get_vec(format!("{i}").as_bytes()).unwrap(),
-            format!("v{i}").as_bytes()
-        );
+        assert_eq!(s.get_vec(format!("{i}").as_bytes()).unwrap(), format!("v{i}").as_bytes());
     }
     assert_eq!(s.get_vec(b"48"), Err(Error::NotFound));
 }
@@ -45,15 +28,9 @@ fn colliding_tags_never_see_each_others_values() {
 #[test]
 fn deleted_key_stays_deleted_and_others_stay_reachable() {
     let dir = common::TempDir::new("tomb");
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots: 16,
-            max_probes: 16,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let s =
+        Store::create(dir.path("s"), &Options { slots: 16, max_probes: 16, ..Options::default() })
+            .unwrap();
     for i in 0..12u32 {
         s.set(format!("k{i}").as_bytes(), b"v").unwrap();
     }
@@ -80,15 +57,9 @@ fn deleted_key_stays_deleted_and_others_stay_reachable() {
 #[test]
 fn full_table_answers_full_and_loses_nothing() {
     let dir = common::TempDir::new("full");
-    let s = Store::create(
-        dir.path("s"),
-        &Options {
-            slots: 8,
-            max_probes: 8,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    let s =
+        Store::create(dir.path("s"), &Options { slots: 8, max_probes: 8, ..Options::default() })
+            .unwrap();
     let mut stored = vec![];
     for i in 0..20u32 {
         match s.set(format!("k{i}").as_bytes(), b"v") {
@@ -116,15 +87,9 @@ fn oversize_key_or_value_is_too_large_and_changes_nothing() {
     let cap = s.slot_capacity();
     assert_eq!(cap, 512 - 32);
     s.set(b"k", &vec![1u8; cap - 1]).unwrap();
-    assert!(matches!(
-        s.set(b"k", &vec![2u8; cap]),
-        Err(Error::TooLarge(_))
-    ));
+    assert!(matches!(s.set(b"k", &vec![2u8; cap]), Err(Error::TooLarge(_))));
     assert_eq!(s.get_vec(b"k").unwrap(), vec![1u8; cap - 1]);
-    assert!(matches!(
-        s.get_vec(&vec![b'a'; cap + 1]),
-        Err(Error::TooLarge(_))
-    ));
+    assert!(matches!(s.get_vec(&vec![b'a'; cap + 1]), Err(Error::TooLarge(_))));
     assert!(matches!(s.set(b"", b"v"), Err(Error::InvalidArg(_))));
 }
 
@@ -153,10 +118,7 @@ fn create_never_clobbers_an_existing_file() {
     let dir = common::TempDir::new("exists");
     let p = dir.path("s.maph");
     std::fs::write(&p, b"precious").unwrap();
-    assert!(matches!(
-        Store::create(&p, &Options::default()),
-        Err(Error::Exists)
-    ));
+    assert!(matches!(Store::create(&p, &Options::default()), Err(Error::Exists)));
     assert_eq!(std::fs::read(&p).unwrap(), b"precious");
     // No temporary file is left behind.
     assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 1);
@@ -167,10 +129,7 @@ fn new_files_get_mode_0600_by_default() {
     use std::os::unix::fs::PermissionsExt;
     let dir = common::TempDir::new("mode");
     drop(small(&dir, 64));
-    let mode = std::fs::metadata(dir.path("s.maph"))
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(dir.path("s.maph")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 

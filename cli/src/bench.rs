@@ -43,10 +43,7 @@ impl Drop for TempPath {
 }
 
 pub fn run(
-    workload: Workload,
-    data: Option<PathBuf>,
-    keys: u64,
-    dir: &Path,
+    workload: Workload, data: Option<PathBuf>, keys: u64, dir: &Path,
 ) -> Result<ExitCode, Fail> {
     if !dir.is_dir() {
         return Err(Fail::new(dir, "not a directory"));
@@ -67,11 +64,7 @@ pub fn run(
             out!("W2 skipped: {} not found", data.display())?;
         }
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn print_floor(f: &Floor) -> Result<(), Fail> {
@@ -84,11 +77,7 @@ fn print_floor(f: &Floor) -> Result<(), Fail> {
 
 fn new_store(dir: &Path, name: &str, slots: u64) -> Result<(TempPath, Store), Fail> {
     let path = dir.join(format!("maph-bench-{name}-{}.maph", std::process::id()));
-    let opts = Options {
-        slots,
-        slot_size: SLOT_SIZE,
-        ..Options::default()
-    };
+    let opts = Options { slots, slot_size: SLOT_SIZE, ..Options::default() };
     let store = Store::create(&path, &opts).map_err(|e| Fail::new(&path, e))?;
     Ok((TempPath(path), store))
 }
@@ -166,10 +155,7 @@ fn w1(n: u64, dir: &Path) -> Result<bool, Fail> {
     }
     fig("verified", verified, "rows")?;
     if verified != n as u64 {
-        out!(
-            "VERIFY FAILED: {} rows did not read back",
-            n as u64 - verified
-        )?;
+        out!("VERIFY FAILED: {} rows did not read back", n as u64 - verified)?;
         ok = false;
     }
     ok &= store_figures(&store)?;
@@ -186,11 +172,7 @@ fn w2(data: &Path, dir: &Path) -> Result<bool, Fail> {
     }
     fig("data", data.display(), "")?;
     fig("rows", rows.len(), "rows")?;
-    fig(
-        "read_seconds",
-        format!("{:.3}", t.elapsed().as_secs_f64()),
-        "s",
-    )?;
+    fig("read_seconds", format!("{:.3}", t.elapsed().as_secs_f64()), "s")?;
     if rows.no_tab > 0 {
         fig("no_tab", rows.no_tab, "lines (not rows)")?;
     }
@@ -206,11 +188,7 @@ fn w2(data: &Path, dir: &Path) -> Result<bool, Fail> {
     let loaded = rep.loaded.len();
     fig("loaded", loaded, "rows")?;
     fig("insert_seconds", format!("{:.3}", rep.seconds), "s")?;
-    fig(
-        "insert_rate",
-        format!("{:.0}", loaded as f64 / rep.seconds),
-        "keys/s",
-    )?;
+    fig("insert_rate", format!("{:.0}", loaded as f64 / rep.seconds), "keys/s")?;
     fig("too_large", rep.too_large.describe(), "")?;
     let mut ok = true;
     if rep.full.count > 0 {
@@ -251,11 +229,7 @@ fn w2(data: &Path, dir: &Path) -> Result<bool, Fail> {
         misses.push(key, b"-missing");
     }
     drop(names);
-    fig(
-        "miss_draws_excluded",
-        excluded,
-        "(name-missing is itself a package)",
-    )?;
+    fig("miss_draws_excluded", excluded, "(name-missing is itself a package)")?;
     ok &= read_figures(&store, &path.0, &hits, &misses, &floor)?;
     Ok(ok)
 }
@@ -278,19 +252,14 @@ fn store_figures(store: &Store) -> Result<bool, Fail> {
 /// The read figures common to W1 and W2; false when an operation did not
 /// answer as expected.
 fn read_figures(
-    store: &Store,
-    path: &Path,
-    hits: &KeyList,
-    misses: &KeyList,
-    floor: &Floor,
+    store: &Store, path: &Path, hits: &KeyList, misses: &KeyList, floor: &Floor,
 ) -> Result<bool, Fail> {
     let mut buf = vec![0u8; store.slot_capacity()];
     let mut failures = 0u64;
     fig("clock_overhead", measure::clock_overhead_ns(), "ns")?;
 
-    let lat = measure::latency(hits, 0..hits.len(), STRIDE, |k| {
-        measure::get_hit(store, &mut buf, k)
-    });
+    let lat =
+        measure::latency(hits, 0..hits.len(), STRIDE, |k| measure::get_hit(store, &mut buf, k));
     failures += lat.failures;
     fig("get_hit_ops", lat.ops, "ops")?;
     fig("get_hit_samples", lat.hist.len(), "ops")?;
@@ -298,25 +267,15 @@ fn read_figures(
     fig("get_hit_p90", lat.q(0.9), "ns")?;
     fig("get_hit_p99", lat.q(0.99), "ns")?;
     fig("get_hit_p99.9", lat.q(0.999), "ns")?;
-    let p = measure::pass(hits, 0..hits.len(), |k| {
-        measure::get_hit(store, &mut buf, k)
-    });
+    let p = measure::pass(hits, 0..hits.len(), |k| measure::get_hit(store, &mut buf, k));
     failures += p.failures;
     let hit_tput = hits.len() as f64 / p.secs;
     fig("get_hit_throughput", format!("{hit_tput:.0}"), "ops/s")?;
     fig("get_hit_ns_per_op", format!("{:.1}", 1e9 / hit_tput), "ns")?;
-    fig(
-        "get_hit_cpu_share",
-        format!("{:.2}", p.cpu_secs / p.secs),
-        "",
-    )?;
+    fig("get_hit_cpu_share", format!("{:.2}", p.cpu_secs / p.secs), "")?;
     let (tput2, share2, f) = measure::hit_throughput_threads(store, hits, 2);
     failures = failures.saturating_add(f);
-    fig(
-        "get_hit_throughput_2threads",
-        format!("{tput2:.0}"),
-        "ops/s",
-    )?;
+    fig("get_hit_throughput_2threads", format!("{tput2:.0}"), "ops/s")?;
     fig("get_hit_2threads_cpu_share", format!("{share2:.2}"), "")?;
 
     let mlat = measure::latency(misses, 0..misses.len(), STRIDE, |k| {
@@ -326,25 +285,15 @@ fn read_figures(
     fig("miss_ops", mlat.ops, "ops")?;
     fig("miss_p50", mlat.q(0.5), "ns")?;
     fig("miss_p99", mlat.q(0.99), "ns")?;
-    let p = measure::pass(misses, 0..misses.len(), |k| {
-        measure::get_miss(store, &mut buf, k)
-    });
+    let p = measure::pass(misses, 0..misses.len(), |k| measure::get_miss(store, &mut buf, k));
     failures += p.failures;
-    fig(
-        "miss_throughput",
-        format!("{:.0}", misses.len() as f64 / p.secs),
-        "ops/s",
-    )?;
+    fig("miss_throughput", format!("{:.0}", misses.len() as f64 / p.secs), "ops/s")?;
 
-    let rlat = measure::latency(hits, 0..hits.len(), STRIDE, |k| {
-        measure::get_ref_hit(store, k)
-    });
+    let rlat = measure::latency(hits, 0..hits.len(), STRIDE, |k| measure::get_ref_hit(store, k));
     failures += rlat.failures;
     fig("get_ref_p50", rlat.q(0.5), "ns (get_ref + ref_valid)")?;
 
-    let file = std::fs::metadata(path)
-        .map_err(|e| Fail::new(path, e))?
-        .len();
+    let file = std::fs::metadata(path).map_err(|e| Fail::new(path, e))?.len();
     fig("file_size", measure::mib(file), "MiB")?;
     match measure::rss_bytes() {
         Some(r) => fig("rss", measure::mib(r), "MiB")?,
@@ -352,31 +301,11 @@ fn read_figures(
     }
 
     let ratio = |x: f64, floor: f64| format!("{:.2}", x / floor);
-    fig(
-        "get_hit_p50_over_floor",
-        ratio(lat.q(0.5) as f64, floor.dram_ns),
-        "x",
-    )?;
-    fig(
-        "get_hit_p99_over_floor",
-        ratio(lat.q(0.99) as f64, floor.dram_ns),
-        "x",
-    )?;
-    fig(
-        "get_hit_ns_per_op_over_mlp",
-        ratio(1e9 / hit_tput, floor.mlp_ns),
-        "x",
-    )?;
-    fig(
-        "miss_p50_over_floor",
-        ratio(mlat.q(0.5) as f64, floor.dram_ns),
-        "x",
-    )?;
-    fig(
-        "get_ref_p50_over_floor",
-        ratio(rlat.q(0.5) as f64, floor.dram_ns),
-        "x",
-    )?;
+    fig("get_hit_p50_over_floor", ratio(lat.q(0.5) as f64, floor.dram_ns), "x")?;
+    fig("get_hit_p99_over_floor", ratio(lat.q(0.99) as f64, floor.dram_ns), "x")?;
+    fig("get_hit_ns_per_op_over_mlp", ratio(1e9 / hit_tput, floor.mlp_ns), "x")?;
+    fig("miss_p50_over_floor", ratio(mlat.q(0.5) as f64, floor.dram_ns), "x")?;
+    fig("get_ref_p50_over_floor", ratio(rlat.q(0.5) as f64, floor.dram_ns), "x")?;
     fig("failures", failures, "ops")?;
     if failures > 0 {
         out!("READ FAILURES: {failures} reads did not answer as expected")?;

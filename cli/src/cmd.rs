@@ -22,19 +22,9 @@ fn quoted(key: &[u8]) -> String {
 }
 
 pub fn create(
-    path: &Path,
-    slots: u64,
-    slot_size: u32,
-    max_probes: u32,
-    mode: u32,
+    path: &Path, slots: u64, slot_size: u32, max_probes: u32, mode: u32,
 ) -> Result<ExitCode, Fail> {
-    let opts = Options {
-        slots,
-        slot_size,
-        max_probes,
-        mode,
-        ..Options::default()
-    };
+    let opts = Options { slots, slot_size, max_probes, mode, ..Options::default() };
     let store = Store::create(path, &opts).map_err(|e| Fail::new(path, e))?;
     let st = store.stats();
     out!(
@@ -73,10 +63,7 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
                 rows += 1;
             }
         }
-        let opts = Options {
-            slot_size: a.slot_size,
-            ..Options::for_keys(rows, a.load_factor)
-        };
+        let opts = Options { slot_size: a.slot_size, ..Options::for_keys(rows, a.load_factor) };
         let store = Store::create(a.path, &opts).map_err(|e| Fail::new(a.path, e))?;
         out!(
             "created: {} ({} slots of {} bytes for {} rows at load factor {})",
@@ -118,11 +105,7 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
                     bar.finish_and_clear();
                     return Err(Fail::new(
                         a.path,
-                        format!(
-                            "{}: line {lineno}: set {}: {e}",
-                            a.input.display(),
-                            quoted(key)
-                        ),
+                        format!("{}: line {lineno}: set {}: {e}", a.input.display(), quoted(key)),
                     ));
                 }
             },
@@ -155,10 +138,7 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
         out!("blank lines: {blank} (skipped)")?;
     }
     if full.count > 0 {
-        out!(
-            "FULL: {} (no free slot within the probe distance; not stored)",
-            full.describe()
-        )?;
+        out!("FULL: {} (no free slot within the probe distance; not stored)", full.describe())?;
         return Err(Fail::new(
             a.path,
             format!(

@@ -122,14 +122,8 @@ pub fn run(data: Option<PathBuf>, dir: Option<PathBuf>) -> Result<ExitCode, Fail
     out!("verified after close and reopen (read-only): {n} rows")?;
     // A typical row: the loaded row in the middle of the file.
     let example = rep.loaded[loaded / 2];
-    let val = store
-        .get_vec(rows.key(example))
-        .map_err(|e| Fail::new(&path, e))?;
-    out!(
-        "example: get({}) = {}",
-        show(rows.key(example), 60),
-        show(&val, 60)
-    )?;
+    let val = store.get_vec(rows.key(example)).map_err(|e| Fail::new(&path, e))?;
+    out!("example: get({}) = {}", show(rows.key(example), 60), show(&val, 60))?;
 
     // The floor: a buffer well past the caches, or the slot region if larger.
     let llc = measure::llc_bytes();
@@ -144,10 +138,7 @@ pub fn run(data: Option<PathBuf>, dir: Option<PathBuf>) -> Result<ExitCode, Fail
         _ if region > MIN_FLOOR_BYTES => (region, "as large as the store's slot region".into()),
         _ => (
             MIN_FLOOR_BYTES,
-            format!(
-                "the 256 MiB minimum; the slot region is {} MiB",
-                measure::mib(region)
-            ),
+            format!("the 256 MiB minimum; the slot region is {} MiB", measure::mib(region)),
         ),
     };
     out!("")?;
@@ -169,9 +160,7 @@ pub fn run(data: Option<PathBuf>, dir: Option<PathBuf>) -> Result<ExitCode, Fail
     }
     let mut buf = vec![0u8; store.slot_capacity()];
     let clock = measure::clock_overhead_ns();
-    let lat = measure::latency(&keys, 0..GETS, STRIDE, |k| {
-        measure::get_hit(&store, &mut buf, k)
-    });
+    let lat = measure::latency(&keys, 0..GETS, STRIDE, |k| measure::get_hit(&store, &mut buf, k));
     let p = measure::pass(&keys, 0..GETS, |k| measure::get_hit(&store, &mut buf, k));
     if lat.failures + p.failures > 0 {
         return Err(Fail::new(

@@ -37,11 +37,7 @@ pub struct Fail {
 impl Fail {
     /// A failure about `file` (exit status 2).
     pub fn new(file: impl AsRef<Path>, reason: impl Display) -> Fail {
-        Fail {
-            file: file.as_ref().display().to_string(),
-            reason: reason.to_string(),
-            code: 2,
-        }
+        Fail { file: file.as_ref().display().to_string(), reason: reason.to_string(), code: 2 }
     }
 
     /// The same failure with exit status `code`.
@@ -55,9 +51,7 @@ impl Fail {
 pub fn write_line(args: std::fmt::Arguments) -> Result<(), Fail> {
     use std::io::Write;
     let mut o = std::io::stdout().lock();
-    o.write_fmt(args)
-        .and_then(|()| o.write_all(b"\n"))
-        .map_err(|e| Fail::new("stdout", e))
+    o.write_fmt(args).and_then(|()| o.write_all(b"\n")).map_err(|e| Fail::new("stdout", e))
 }
 
 /// Command-line interface of `maph`.
@@ -188,39 +182,25 @@ fn parse_octal(s: &str) -> Result<u32, String> {
 
 fn run(cli: Cli) -> Result<ExitCode, Fail> {
     match cli.cmd {
-        Cmd::Create {
-            path,
-            slots,
-            slot_size,
-            max_probes,
-            mode,
-        } => cmd::create(&path, slots, slot_size, max_probes, mode),
-        Cmd::Load {
-            path,
-            input,
-            create,
-            load_factor,
-            slot_size,
-            no_header,
-        } => cmd::load(&cmd::LoadArgs {
-            path: &path,
-            input: &input,
-            create,
-            load_factor,
-            slot_size,
-            header: !no_header,
-        }),
+        Cmd::Create { path, slots, slot_size, max_probes, mode } => {
+            cmd::create(&path, slots, slot_size, max_probes, mode)
+        }
+        Cmd::Load { path, input, create, load_factor, slot_size, no_header } => {
+            cmd::load(&cmd::LoadArgs {
+                path: &path,
+                input: &input,
+                create,
+                load_factor,
+                slot_size,
+                header: !no_header,
+            })
+        }
         Cmd::Get { path, key } => cmd::get(&path, &key),
         Cmd::Set { path, key, value } => cmd::set(&path, &key, &value),
         Cmd::Del { path, key } => cmd::del(&path, &key),
         Cmd::Stats { path } => cmd::stats(&path),
         Cmd::Check { path } => cmd::check(&path),
-        Cmd::Bench {
-            workload,
-            data,
-            keys,
-            dir,
-        } => bench::run(workload, data, keys, &dir),
+        Cmd::Bench { workload, data, keys, dir } => bench::run(workload, data, keys, &dir),
         Cmd::Demo { data, dir } => demo::run(data, dir),
     }
 }

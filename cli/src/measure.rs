@@ -54,10 +54,7 @@ pub struct KeyList {
 
 impl KeyList {
     pub fn with_capacity(keys: usize, bytes: usize) -> KeyList {
-        KeyList {
-            bytes: Vec::with_capacity(bytes),
-            ends: Vec::with_capacity(keys),
-        }
+        KeyList { bytes: Vec::with_capacity(bytes), ends: Vec::with_capacity(keys) }
     }
 
     /// Appends the key `a` followed by `b` (`b` may be empty).
@@ -108,10 +105,7 @@ impl AnonBuf {
         // SAFETY: advice on the mapping just made. Failure (a kernel without
         // THP) leaves 4 KiB pages, which is what is wanted anyway.
         unsafe { libc::madvise(p, bytes, libc::MADV_NOHUGEPAGE) };
-        Ok(AnonBuf {
-            ptr: p.cast(),
-            bytes,
-        })
+        Ok(AnonBuf { ptr: p.cast(), bytes })
     }
 
     fn words(&mut self) -> &mut [u64] {
@@ -198,9 +192,8 @@ pub fn floor(bytes: u64, seed: u64) -> Result<Floor, String> {
     black_box(p);
     // Fresh random lines for every pass: no pass re-reads another's lines
     // on purpose (what the cache keeps by chance, it keeps for maph too).
-    let idx: Vec<usize> = (0..MLP_READS * MLP_PASSES)
-        .map(|_| rng.below(lines as u64) as usize * LW)
-        .collect();
+    let idx: Vec<usize> =
+        (0..MLP_READS * MLP_PASSES).map(|_| rng.below(lines as u64) as usize * LW).collect();
     let (mut cpu_read, mut wall_read) = (Vec::new(), Vec::new());
     let mut sum = 0u64;
     for chunk in idx.chunks_exact(MLP_READS) {
@@ -287,10 +280,7 @@ impl Lat {
 /// Runs `op` on each key in `range` in order, timing one call in `stride`
 /// alone. `op` answers `Some(bytes)` when the call did what was expected.
 pub fn latency(
-    keys: &KeyList,
-    range: Range<usize>,
-    stride: usize,
-    mut op: impl FnMut(&[u8]) -> Option<usize>,
+    keys: &KeyList, range: Range<usize>, stride: usize, mut op: impl FnMut(&[u8]) -> Option<usize>,
 ) -> Lat {
     let mut hist = new_hist();
     let (mut failures, mut acc, mut countdown) = (0u64, 0usize, 0usize);
@@ -314,11 +304,7 @@ pub fn latency(
         }
     }
     black_box(acc);
-    Lat {
-        hist,
-        failures,
-        ops,
-    }
+    Lat { hist, failures, ops }
 }
 
 /// What an untimed pass did.
@@ -334,10 +320,7 @@ pub struct Pass {
 
 /// CPU time of the calling thread, in seconds.
 pub fn thread_cpu_secs() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: writes one timespec into `ts`.
     let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     if r != 0 {
@@ -348,9 +331,7 @@ pub fn thread_cpu_secs() -> f64 {
 
 /// An untimed pass of `op` over the keys in `range`.
 pub fn pass(
-    keys: &KeyList,
-    range: Range<usize>,
-    mut op: impl FnMut(&[u8]) -> Option<usize>,
+    keys: &KeyList, range: Range<usize>, mut op: impl FnMut(&[u8]) -> Option<usize>,
 ) -> Pass {
     let (mut failures, mut acc) = (0u64, 0usize);
     let cpu = thread_cpu_secs();
@@ -364,21 +345,12 @@ pub fn pass(
     let secs = t.elapsed().as_secs_f64();
     let cpu_secs = thread_cpu_secs() - cpu;
     black_box(acc);
-    Pass {
-        secs,
-        cpu_secs,
-        failures,
-    }
+    Pass { secs, cpu_secs, failures }
 }
 
 /// The first 1-minute load average of /proc/loadavg.
 pub fn loadavg() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// A GET of a key that must be present: its value length.
@@ -422,20 +394,12 @@ pub fn hit_throughput_threads(store: &Store, keys: &KeyList, threads: usize) -> 
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or(Pass {
-                    secs: 0.0,
-                    cpu_secs: 0.0,
-                    failures: u64::MAX,
-                })
-            })
+            .map(|h| h.join().unwrap_or(Pass { secs: 0.0, cpu_secs: 0.0, failures: u64::MAX }))
             .collect()
     });
     let wall = t.elapsed().as_secs_f64();
     let cpu: f64 = passes.iter().map(|p| p.cpu_secs).sum();
-    let failures = passes
-        .iter()
-        .fold(0u64, |a, p| a.saturating_add(p.failures));
+    let failures = passes.iter().fold(0u64, |a, p| a.saturating_add(p.failures));
     (n as f64 / wall, cpu / (threads as f64 * wall), failures)
 }
 

@@ -60,10 +60,7 @@ impl Tsv {
         let file = File::open(path).map_err(|e| Fail::new(path, e))?;
         let file_bytes = file.metadata().map_err(|e| Fail::new(path, e))?.len();
         let read = Rc::new(Cell::new(0));
-        let counted = Counting {
-            inner: file,
-            n: Rc::clone(&read),
-        };
+        let counted = Counting { inner: file, n: Rc::clone(&read) };
         let gz = path.extension().is_some_and(|e| e == "gz");
         let rd: Box<dyn BufRead> = if gz {
             Box::new(BufReader::with_capacity(
@@ -118,10 +115,7 @@ impl Tsv {
         }
         let line = &self.line[..];
         Ok(Some(match line.iter().position(|&b| b == b'\t') {
-            Some(t) => Row::Pair {
-                key: &line[..t],
-                val: &line[t + 1..],
-            },
+            Some(t) => Row::Pair { key: &line[..t], val: &line[t + 1..] },
             None if line.is_empty() => Row::Blank,
             None => Row::NoTab,
         }))
@@ -141,11 +135,7 @@ impl Rows {
     /// Reads every row of `path` (the header, if `header`, is skipped).
     pub fn read(path: &Path, header: bool) -> Result<Rows, Fail> {
         let mut t = Tsv::open(path, header)?;
-        let mut r = Rows {
-            data: Vec::new(),
-            rows: Vec::new(),
-            no_tab: 0,
-        };
+        let mut r = Rows { data: Vec::new(), rows: Vec::new(), no_tab: 0 };
         while let Some(row) = t.next_row()? {
             match row {
                 Row::Pair { key, val } => {
@@ -193,8 +183,7 @@ impl Refused {
     pub fn add(&mut self, key: &[u8]) {
         self.count += 1;
         if self.first.len() < 3 {
-            self.first
-                .push(format!("{:?}", String::from_utf8_lossy(key)));
+            self.first.push(format!("{:?}", String::from_utf8_lossy(key)));
         }
     }
 
@@ -246,19 +235,13 @@ pub fn load_rows(store: &Store, store_path: &Path, rows: &Rows) -> Result<LoadRe
 
 /// Reads back every row in `which` and compares it byte for byte.
 pub fn verify_rows(
-    store: &Store,
-    store_path: &Path,
-    rows: &Rows,
-    which: &[usize],
+    store: &Store, store_path: &Path, rows: &Rows, which: &[usize],
 ) -> Result<u64, Fail> {
     let mut buf = vec![0u8; store.slot_capacity()];
     for &i in which {
         let key = rows.key(i);
         let bad = |what: String| {
-            Fail::new(
-                store_path,
-                format!("verify: key {:?}: {what}", String::from_utf8_lossy(key)),
-            )
+            Fail::new(store_path, format!("verify: key {:?}: {what}", String::from_utf8_lossy(key)))
         };
         match store.get(key, &mut buf) {
             Ok(n) if &buf[..n] == rows.val(i) => {}

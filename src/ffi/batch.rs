@@ -9,12 +9,13 @@ use super::{buffer, bytes, call, fail, maph_status, status_of};
 use crate::error::Error;
 use crate::store::batch::GROUP;
 
-/// Checks that the `n`-element arrays are non-NULL (when `n` > 0).
-fn arrays(n: usize, ptrs: &[(bool, &'static str)]) -> Result<(), Error> {
-    match ptrs.iter().find(|(null, _)| n > 0 && *null) {
-        Some((_, what)) => Err(Error::InvalidArg(what)),
-        None => Ok(()),
+/// Checks that the `n`-element arrays are non-NULL (when `n` > 0): `nulls`
+/// says which are NULL.
+fn arrays(n: usize, nulls: &[bool]) -> Result<(), Error> {
+    if n > 0 && nulls.contains(&true) {
+        return Err(Error::InvalidArg("an array argument is NULL with n > 0"));
     }
+    Ok(())
 }
 
 /// The `i`th key of a batch, or `None` (then its status is
@@ -24,9 +25,7 @@ fn arrays(n: usize, ptrs: &[(bool, &'static str)]) -> Result<(), Error> {
 /// `keys` and `lens` hold more than `i` elements; a non-NULL key pointer
 /// points to its length in bytes (the C contract).
 unsafe fn nth_key<'a>(
-    keys: *const *const c_void,
-    lens: *const usize,
-    i: usize,
+    keys: *const *const c_void, lens: *const usize, i: usize,
 ) -> Option<&'a [u8]> {
     // SAFETY: the caller's contract.
     unsafe {
@@ -63,13 +62,8 @@ fn key_status<T>(r: &Result<T, Error>) -> maph_status {
 /// Lock-free, thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_mget(
-    db: *const maph_t,
-    n: usize,
-    keys: *const *const c_void,
-    key_lens: *const usize,
-    bufs: *const *mut c_void,
-    buf_caps: *const usize,
-    val_lens: *mut usize,
+    db: *const maph_t, n: usize, keys: *const *const c_void, key_lens: *const usize,
+    bufs: *const *mut c_void, buf_caps: *const usize, val_lens: *mut usize,
     statuses: *mut maph_status,
 ) -> maph_status {
     call(|| {
@@ -78,12 +72,12 @@ pub unsafe extern "C" fn maph_mget(
         arrays(
             n,
             &[
-                (keys.is_null(), "keys is NULL"),
-                (key_lens.is_null(), "key_lens is NULL"),
-                (bufs.is_null(), "bufs is NULL"),
-                (buf_caps.is_null(), "buf_caps is NULL"),
-                (val_lens.is_null(), "val_lens is NULL"),
-                (statuses.is_null(), "statuses is NULL"),
+                keys.is_null(),
+                key_lens.is_null(),
+                bufs.is_null(),
+                buf_caps.is_null(),
+                val_lens.is_null(),
+                statuses.is_null(),
             ],
         )?;
         for start in (0..n).step_by(GROUP) {
@@ -97,10 +91,7 @@ pub unsafe extern "C" fn maph_mget(
                 // SAFETY: the arrays hold `n` elements and each pointer is
                 // valid for its length (the C contract).
                 match unsafe {
-                    (
-                        nth_key(keys, key_lens, i),
-                        buffer(*bufs.add(i), *buf_caps.add(i)),
-                    )
+                    (nth_key(keys, key_lens, i), buffer(*bufs.add(i), *buf_caps.add(i)))
                 } {
                     (Some(k), Ok(b)) => (ks[j], bs[j]) = (k, b),
                     _ => bad[j] = true,
@@ -109,9 +100,7 @@ pub unsafe extern "C" fn maph_mget(
             s.mget(&ks[..m], &mut bs[..m], &mut out[..m]);
             for j in 0..m {
                 if bad[j] {
-                    out[j] = Err(Error::InvalidArg(
-                        "keys[i] is NULL or a length is out of range",
-                    ));
+                    out[j] = Err(Error::InvalidArg("keys[i] is NULL or a length is out of range"));
                 }
                 let len = match out[j] {
                     Ok(l) | Err(Error::BufferTooSmall(l)) => l,
@@ -137,13 +126,8 @@ pub unsafe extern "C" fn maph_mget(
 /// Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_mset(
-    db: *mut maph_t,
-    n: usize,
-    keys: *const *const c_void,
-    key_lens: *const usize,
-    vals: *const *const c_void,
-    val_lens: *const usize,
-    statuses: *mut maph_status,
+    db: *mut maph_t, n: usize, keys: *const *const c_void, key_lens: *const usize,
+    vals: *const *const c_void, val_lens: *const usize, statuses: *mut maph_status,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -151,11 +135,11 @@ pub unsafe extern "C" fn maph_mset(
         arrays(
             n,
             &[
-                (keys.is_null(), "keys is NULL"),
-                (key_lens.is_null(), "key_lens is NULL"),
-                (vals.is_null(), "vals is NULL"),
-                (val_lens.is_null(), "val_lens is NULL"),
-                (statuses.is_null(), "statuses is NULL"),
+                keys.is_null(),
+                key_lens.is_null(),
+                vals.is_null(),
+                val_lens.is_null(),
+                statuses.is_null(),
             ],
         )?;
         for start in (0..n).step_by(GROUP) {
@@ -169,10 +153,7 @@ pub unsafe extern "C" fn maph_mset(
                 // SAFETY: arrays of `n` elements, each pointer valid for its
                 // length (the C contract).
                 match unsafe {
-                    (
-                        nth_key(keys, key_lens, i),
-                        bytes(*vals.add(i), *val_lens.add(i), "val"),
-                    )
+                    (nth_key(keys, key_lens, i), bytes(*vals.add(i), *val_lens.add(i), "val"))
                 } {
                     (Some(k), Ok(v)) => (ks[j], vs[j]) = (k, v),
                     _ => bad[j] = true,
@@ -181,9 +162,8 @@ pub unsafe extern "C" fn maph_mset(
             s.mset(&ks[..m], &vs[..m], &mut out[..m]);
             for j in 0..m {
                 if bad[j] {
-                    out[j] = Err(Error::InvalidArg(
-                        "keys[i] is NULL or vals[i] is NULL with a length",
-                    ));
+                    out[j] =
+                        Err(Error::InvalidArg("keys[i] is NULL or vals[i] is NULL with a length"));
                 }
                 // SAFETY: `statuses` holds `n` elements (the C contract).
                 unsafe { statuses.add(start + j).write(key_status(&out[j])) };

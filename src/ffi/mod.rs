@@ -154,10 +154,7 @@ impl maph_status {
     pub fn name(self) -> &'static CStr {
         static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
         let names = NAMES.get_or_init(|| {
-            Self::ALL
-                .iter()
-                .map(|s| CString::new(format!("{s:?}")).unwrap_or_default())
-                .collect()
+            Self::ALL.iter().map(|s| CString::new(format!("{s:?}")).unwrap_or_default()).collect()
         });
         names[self as usize].as_c_str()
     }
@@ -253,9 +250,7 @@ pub(crate) unsafe fn handle<'a, T>(p: *const T, what: &'static str) -> Result<&'
 /// A non-NULL `p` points to `len` readable bytes that stay unchanged for
 /// `'a`.
 pub(crate) unsafe fn bytes<'a>(
-    p: *const c_void,
-    len: usize,
-    what: &'static str,
+    p: *const c_void, len: usize, what: &'static str,
 ) -> Result<&'a [u8], Error> {
     if len > isize::MAX as usize || (p.is_null() && len != 0) {
         return Err(Error::InvalidArg(what));
@@ -285,9 +280,7 @@ pub(crate) unsafe fn key_arg<'a>(p: *const c_void, len: usize) -> Result<&'a [u8
 /// A non-NULL `p` points to `cap` writable bytes not aliased for `'a`.
 pub(crate) unsafe fn buffer<'a>(p: *mut c_void, cap: usize) -> Result<&'a mut [u8], Error> {
     if cap > isize::MAX as usize || (p.is_null() && cap != 0) {
-        return Err(Error::InvalidArg(
-            "buffer is NULL with a non-zero capacity, or too large",
-        ));
+        return Err(Error::InvalidArg("buffer is NULL with a non-zero capacity, or too large"));
     }
     if p.is_null() {
         return Ok(&mut []);
@@ -308,16 +301,19 @@ pub(crate) unsafe fn c_str<'a>(p: *const c_char, what: &'static str) -> Result<&
     Ok(unsafe { CStr::from_ptr(p) }.to_bytes())
 }
 
-/// A checked, required out-parameter: made by [`out_param`], written with
+/// An out-parameter, made by [`out_param`] (required: never NULL) or
+/// [`opt_out`] (optional: NULL ignores what is set), written with
 /// [`Out::set`].
 pub(crate) struct Out<T>(*mut T);
 
 impl<T> Out<T> {
-    /// Writes `v` to the out-parameter.
+    /// Writes `v` to the out-parameter (nothing for an optional NULL one).
     pub fn set(&self, v: T) {
-        // SAFETY: `out` checked the pointer for NULL, and its caller
-        // promised (the C contract) that it points to a writable `T`.
-        unsafe { self.0.write(v) }
+        if !self.0.is_null() {
+            // SAFETY: non-NULL, and whoever made this `Out` promised (the C
+            // contract) that it points to a writable `T`.
+            unsafe { self.0.write(v) }
+        }
     }
 }
 
@@ -332,12 +328,13 @@ pub(crate) unsafe fn out_param<T>(p: *mut T, what: &'static str) -> Result<Out<T
     Ok(Out(p))
 }
 
-/// An optional out-parameter: `None` for NULL.
+/// An optional out-parameter: NULL is allowed, and then [`Out::set`] does
+/// nothing.
 ///
 /// # Safety
 /// As [`out_param`].
-pub(crate) unsafe fn opt_out<T>(p: *mut T) -> Option<Out<T>> {
-    (!p.is_null()).then_some(Out(p))
+pub(crate) unsafe fn opt_out<T>(p: *mut T) -> Out<T> {
+    Out(p)
 }
 
 /// Sets `*out` to NULL, then, when `make` succeeds, to a new boxed handle:
@@ -346,8 +343,7 @@ pub(crate) unsafe fn opt_out<T>(p: *mut T) -> Option<Out<T>> {
 /// # Safety
 /// A non-NULL `out` points to a writable `*mut H`.
 pub(crate) unsafe fn hand_out<H>(
-    out: *mut *mut H,
-    make: impl FnOnce() -> Result<H, Error>,
+    out: *mut *mut H, make: impl FnOnce() -> Result<H, Error>,
 ) -> Result<(), Error> {
     // SAFETY: the caller's contract.
     let out = unsafe { out_param(out, "out is NULL") }?;
@@ -375,9 +371,7 @@ pub(crate) unsafe fn free_handle<H>(p: *mut H) {
 /// gets "unknown status". Never NULL. Thread-safe.
 #[no_mangle]
 pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
-    maph_status::from_u32(status)
-        .map_or(c"unknown status", |s| s.message())
-        .as_ptr()
+    maph_status::from_u32(status).map_or(c"unknown status", |s| s.message()).as_ptr()
 }
 
 /// The enumerator name of a status, for logs and test output (for example
@@ -386,9 +380,7 @@ pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn maph_status_name(status: u32) -> *const c_char {
     call_value(c"unknown status".as_ptr(), || {
-        maph_status::from_u32(status)
-            .map_or(c"unknown status", |s| s.name())
-            .as_ptr()
+        maph_status::from_u32(status).map_or(c"unknown status", |s| s.name()).as_ptr()
     })
 }
 
@@ -441,11 +433,7 @@ mod tests {
         ];
         // NoSpace shares Full's status on purpose: both say "no room".
         assert_eq!(
-            status_of(&Error::NoSpace {
-                bytes: 1,
-                errno: libc::ENOSPC,
-                what: ""
-            }),
+            status_of(&Error::NoSpace { bytes: 1, errno: libc::ENOSPC, what: "" }),
             maph_status::MAPH_E_FULL
         );
         let mut seen: Vec<u32> = all.iter().map(|e| status_of(e) as u32).collect();
@@ -460,9 +448,7 @@ mod tests {
         let s = call(|| panic!("boom"));
         assert_eq!(s, maph_status::MAPH_E_PANIC);
         // SAFETY: the returned string is NUL-terminated and owned by maph.
-        let msg = unsafe { CStr::from_ptr(maph_last_error()) }
-            .to_str()
-            .unwrap();
+        let msg = unsafe { CStr::from_ptr(maph_last_error()) }.to_str().unwrap();
         assert!(msg.contains("boom"), "{msg}");
     }
 }

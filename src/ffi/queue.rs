@@ -123,10 +123,7 @@ unsafe fn elem_slice<'a>(p: *const u32, n: usize) -> Result<&'a [u32], Error> {
 /// `*out` is NULL and no object is left behind. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_create(
-    name: *const c_char,
-    elem_count: u32,
-    elem_size: u32,
-    queue_count: u32,
+    name: *const c_char, elem_count: u32, elem_size: u32, queue_count: u32,
     out: *mut *mut maph_queue_t,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
@@ -145,10 +142,7 @@ pub unsafe extern "C" fn maph_queue_create(
 /// The memory is freed when the last process closes its handle or exits.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_create_anon(
-    elem_count: u32,
-    elem_size: u32,
-    queue_count: u32,
-    out: *mut *mut maph_queue_t,
+    elem_count: u32, elem_size: u32, queue_count: u32, out: *mut *mut maph_queue_t,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
@@ -172,16 +166,11 @@ pub unsafe extern "C" fn maph_queue_create_anon(
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_open(
-    name: *const c_char,
-    out: *mut *mut maph_queue_t,
+    name: *const c_char, out: *mut *mut maph_queue_t,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        hand_out(out, || {
-            Ok(maph_queue_t {
-                set: QueueSet::open(c_str(name, "name is NULL")?)?,
-            })
-        })
+        hand_out(out, || Ok(maph_queue_t { set: QueueSet::open(c_str(name, "name is NULL")?)? }))
     })
 }
 
@@ -209,8 +198,7 @@ pub unsafe extern "C" fn maph_queue_unlink(name: *const c_char) -> maph_status {
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_info(
-    q: *const maph_queue_t,
-    out: *mut maph_queue_info_t,
+    q: *const maph_queue_t, out: *mut maph_queue_info_t,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -235,9 +223,7 @@ pub unsafe extern "C" fn maph_queue_info(
 /// lock).
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_name(
-    q: *mut maph_queue_t,
-    qid: u32,
-    name: *const c_char,
+    q: *mut maph_queue_t, qid: u32, name: *const c_char,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { set(q)?.set_name(qid, c_str(name, "name is NULL")?) })
@@ -249,19 +235,12 @@ pub unsafe extern "C" fn maph_queue_name(
 /// process-safe. A linear scan of the queues: look names up once, keep ids.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_lookup(
-    q: *const maph_queue_t,
-    name: *const c_char,
-    qid: *mut u32,
+    q: *const maph_queue_t, name: *const c_char, qid: *mut u32,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, n, o) = unsafe {
-            (
-                set(q)?,
-                c_str(name, "name is NULL")?,
-                out_param(qid, "qid is NULL")?,
-            )
-        };
+        let (s, n, o) =
+            unsafe { (set(q)?, c_str(name, "name is NULL")?, out_param(qid, "qid is NULL")?) };
         o.set(s.lookup(n)?);
         Ok(())
     })
@@ -299,9 +278,7 @@ pub unsafe extern "C" fn maph_queue_push(q: *mut maph_queue_t, qid: u32, elem: u
 /// `maph_queue_push`; checking an empty queue takes no lock.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_pull(
-    q: *mut maph_queue_t,
-    qid: u32,
-    elem: *mut u32,
+    q: *mut maph_queue_t, qid: u32, elem: *mut u32,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -320,10 +297,7 @@ pub unsafe extern "C" fn maph_queue_pull(
 /// `MAPH_E_CONFLICT` when an index appears twice. `n` = 0 does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_push_many(
-    q: *mut maph_queue_t,
-    qid: u32,
-    elems: *const u32,
-    n: usize,
+    q: *mut maph_queue_t, qid: u32, elems: *const u32, n: usize,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
@@ -344,11 +318,7 @@ pub unsafe extern "C" fn maph_queue_push_many(
 /// 0. `cap` = 0 sets `*n` to 0 and returns `MAPH_OK`.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_pull_many(
-    q: *mut maph_queue_t,
-    qid: u32,
-    elems: *mut u32,
-    cap: usize,
-    n: *mut usize,
+    q: *mut maph_queue_t, qid: u32, elems: *mut u32, cap: usize, n: *mut usize,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -381,9 +351,7 @@ pub unsafe extern "C" fn maph_queue_pull_many(
 /// `MAPH_E_TIMEOUT`. Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_wait(
-    q: *mut maph_queue_t,
-    qid: u32,
-    timeout_ms: i64,
+    q: *mut maph_queue_t, qid: u32, timeout_ms: i64,
 ) -> maph_status {
     let t = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
     // SAFETY: the C contract (ffi/mod.rs).
@@ -409,9 +377,7 @@ pub unsafe extern "C" fn maph_queue_elem(q: *const maph_queue_t, elem: u32) -> *
 /// Errors: `MAPH_E_INVALID_ARG`. Thread-safe; reads two words.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_len(
-    q: *const maph_queue_t,
-    qid: u32,
-    len: *mut u64,
+    q: *const maph_queue_t, qid: u32, len: *mut u64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -426,20 +392,12 @@ pub unsafe extern "C" fn maph_queue_len(
 /// pid). Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_locate(
-    q: *const maph_queue_t,
-    elem: u32,
-    qid: *mut u32,
-    pid: *mut u32,
+    q: *const maph_queue_t, elem: u32, qid: *mut u32, pid: *mut u32,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, q_out, p_out) = unsafe {
-            (
-                set(q)?,
-                out_param(qid, "qid is NULL")?,
-                out_param(pid, "pid is NULL")?,
-            )
-        };
+        let (s, q_out, p_out) =
+            unsafe { (set(q)?, out_param(qid, "qid is NULL")?, out_param(pid, "pid is NULL")?) };
         let (a, b) = match s.locate(elem)? {
             Location::Queue(id) => (id, 0),
             Location::Held(p) => (MAPH_QUEUE_HELD, p),
@@ -455,9 +413,7 @@ pub unsafe extern "C" fn maph_queue_locate(
 /// Errors: `MAPH_E_INVALID_ARG`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_held(
-    q: *const maph_queue_t,
-    pid: u32,
-    count: *mut u64,
+    q: *const maph_queue_t, pid: u32, count: *mut u64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -483,17 +439,13 @@ pub unsafe extern "C" fn maph_queue_held(
 /// live process), `MAPH_E_BUSY`. Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_reclaim(
-    q: *mut maph_queue_t,
-    pid: u32,
-    count: *mut u64,
+    q: *mut maph_queue_t, pid: u32, count: *mut u64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, opt_out(count)) };
         let n = s.reclaim((pid != 0).then_some(pid))?;
-        if let Some(o) = o {
-            o.set(n);
-        }
+        o.set(n);
         Ok(())
     })
 }
@@ -508,8 +460,7 @@ pub unsafe extern "C" fn maph_queue_reclaim(
 /// `maph_last_error` says which). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_queue_audit(
-    q: *const maph_queue_t,
-    out: *mut maph_queue_audit_t,
+    q: *const maph_queue_t, out: *mut maph_queue_audit_t,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).

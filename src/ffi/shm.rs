@@ -36,15 +36,11 @@ use crate::store::Store;
 /// left in `/dev/shm`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_shm_create(
-    name: *const c_char,
-    opts: *const maph_options,
-    out: *mut *mut maph_t,
+    name: *const c_char, opts: *const maph_options, out: *mut *mut maph_t,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        create_into(out, opts, |o| {
-            Store::shm_create(c_str(name, "name is NULL")?, o)
-        })
+        create_into(out, opts, |o| Store::shm_create(c_str(name, "name is NULL")?, o))
     })
 }
 
@@ -54,15 +50,11 @@ pub unsafe extern "C" fn maph_shm_create(
 /// `maph_shm_open`, never `MAPH_E_EXISTS`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_shm_open_or_create(
-    name: *const c_char,
-    opts: *const maph_options,
-    out: *mut *mut maph_t,
+    name: *const c_char, opts: *const maph_options, out: *mut *mut maph_t,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        create_into(out, opts, |o| {
-            Store::shm_open_or_create(c_str(name, "name is NULL")?, o)
-        })
+        create_into(out, opts, |o| Store::shm_open_or_create(c_str(name, "name is NULL")?, o))
     })
 }
 
@@ -73,9 +65,7 @@ pub unsafe extern "C" fn maph_shm_open_or_create(
 /// `maph_last_error`), `MAPH_E_CORRUPT`, `MAPH_E_VERSION`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_shm_open(
-    name: *const c_char,
-    flags: u32,
-    out: *mut *mut maph_t,
+    name: *const c_char, flags: u32, out: *mut *mut maph_t,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -116,8 +106,7 @@ pub unsafe extern "C" fn maph_shm_unlink(name: *const c_char) -> maph_status {
 /// `MAPH_E_TOO_LARGE`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_create_anonymous(
-    opts: *const maph_options,
-    out: *mut *mut maph_t,
+    opts: *const maph_options, out: *mut *mut maph_t,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { create_into(out, opts, Store::create_anonymous) })

@@ -150,16 +150,11 @@ pub(crate) unsafe fn store<'a>(db: *const maph_t) -> Result<&'a Store, Error> {
 /// # Safety
 /// As `hand_out`; a non-NULL `opts` points to a `maph_options`.
 pub(crate) unsafe fn create_into(
-    out: *mut *mut maph_t,
-    opts: *const maph_options,
+    out: *mut *mut maph_t, opts: *const maph_options,
     make: impl FnOnce(&Options) -> Result<Store, Error>,
 ) -> Result<(), Error> {
     // SAFETY: the caller's contract.
-    unsafe {
-        hand_out(out, || {
-            make(&options_from_c(opts)?).map(|store| maph_t { store })
-        })
-    }
+    unsafe { hand_out(out, || make(&options_from_c(opts)?).map(|store| maph_t { store })) }
 }
 
 /// Fills `*opts` with the defaults: 65536 slots of 512 bytes, mode 0600,
@@ -169,20 +164,18 @@ pub(crate) unsafe fn create_into(
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
+    let d = Options::default();
     // SAFETY: a non-NULL `opts` points to a `maph_options` (contract).
-    if let Some(o) = unsafe { opt_out(opts) } {
-        let d = Options::default();
-        o.set(maph_options {
-            slots: d.slots,
-            slot_size: d.slot_size,
-            max_probes: d.max_probes,
-            mode: d.mode,
-            lock_count: d.lock_count,
-            seed: d.seed,
-            flags: 0,
-            reserved: [0; 3],
-        });
-    }
+    unsafe { opt_out(opts) }.set(maph_options {
+        slots: d.slots,
+        slot_size: d.slot_size,
+        max_probes: d.max_probes,
+        mode: d.mode,
+        lock_count: d.lock_count,
+        seed: d.seed,
+        flags: 0,
+        reserved: [0; 3],
+    });
 }
 
 /// Creates a new store file at `path` and opens it read-write.
@@ -218,9 +211,7 @@ pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
 /// NULL and no file is left. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_create(
-    path: *const c_char,
-    opts: *const maph_options,
-    out: *mut *mut maph_t,
+    path: *const c_char, opts: *const maph_options, out: *mut *mut maph_t,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
@@ -243,18 +234,14 @@ pub unsafe extern "C" fn maph_create(
 /// open one store at once.
 #[no_mangle]
 pub unsafe extern "C" fn maph_open(
-    path: *const c_char,
-    flags: u32,
-    out: *mut *mut maph_t,
+    path: *const c_char, flags: u32, out: *mut *mut maph_t,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         unsafe {
             hand_out(out, || {
                 let p = std::ffi::OsStr::from_bytes(c_str(path, "path is NULL")?);
-                Ok(maph_t {
-                    store: Store::open(p, open_mode(flags)?)?,
-                })
+                Ok(maph_t { store: Store::open(p, open_mode(flags)?)? })
             })
         }
     })
@@ -284,11 +271,7 @@ pub unsafe extern "C" fn maph_close(db: *mut maph_t) {
 /// retries while a writer is inside the slot and never returns a torn value.
 #[no_mangle]
 pub unsafe extern "C" fn maph_get(
-    db: *const maph_t,
-    key: *const c_void,
-    key_len: usize,
-    buf: *mut c_void,
-    buf_cap: usize,
+    db: *const maph_t, key: *const c_void, key_len: usize, buf: *mut c_void, buf_cap: usize,
     val_len: *mut usize,
 ) -> maph_status {
     call(|| {
@@ -320,12 +303,8 @@ pub unsafe extern "C" fn maph_get(
 /// Lock-free and thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_get_ptr(
-    db: *const maph_t,
-    key: *const c_void,
-    key_len: usize,
-    val: *mut *const c_void,
-    val_len: *mut usize,
-    token: *mut u64,
+    db: *const maph_t, key: *const c_void, key_len: usize, val: *mut *const c_void,
+    val_len: *mut usize, token: *mut u64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -369,18 +348,11 @@ pub unsafe extern "C" fn maph_ptr_valid(db: *const maph_t, token: u64) -> bool {
 /// writers of different keys run in parallel, readers never wait.
 #[no_mangle]
 pub unsafe extern "C" fn maph_set(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
-    val: *const c_void,
-    val_len: usize,
+    db: *mut maph_t, key: *const c_void, key_len: usize, val: *const c_void, val_len: usize,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        store(db)?.set(
-            key_arg(key, key_len)?,
-            bytes(val, val_len, "val is NULL with a length")?,
-        )
+        store(db)?.set(key_arg(key, key_len)?, bytes(val, val_len, "val is NULL with a length")?)
     })
 }
 
@@ -389,18 +361,11 @@ pub unsafe extern "C" fn maph_set(
 /// `maph_set`. Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_add(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
-    val: *const c_void,
-    val_len: usize,
+    db: *mut maph_t, key: *const c_void, key_len: usize, val: *const c_void, val_len: usize,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        store(db)?.add(
-            key_arg(key, key_len)?,
-            bytes(val, val_len, "val is NULL with a length")?,
-        )
+        store(db)?.add(key_arg(key, key_len)?, bytes(val, val_len, "val is NULL with a length")?)
     })
 }
 
@@ -409,18 +374,12 @@ pub unsafe extern "C" fn maph_add(
 /// process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_replace(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
-    val: *const c_void,
-    val_len: usize,
+    db: *mut maph_t, key: *const c_void, key_len: usize, val: *const c_void, val_len: usize,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe {
-        store(db)?.replace(
-            key_arg(key, key_len)?,
-            bytes(val, val_len, "val is NULL with a length")?,
-        )
+        store(db)?
+            .replace(key_arg(key, key_len)?, bytes(val, val_len, "val is NULL with a length")?)
     })
 }
 
@@ -431,13 +390,8 @@ pub unsafe extern "C" fn maph_replace(
 /// `maph_set`. Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_cas(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
-    expected: *const c_void,
-    expected_len: usize,
-    val: *const c_void,
-    val_len: usize,
+    db: *mut maph_t, key: *const c_void, key_len: usize, expected: *const c_void,
+    expected_len: usize, val: *const c_void, val_len: usize,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
@@ -464,19 +418,13 @@ pub unsafe extern "C" fn maph_cas(
 /// changes on these; else as `maph_set`. Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_incr(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
-    delta: i64,
-    new_value: *mut i64,
+    db: *mut maph_t, key: *const c_void, key_len: usize, delta: i64, new_value: *mut i64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, k, o) = unsafe { (store(db)?, key_arg(key, key_len)?, opt_out(new_value)) };
         let v = s.incr(k, delta)?;
-        if let Some(o) = o {
-            o.set(v);
-        }
+        o.set(v);
         Ok(())
     })
 }
@@ -489,11 +437,7 @@ pub unsafe extern "C" fn maph_incr(
 /// process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_set_ex(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
-    val: *const c_void,
-    val_len: usize,
+    db: *mut maph_t, key: *const c_void, key_len: usize, val: *const c_void, val_len: usize,
     ttl_ms: u64,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
@@ -511,10 +455,7 @@ pub unsafe extern "C" fn maph_set_ex(
 /// Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_expire(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
-    ttl_ms: u64,
+    db: *mut maph_t, key: *const c_void, key_len: usize, ttl_ms: u64,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { store(db)?.expire(key_arg(key, key_len)?, ttl_ms) })
@@ -525,20 +466,12 @@ pub unsafe extern "C" fn maph_expire(
 /// `maph_get`. Lock-free, thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_ttl(
-    db: *const maph_t,
-    key: *const c_void,
-    key_len: usize,
-    ttl_ms: *mut i64,
+    db: *const maph_t, key: *const c_void, key_len: usize, ttl_ms: *mut i64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, k, o) = unsafe {
-            (
-                store(db)?,
-                key_arg(key, key_len)?,
-                out_param(ttl_ms, "ttl_ms is NULL")?,
-            )
-        };
+        let (s, k, o) =
+            unsafe { (store(db)?, key_arg(key, key_len)?, out_param(ttl_ms, "ttl_ms is NULL")?) };
         o.set(s.ttl(k)?.map_or(-1, |ms| ms.min(i64::MAX as u64) as i64));
         Ok(())
     })
@@ -550,17 +483,13 @@ pub unsafe extern "C" fn maph_ttl(
 /// process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_flush_expired(
-    db: *mut maph_t,
-    max_count: u64,
-    removed: *mut u64,
+    db: *mut maph_t, max_count: u64, removed: *mut u64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (store(db)?, opt_out(removed)) };
         let n = s.flush_expired(max_count)?;
-        if let Some(o) = o {
-            o.set(n);
-        }
+        o.set(n);
         Ok(())
     })
 }
@@ -578,9 +507,7 @@ pub unsafe extern "C" fn maph_recover(db: *mut maph_t, repaired: *mut u64) -> ma
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (store(db)?, opt_out(repaired)) };
         let n = s.recover()?;
-        if let Some(o) = o {
-            o.set(n as u64);
-        }
+        o.set(n as u64);
         Ok(())
     })
 }
@@ -608,9 +535,7 @@ pub unsafe extern "C" fn maph_check(db: *const maph_t, violations: *mut u64) -> 
 /// process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_del(
-    db: *mut maph_t,
-    key: *const c_void,
-    key_len: usize,
+    db: *mut maph_t, key: *const c_void, key_len: usize,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
     call(|| unsafe { store(db)?.del(key_arg(key, key_len)?) })

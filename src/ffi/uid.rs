@@ -15,20 +15,13 @@ use crate::store::Store;
 /// # Safety
 /// As `maph_get_by_uid`.
 unsafe fn uid_read(
-    db: *const maph_t,
-    buf: *mut c_void,
-    buf_cap: usize,
-    len: *mut usize,
+    db: *const maph_t, buf: *mut c_void, buf_cap: usize, len: *mut usize,
     read: impl FnOnce(&Store, &mut [u8]) -> Result<usize, Error>,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, b, l) = unsafe {
-            (
-                store(db)?,
-                buffer(buf, buf_cap)?,
-                out_param(len, "length out-parameter is NULL")?,
-            )
+            (store(db)?, buffer(buf, buf_cap)?, out_param(len, "length out-parameter is NULL")?)
         };
         let r = read(s, b);
         if let Ok(n) | Err(Error::BufferTooSmall(n)) = r {
@@ -44,20 +37,12 @@ unsafe fn uid_read(
 /// thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_uid(
-    db: *const maph_t,
-    key: *const c_void,
-    key_len: usize,
-    uid: *mut u64,
+    db: *const maph_t, key: *const c_void, key_len: usize, uid: *mut u64,
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, k, o) = unsafe {
-            (
-                store(db)?,
-                key_arg(key, key_len)?,
-                out_param(uid, "uid is NULL")?,
-            )
-        };
+        let (s, k, o) =
+            unsafe { (store(db)?, key_arg(key, key_len)?, out_param(uid, "uid is NULL")?) };
         o.set(s.uid(k)?);
         Ok(())
     })
@@ -71,11 +56,7 @@ pub unsafe extern "C" fn maph_uid(
 /// `MAPH_E_BUSY`. Lock-free, thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_get_by_uid(
-    db: *const maph_t,
-    uid: u64,
-    buf: *mut c_void,
-    buf_cap: usize,
-    val_len: *mut usize,
+    db: *const maph_t, uid: u64, buf: *mut c_void, buf_cap: usize, val_len: *mut usize,
 ) -> maph_status {
     // SAFETY: the caller's contract is the same.
     unsafe { uid_read(db, buf, buf_cap, val_len, |s, b| s.get_by_uid(uid, b)) }
@@ -85,11 +66,7 @@ pub unsafe extern "C" fn maph_get_by_uid(
 /// `maph_get_by_uid`. Lock-free, thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_get_key_by_uid(
-    db: *const maph_t,
-    uid: u64,
-    buf: *mut c_void,
-    buf_cap: usize,
-    key_len: *mut usize,
+    db: *const maph_t, uid: u64, buf: *mut c_void, buf_cap: usize, key_len: *mut usize,
 ) -> maph_status {
     // SAFETY: the caller's contract is the same.
     unsafe { uid_read(db, buf, buf_cap, key_len, |s, b| s.key_by_uid(uid, b)) }

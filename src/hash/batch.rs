@@ -125,11 +125,7 @@ pub fn backend() -> &'static str {
 }
 
 fn assert_len(keys: &[&[u8]], out: &[u64]) {
-    assert_eq!(
-        keys.len(),
-        out.len(),
-        "hash_batch: keys and out must have the same length"
-    );
+    assert_eq!(keys.len(), out.len(), "hash_batch: keys and out must have the same length");
 }
 
 /// `is_x86_feature_detected!("avx2")`, evaluated once and cached:
@@ -172,12 +168,7 @@ const PRIME_MX1: u64 = 0x1656_6791_9E37_79F9;
 const PRIME_MX2: u64 = 0x9FB2_1C65_1E98_DF25;
 
 fn secret32(offset: usize) -> u32 {
-    u32::from_le_bytes([
-        SECRET[offset],
-        SECRET[offset + 1],
-        SECRET[offset + 2],
-        SECRET[offset + 3],
-    ])
+    u32::from_le_bytes([SECRET[offset], SECRET[offset + 1], SECRET[offset + 2], SECRET[offset + 3]])
 }
 
 fn secret64(offset: usize) -> u64 {
@@ -442,10 +433,7 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     fn len_9to16(k: [&[u8]; 4], t: &Terms) -> __m256i {
         let lo = _mm256_xor_si256(lanes(k.map(|key| read64(key, 0))), t.flip_9to16[0]);
-        let hi = _mm256_xor_si256(
-            lanes(k.map(|key| read64(key, key.len() - 8))),
-            t.flip_9to16[1],
-        );
+        let hi = _mm256_xor_si256(lanes(k.map(|key| read64(key, key.len() - 8))), t.flip_9to16[1]);
         let len = lanes(k.map(|key| key.len() as u64));
         let acc = _mm256_add_epi64(
             _mm256_add_epi64(len, bswap64(lo)),

@@ -352,9 +352,7 @@ impl QueueGeometry {
             ..g
         };
         if stored != g {
-            return Err(Error::Corrupt(
-                "queue set offsets disagree with its parameters",
-            ));
+            return Err(Error::Corrupt("queue set offsets disagree with its parameters"));
         }
         if object_len < g.total_len {
             return Err(Error::Corrupt("queue set object is truncated"));
@@ -392,10 +390,7 @@ mod tests {
         assert_eq!(g.elems_off % PAGE, 0);
         let h = g.encode(42);
         assert_eq!(QueueGeometry::decode(&h, g.total_len).unwrap(), g);
-        assert!(matches!(
-            QueueGeometry::decode(&h, g.total_len - 1),
-            Err(Error::Corrupt(_))
-        ));
+        assert!(matches!(QueueGeometry::decode(&h, g.total_len - 1), Err(Error::Corrupt(_))));
     }
 
     #[test]
@@ -417,10 +412,7 @@ mod tests {
     #[test]
     fn bad_parameters_are_invalid_arguments() {
         for (n, s, q) in [(0, 64, 1), (1, 0, 1), (1, 64, 0), (MAX_ELEMS + 1, 64, 1)] {
-            assert!(matches!(
-                QueueGeometry::new(n, s, q),
-                Err(Error::InvalidArg(_))
-            ));
+            assert!(matches!(QueueGeometry::new(n, s, q), Err(Error::InvalidArg(_))));
         }
         assert!(QueueGeometry::new(1, 1, 1).is_ok());
     }

@@ -158,10 +158,7 @@ impl QueueSet {
     /// `TooLarge`, `Io` (shm_open, ftruncate, fallocate, mmap). On error
     /// nothing is left behind.
     pub fn create(
-        name: impl AsRef<[u8]>,
-        elem_count: u32,
-        elem_size: u32,
-        queue_count: u32,
+        name: impl AsRef<[u8]>, elem_count: u32, elem_size: u32, queue_count: u32,
     ) -> Result<QueueSet> {
         let name = name.as_ref();
         layout::check_shm_name(name)?;
@@ -183,8 +180,7 @@ impl QueueSet {
     }
 
     fn build(file: &File, geom: QueueGeometry) -> Result<QueueSet> {
-        file.set_len(geom.total_len())
-            .map_err(|e| Error::from_io(&e, "sizing the queue set"))?;
+        file.set_len(geom.total_len()).map_err(|e| Error::from_io(&e, "sizing the queue set"))?;
         region::reserve(file, geom.total_len())?;
         let map = MmapOptions::new()
             .len(geom.total_len() as usize)
@@ -197,8 +193,7 @@ impl QueueSet {
         for e in 0..geom.elem_count() {
             r.ring(0, e as u64).store(entry(e, 0), Ordering::Relaxed);
         }
-        r.queue_u64(0, TAIL_SIDE + SIDE_POS)
-            .store(geom.elem_count() as u64, Ordering::Relaxed);
+        r.queue_u64(0, TAIL_SIDE + SIDE_POS).store(geom.elem_count() as u64, Ordering::Relaxed);
         r.publish();
         Ok(QueueSet { r })
     }
@@ -285,9 +280,7 @@ impl QueueSet {
     /// How many interrupted batches (a push or pull whose process died, or
     /// panicked, inside it) have been repaired in this set's lifetime.
     pub fn repairs(&self) -> u64 {
-        self.r
-            .header_u64(layout::OFF_REPAIRS)
-            .load(Ordering::Relaxed)
+        self.r.header_u64(layout::OFF_REPAIRS).load(Ordering::Relaxed)
     }
 
     /// Bytes of the shared-memory object.
@@ -352,11 +345,7 @@ impl QueueSet {
             Some(g) => g,
             None => {
                 let locked = robust_lock::lock_with(owner, |_dead| {
-                    Ok(if admin_held {
-                        None
-                    } else {
-                        Some(self.lock_admin()?)
-                    })
+                    Ok(if admin_held { None } else { Some(self.lock_admin()?) })
                 })?;
                 if let Some(_admin) = locked.taken_over {
                     self.repair(q, side);
@@ -364,12 +353,7 @@ impl QueueSet {
                 locked.guard
             }
         };
-        if self
-            .r
-            .queue_u32(q, side + SIDE_INTENT_N)
-            .load(Ordering::Acquire)
-            != 0
-        {
+        if self.r.queue_u32(q, side + SIDE_INTENT_N).load(Ordering::Acquire) != 0 {
             // Left by a holder that panicked inside its batch (a bug) and
             // so released the lock with its intent set. Its elements are
             // held by a live process, so no reclaim can race this repair.
@@ -384,23 +368,15 @@ impl QueueSet {
     /// of the batch's effects.
     #[inline]
     fn set_intent(&self, q: u32, side: usize, pos: u64, n: u32, pid: u32) {
-        self.r
-            .queue_u64(q, side + SIDE_INTENT_POS)
-            .store(pos, Ordering::Relaxed);
-        self.r
-            .queue_u32(q, side + SIDE_INTENT_PID)
-            .store(pid, Ordering::Relaxed);
-        self.r
-            .queue_u32(q, side + SIDE_INTENT_N)
-            .store(n, Ordering::Release);
+        self.r.queue_u64(q, side + SIDE_INTENT_POS).store(pos, Ordering::Relaxed);
+        self.r.queue_u32(q, side + SIDE_INTENT_PID).store(pid, Ordering::Relaxed);
+        self.r.queue_u32(q, side + SIDE_INTENT_N).store(n, Ordering::Release);
         fence(Ordering::Release);
     }
 
     #[inline]
     fn clear_intent(&self, q: u32, side: usize) {
-        self.r
-            .queue_u32(q, side + SIDE_INTENT_N)
-            .store(0, Ordering::Release);
+        self.r.queue_u32(q, side + SIDE_INTENT_N).store(0, Ordering::Release);
     }
 
     /// Finishes an interrupted batch of side `side` of queue `q`, whose lock
@@ -416,26 +392,15 @@ impl QueueSet {
     /// back pull, which restores the record of an entry still live in the
     /// ring (up to 2^32 moves of one element).
     fn repair(&self, q: u32, side: usize) {
-        let n = self
-            .r
-            .queue_u32(q, side + SIDE_INTENT_N)
-            .load(Ordering::Acquire);
+        let n = self.r.queue_u32(q, side + SIDE_INTENT_N).load(Ordering::Acquire);
         if n == 0 {
             return;
         }
-        let pos = self
-            .r
-            .queue_u64(q, side + SIDE_INTENT_POS)
-            .load(Ordering::Relaxed);
-        let pid = self
-            .r
-            .queue_u32(q, side + SIDE_INTENT_PID)
-            .load(Ordering::Relaxed);
+        let pos = self.r.queue_u64(q, side + SIDE_INTENT_POS).load(Ordering::Relaxed);
+        let pid = self.r.queue_u32(q, side + SIDE_INTENT_PID).load(Ordering::Relaxed);
         let cur = self.r.queue_u64(q, side + SIDE_POS).load(Ordering::Acquire);
         let g = *self.r.geom();
-        self.r
-            .header_u64(layout::OFF_REPAIRS)
-            .fetch_add(1, Ordering::Relaxed);
+        self.r.header_u64(layout::OFF_REPAIRS).fetch_add(1, Ordering::Relaxed);
         if cur == pos && n <= g.ring_cap() {
             for i in 0..n as u64 {
                 let ent = self.r.ring(q, pos + i).load(Ordering::Relaxed);
@@ -475,13 +440,7 @@ impl QueueSet {
     #[inline]
     fn wake(&self, q: u32) {
         fence(Ordering::SeqCst);
-        if self
-            .r
-            .queue_u32(q, layout::WAIT_SEQ)
-            .load(Ordering::Relaxed)
-            & 1
-            != 0
-        {
+        if self.r.queue_u32(q, layout::WAIT_SEQ).load(Ordering::Relaxed) & 1 != 0 {
             self.wake_slow(q);
         }
     }
@@ -562,10 +521,7 @@ impl QueueSet {
         let cache = self.r.queue_u64(q, TAIL_SIDE + TAIL_HEAD_CACHE);
         let cap = g.ring_cap() as u64;
         if (t + n).wrapping_sub(cache.load(Ordering::Relaxed)) > cap {
-            let h = self
-                .r
-                .queue_u64(q, HEAD_SIDE + SIDE_POS)
-                .load(Ordering::Acquire);
+            let h = self.r.queue_u64(q, HEAD_SIDE + SIDE_POS).load(Ordering::Acquire);
             cache.store(h, Ordering::Relaxed);
             if (t + n).wrapping_sub(h) > cap {
                 return Err(Error::Conflict("an element appears twice in the batch"));
@@ -576,9 +532,7 @@ impl QueueSet {
         // them would wait for each one).
         for (i, &e) in elems.iter().enumerate() {
             let gen = gen_of(self.r.meta(e).load(Ordering::Relaxed)).wrapping_add(1);
-            self.r
-                .ring(q, t + i as u64)
-                .store(entry(e, gen), Ordering::Relaxed);
+            self.r.ring(q, t + i as u64).store(entry(e, gen), Ordering::Relaxed);
         }
         // 4. The records, held(me, gen - 1) -> queued(q, gen). Only this
         // process changes a record it holds (a takeover or reclaim touches
@@ -599,9 +553,7 @@ impl QueueSet {
                 // back, one generation on (never back: see `repair`).
                 for (j, &d) in elems[..i].iter().enumerate() {
                     let gen = gen_of(self.r.ring(q, t + j as u64).load(Ordering::Relaxed));
-                    self.r
-                        .meta(d)
-                        .store(held(me, gen.wrapping_add(1)), Ordering::Relaxed);
+                    self.r.meta(d).store(held(me, gen.wrapping_add(1)), Ordering::Relaxed);
                 }
                 self.clear_intent(q, TAIL_SIDE);
                 return Err(conflict_for(now));
@@ -678,14 +630,10 @@ impl QueueSet {
                     // A stale entry: its element is where its record says
                     // (only a racing double push by two threads of one
                     // process, or damaged memory, leaves one). Drop it.
-                    self.r
-                        .header_u64(layout::OFF_STALE)
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.r.header_u64(layout::OFF_STALE).fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                self.r
-                    .meta(e)
-                    .store(held(me, gen.wrapping_add(1)), Ordering::Relaxed);
+                self.r.meta(e).store(held(me, gen.wrapping_add(1)), Ordering::Relaxed);
                 out[got] = e;
                 got += 1;
             }
@@ -700,14 +648,8 @@ impl QueueSet {
     /// Whether queue `q` looks non-empty (a racy snapshot).
     #[inline]
     fn nonempty(&self, q: u32) -> bool {
-        let h = self
-            .r
-            .queue_u64(q, HEAD_SIDE + SIDE_POS)
-            .load(Ordering::Acquire);
-        let t = self
-            .r
-            .queue_u64(q, TAIL_SIDE + SIDE_POS)
-            .load(Ordering::Acquire);
+        let h = self.r.queue_u64(q, HEAD_SIDE + SIDE_POS).load(Ordering::Acquire);
+        let t = self.r.queue_u64(q, TAIL_SIDE + SIDE_POS).load(Ordering::Acquire);
         t > h
     }
 
@@ -715,14 +657,8 @@ impl QueueSet {
     /// moving elements). Errors: `InvalidArg`.
     pub fn len(&self, q: u32) -> Result<u64> {
         self.check_q(q)?;
-        let h = self
-            .r
-            .queue_u64(q, HEAD_SIDE + SIDE_POS)
-            .load(Ordering::Acquire);
-        let t = self
-            .r
-            .queue_u64(q, TAIL_SIDE + SIDE_POS)
-            .load(Ordering::Acquire);
+        let h = self.r.queue_u64(q, HEAD_SIDE + SIDE_POS).load(Ordering::Acquire);
+        let t = self.r.queue_u64(q, TAIL_SIDE + SIDE_POS).load(Ordering::Acquire);
         Ok(t.saturating_sub(h).min(self.r.geom().elem_count() as u64))
     }
 
@@ -751,9 +687,7 @@ impl QueueSet {
             let s = seq.load(Ordering::Relaxed);
             let asleep = s | 1;
             if s & 1 == 0
-                && seq
-                    .compare_exchange(s, asleep, Ordering::SeqCst, Ordering::Relaxed)
-                    .is_err()
+                && seq.compare_exchange(s, asleep, Ordering::SeqCst, Ordering::Relaxed).is_err()
             {
                 continue;
             }
@@ -780,21 +714,12 @@ impl QueueSet {
     /// The name of queue `q` under the admin lock; empty when unnamed (or
     /// when a process died while writing it).
     fn read_name(&self, q: u32) -> Vec<u8> {
-        if self
-            .r
-            .queue_u32(q, layout::NAME_VER)
-            .load(Ordering::Acquire)
-            & 1
-            == 1
-        {
+        if self.r.queue_u32(q, layout::NAME_VER).load(Ordering::Acquire) & 1 == 1 {
             return Vec::new();
         }
         let mut b = [0u8; 32];
         for (i, chunk) in b.chunks_exact_mut(8).enumerate() {
-            let w = self
-                .r
-                .queue_u64(q, layout::NAME_BYTES + 8 * i)
-                .load(Ordering::Relaxed);
+            let w = self.r.queue_u64(q, layout::NAME_BYTES + 8 * i).load(Ordering::Relaxed);
             chunk.copy_from_slice(&w.to_le_bytes());
         }
         let n = b.iter().position(|&c| c == 0).unwrap_or(layout::NAME_MAX);
@@ -821,10 +746,9 @@ impl QueueSet {
         let mut b = [0u8; 32];
         b[..name.len()].copy_from_slice(name);
         for (i, chunk) in b.chunks_exact(8).enumerate() {
-            self.r.queue_u64(q, layout::NAME_BYTES + 8 * i).store(
-                u64::from_le_bytes(chunk.try_into().unwrap()),
-                Ordering::Relaxed,
-            );
+            self.r
+                .queue_u64(q, layout::NAME_BYTES + 8 * i)
+                .store(u64::from_le_bytes(chunk.try_into().unwrap()), Ordering::Relaxed);
         }
         ver.store(odd.wrapping_add(1), Ordering::Release);
         Ok(())
@@ -847,9 +771,7 @@ impl QueueSet {
             return Err(Error::InvalidArg("queue name is empty"));
         }
         let _admin = self.lock_admin()?;
-        (0..self.queue_count())
-            .find(|&q| self.read_name(q) == name)
-            .ok_or(Error::NotFound)
+        (0..self.queue_count()).find(|&q| self.read_name(q) == name).ok_or(Error::NotFound)
     }
 
     // ---- ownership, reclaim, audit --------------------------------------------
@@ -858,11 +780,7 @@ impl QueueSet {
     pub fn locate(&self, e: u32) -> Result<Location> {
         self.check_e(e)?;
         let s = state_of(self.r.meta(e).load(Ordering::Acquire));
-        Ok(if s & HELD_BIT != 0 {
-            Location::Held(s & !HELD_BIT)
-        } else {
-            Location::Queue(s)
-        })
+        Ok(if s & HELD_BIT != 0 { Location::Held(s & !HELD_BIT) } else { Location::Queue(s) })
     }
 
     /// Number of elements held by process `pid`, or by any process when
@@ -888,9 +806,7 @@ impl QueueSet {
                     continue;
                 }
                 if (only.is_some() || process_dead(h))
-                    && owner
-                        .compare_exchange(h, me, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
+                    && owner.compare_exchange(h, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
                 {
                     self.repair(q, side);
                     owner.store(0, Ordering::Release);
@@ -984,9 +900,7 @@ impl QueueSet {
         let mut n = 0u64;
         for &(e, m) in items {
             let gen = gen_of(m).wrapping_add(1);
-            self.r
-                .ring(0, t + n)
-                .store(entry(e, gen), Ordering::Relaxed);
+            self.r.ring(0, t + n).store(entry(e, gen), Ordering::Relaxed);
             if self
                 .r
                 .meta(e)
@@ -1006,19 +920,12 @@ impl QueueSet {
     /// The intent (start, count, pid) of a batch in progress on side `side`
     /// of queue `q`, or left unfinished by a holder that died or panicked.
     fn pending(&self, q: u32, side: usize) -> Option<(u64, u32, u32)> {
-        let k = self
-            .r
-            .queue_u32(q, side + SIDE_INTENT_N)
-            .load(Ordering::Acquire);
+        let k = self.r.queue_u32(q, side + SIDE_INTENT_N).load(Ordering::Acquire);
         (k != 0 && k <= self.r.geom().ring_cap()).then(|| {
             (
-                self.r
-                    .queue_u64(q, side + SIDE_INTENT_POS)
-                    .load(Ordering::Relaxed),
+                self.r.queue_u64(q, side + SIDE_INTENT_POS).load(Ordering::Relaxed),
                 k,
-                self.r
-                    .queue_u32(q, side + SIDE_INTENT_PID)
-                    .load(Ordering::Relaxed),
+                self.r.queue_u32(q, side + SIDE_INTENT_PID).load(Ordering::Relaxed),
             )
         })
     }
@@ -1036,32 +943,18 @@ impl QueueSet {
     pub fn audit(&self) -> Result<Audit> {
         let g = *self.r.geom();
         let n = g.elem_count() as u64;
-        let mut a = Audit {
-            elem_count: n,
-            ..Audit::default()
-        };
+        let mut a = Audit { elem_count: n, ..Audit::default() };
         for q in 0..g.queue_count() {
             for side in [HEAD_SIDE, TAIL_SIDE] {
-                if self
-                    .r
-                    .queue_u32(q, side + SIDE_OWNER)
-                    .load(Ordering::Relaxed)
-                    != 0
-                {
+                if self.r.queue_u32(q, side + SIDE_OWNER).load(Ordering::Relaxed) != 0 {
                     a.locks_held += 1;
                 }
             }
         }
         let mut seen = vec![false; g.elem_count() as usize];
         for q in 0..g.queue_count() {
-            let h = self
-                .r
-                .queue_u64(q, HEAD_SIDE + SIDE_POS)
-                .load(Ordering::Acquire);
-            let t = self
-                .r
-                .queue_u64(q, TAIL_SIDE + SIDE_POS)
-                .load(Ordering::Acquire);
+            let h = self.r.queue_u64(q, HEAD_SIDE + SIDE_POS).load(Ordering::Acquire);
+            let t = self.r.queue_u64(q, TAIL_SIDE + SIDE_POS).load(Ordering::Acquire);
             if t < h || t - h > n {
                 return Err(Error::Corrupt("queue positions out of range"));
             }
@@ -1072,11 +965,8 @@ impl QueueSet {
                 let ent = self.r.ring(q, pos).load(Ordering::Relaxed);
                 let e = entry_elem(ent);
                 let gen = gen_of(ent);
-                let rec = if e < g.elem_count() {
-                    self.r.meta(e).load(Ordering::Relaxed)
-                } else {
-                    0
-                };
+                let rec =
+                    if e < g.elem_count() { self.r.meta(e).load(Ordering::Relaxed) } else { 0 };
                 if e >= g.elem_count() || seen[e as usize] {
                     a.stale += 1;
                 } else if rec == queued(q, gen) {
@@ -1143,8 +1033,7 @@ mod tests {
         let ent = s.r.ring(1, 0).load(Ordering::Relaxed);
         // Forge the duplicate in queue 2.
         s.r.ring(2, 0).store(ent, Ordering::Relaxed);
-        s.r.queue_u64(2, TAIL_SIDE + SIDE_POS)
-            .store(1, Ordering::Release);
+        s.r.queue_u64(2, TAIL_SIDE + SIDE_POS).store(1, Ordering::Release);
         let a = s.audit().unwrap();
         assert_eq!((a.queued, a.stale, a.held), (4, 1, 0));
         assert_eq!(s.pull(2), Err(Error::Empty));
@@ -1166,8 +1055,7 @@ mod tests {
         // the first record switched, the tail not moved.
         for (i, &e) in two.iter().enumerate() {
             let gen = gen_of(s.r.meta(e).load(Ordering::Relaxed)) + 1;
-            s.r.ring(1, i as u64)
-                .store(entry(e, gen), Ordering::Relaxed);
+            s.r.ring(1, i as u64).store(entry(e, gen), Ordering::Relaxed);
         }
         s.set_intent(1, TAIL_SIDE, 0, 2, me);
         let gen = gen_of(s.r.ring(1, 0).load(Ordering::Relaxed));
@@ -1192,8 +1080,7 @@ mod tests {
         s.set_intent(0, HEAD_SIDE, 0, 3, 12345);
         for i in 0..2u64 {
             let ent = s.r.ring(0, i).load(Ordering::Relaxed);
-            s.r.meta(entry_elem(ent))
-                .store(held(12345, gen_of(ent) + 1), Ordering::Relaxed);
+            s.r.meta(entry_elem(ent)).store(held(12345, gen_of(ent) + 1), Ordering::Relaxed);
         }
         let a = s.audit().unwrap();
         assert_eq!((a.queued, a.in_transit, a.held), (6, 2, 0));

@@ -46,21 +46,10 @@ impl QueueRegion {
     /// Panics when the mapping is shorter (a bug: callers check the object's
     /// length before mapping).
     pub fn new(map: MmapRaw, geom: QueueGeometry) -> QueueRegion {
-        assert!(
-            map.len() as u64 >= geom.total_len(),
-            "mapping shorter than the queue set"
-        );
+        assert!(map.len() as u64 >= geom.total_len(), "mapping shorter than the queue set");
         let base = map.as_mut_ptr();
-        assert!(
-            (base as usize).is_multiple_of(layout::PAGE as usize),
-            "mapping not page-aligned"
-        );
-        QueueRegion {
-            map,
-            base,
-            geom,
-            mask: geom.ring_cap() as u64 - 1,
-        }
+        assert!((base as usize).is_multiple_of(layout::PAGE as usize), "mapping not page-aligned");
+        QueueRegion { map, base, geom, mask: geom.ring_cap() as u64 - 1 }
     }
 
     /// The validated geometry.
@@ -209,9 +198,7 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: d.subsec_nanos() as libc::c_long,
     });
-    let tsp = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `word` is a live, 4-aligned u32 (an atomic) for the duration
     // of the call; FUTEX_WAIT only reads it; `tsp` is NULL or points to a
     // timespec on this stack frame.

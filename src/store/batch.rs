@@ -32,10 +32,7 @@ impl Store {
     /// must have the same length (panics otherwise). Lock-free, thread- and
     /// process-safe; uses the MPHF after `optimize()`.
     pub fn mget(&self, keys: &[&[u8]], bufs: &mut [&mut [u8]], out: &mut [Result<usize>]) {
-        assert!(
-            keys.len() == bufs.len() && keys.len() == out.len(),
-            "mget: lengths differ"
-        );
+        assert!(keys.len() == bufs.len() && keys.len() == out.len(), "mget: lengths differ");
         let view = self.current_view();
         let r = self.region();
         let mut hashes = [0u64; GROUP];
@@ -86,10 +83,7 @@ impl Store {
     /// otherwise). Each key is set atomically; the batch as a whole is not a
     /// transaction. Thread- and process-safe.
     pub fn mset(&self, keys: &[&[u8]], vals: &[&[u8]], out: &mut [Result<()>]) {
-        assert!(
-            keys.len() == vals.len() && keys.len() == out.len(),
-            "mset: lengths differ"
-        );
+        assert!(keys.len() == vals.len() && keys.len() == out.len(), "mset: lengths differ");
         let r = self.region();
         let mut hashes = [0u64; GROUP];
         for start in (0..keys.len()).step_by(GROUP) {

@@ -79,9 +79,8 @@ pub fn lock_stride(slot_size: u32) -> u64 {
 /// slot count rounded up to a power of two.
 pub fn default_lock_count(slot_count: u64, slot_size: u32) -> u32 {
     let by_bytes = ((4u64 << 20) / lock_stride(slot_size)).max(16);
-    let cap = by_bytes
-        .min(u64::from(DEFAULT_LOCK_COUNT))
-        .min(slot_count.max(16).next_power_of_two());
+    let cap =
+        by_bytes.min(u64::from(DEFAULT_LOCK_COUNT)).min(slot_count.max(16).next_power_of_two());
     1u32 << (63 - cap.leading_zeros())
 }
 
@@ -210,11 +209,7 @@ impl Geometry {
     /// parameter is out of range and `TooLarge` when the file would not fit
     /// in a `u64` or in the address space.
     pub fn new(
-        slot_count: u64,
-        slot_size: u32,
-        max_probes: u32,
-        lock_count: u32,
-        seed: u64,
+        slot_count: u64, slot_size: u32, max_probes: u32, lock_count: u32, seed: u64,
     ) -> Result<Geometry, Error> {
         if slot_count == 0 || slot_count > MAX_SLOTS {
             return Err(Error::InvalidArg("slot count must be between 1 and 2^32-1"));
@@ -225,14 +220,10 @@ impl Geometry {
             ));
         }
         if max_probes == 0 || u64::from(max_probes) > slot_count {
-            return Err(Error::InvalidArg(
-                "max probes must be between 1 and the slot count",
-            ));
+            return Err(Error::InvalidArg("max probes must be between 1 and the slot count"));
         }
         if !lock_count.is_power_of_two() || lock_count > MAX_LOCK_COUNT {
-            return Err(Error::InvalidArg(
-                "lock count must be a power of two up to 2^20",
-            ));
+            return Err(Error::InvalidArg("lock count must be a power of two up to 2^20"));
         }
         let locks_offset = HEADER_SIZE as u64;
         let slots_offset =
@@ -401,9 +392,7 @@ impl Geometry {
         let extra_len = get64(h, OFF_EXTRA_LEN);
         let file_len = get64(h, OFF_FILE_LEN);
         if g.extra_offset.checked_add(extra_len) != Some(file_len) {
-            return Err(Error::Corrupt(
-                "file length field disagrees with the sections",
-            ));
+            return Err(Error::Corrupt("file length field disagrees with the sections"));
         }
         if file_len != actual_len {
             return Err(Error::Corrupt(if actual_len < file_len {
@@ -482,31 +471,13 @@ mod tests {
     #[test]
     fn rejects_bad_parameters_at_creation() {
         assert!(Geometry::new(0, 512, 1, 16, 0).is_err(), "zero slots");
-        assert!(
-            Geometry::new(MAX_SLOTS + 1, 512, 1, 16, 0).is_err(),
-            "too many slots"
-        );
-        assert!(
-            Geometry::new(10, 100, 1, 16, 0).is_err(),
-            "slot size not a power of two"
-        );
-        assert!(
-            Geometry::new(10, 32, 1, 16, 0).is_err(),
-            "slot size below 64"
-        );
-        assert!(
-            Geometry::new(10, 131072, 1, 16, 0).is_err(),
-            "slot size above 64 KiB"
-        );
+        assert!(Geometry::new(MAX_SLOTS + 1, 512, 1, 16, 0).is_err(), "too many slots");
+        assert!(Geometry::new(10, 100, 1, 16, 0).is_err(), "slot size not a power of two");
+        assert!(Geometry::new(10, 32, 1, 16, 0).is_err(), "slot size below 64");
+        assert!(Geometry::new(10, 131072, 1, 16, 0).is_err(), "slot size above 64 KiB");
         assert!(Geometry::new(10, 64, 0, 16, 0).is_err(), "zero probes");
-        assert!(
-            Geometry::new(10, 64, 11, 16, 0).is_err(),
-            "more probes than slots"
-        );
-        assert!(
-            Geometry::new(10, 64, 1, 12, 0).is_err(),
-            "lock count not a power of two"
-        );
+        assert!(Geometry::new(10, 64, 11, 16, 0).is_err(), "more probes than slots");
+        assert!(Geometry::new(10, 64, 1, 12, 0).is_err(), "lock count not a power of two");
     }
 
     #[test]
@@ -514,18 +485,12 @@ mod tests {
         let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
         let h = header(&g);
         assert!(matches!(Geometry::decode(&[], 0), Err(Error::Corrupt(_))));
-        assert!(matches!(
-            Geometry::decode(&h[..100], 100),
-            Err(Error::Corrupt(_))
-        ));
+        assert!(matches!(Geometry::decode(&h[..100], 100), Err(Error::Corrupt(_))));
         assert!(matches!(
             Geometry::decode(&h, g.file_len - 1),
             Err(Error::Corrupt("file is truncated"))
         ));
-        assert!(matches!(
-            Geometry::decode(&h, g.file_len + 1),
-            Err(Error::Corrupt(_))
-        ));
+        assert!(matches!(Geometry::decode(&h, g.file_len + 1), Err(Error::Corrupt(_))));
     }
 
     #[test]
@@ -533,18 +498,12 @@ mod tests {
         let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
         let mut h = header(&g);
         put32(&mut h, OFF_VERSION, 2);
-        assert!(matches!(
-            Geometry::decode(&h, g.file_len),
-            Err(Error::Version(_))
-        ));
+        assert!(matches!(Geometry::decode(&h, g.file_len), Err(Error::Version(_))));
         let mut h = header(&g);
         put32(&mut h, OFF_HASH_ID, 9);
         let sum = checksum(&h[..CHECKSUMMED_LEN]);
         put64(&mut h, OFF_CHECKSUM, sum);
-        assert!(matches!(
-            Geometry::decode(&h, g.file_len),
-            Err(Error::Version(_))
-        ));
+        assert!(matches!(Geometry::decode(&h, g.file_len), Err(Error::Version(_))));
     }
 
     /// A header whose checksum was recomputed after a field was damaged must
@@ -575,10 +534,7 @@ mod tests {
             let sum = checksum(&h[..CHECKSUMMED_LEN]);
             put64(&mut h, OFF_CHECKSUM, sum);
             let r = Geometry::decode(&h, g.file_len);
-            assert!(
-                matches!(r, Err(Error::Corrupt(_))),
-                "field at {off} = {val}: {r:?}"
-            );
+            assert!(matches!(r, Err(Error::Corrupt(_))), "field at {off} = {val}: {r:?}");
         }
     }
 
@@ -597,16 +553,10 @@ mod tests {
         let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
         let mut h = header(&g);
         put64(&mut h, OFF_MPHF_KEYS, 1001);
-        assert!(matches!(
-            Geometry::decode(&h, g.file_len),
-            Err(Error::Corrupt(_))
-        ));
+        assert!(matches!(Geometry::decode(&h, g.file_len), Err(Error::Corrupt(_))));
         let mut h = header(&g);
         put64(&mut h, OFF_LONGEST_PROBE, 65);
-        assert!(matches!(
-            Geometry::decode(&h, g.file_len),
-            Err(Error::Corrupt(_))
-        ));
+        assert!(matches!(Geometry::decode(&h, g.file_len), Err(Error::Corrupt(_))));
     }
 
     #[test]

@@ -85,10 +85,7 @@ impl Default for Options {
 impl Options {
     /// Options for `keys` keys at load factor `load` (slots = ceil(keys / load)).
     pub fn for_keys(keys: u64, load: f64) -> Options {
-        Options {
-            slots: ((keys as f64 / load).ceil() as u64).max(1),
-            ..Options::default()
-        }
+        Options { slots: ((keys as f64 / load).ceil() as u64).max(1), ..Options::default() }
     }
 
     fn geometry(&self) -> Result<Geometry> {
@@ -157,11 +154,7 @@ impl Store {
     pub fn create(path: impl AsRef<Path>, opts: &Options) -> Result<Store> {
         let path = path.as_ref();
         let geom = opts.geometry()?;
-        let mode = if opts.mode == 0 {
-            0o600
-        } else {
-            opts.mode & 0o7777
-        };
+        let mode = if opts.mode == 0 { 0o600 } else { opts.mode & 0o7777 };
         let tmp = temp_name(path);
         let file = OpenOptions::new()
             .read(true)
@@ -188,15 +181,13 @@ impl Store {
     /// Sizes `file` for `geom`, reserves its space unless `sparse`, and
     /// writes the header.
     fn init_file(file: &File, geom: &Geometry, sparse: bool) -> Result<()> {
-        file.set_len(geom.file_len())
-            .map_err(|e| Error::from_io(&e, "sizing the store file"))?;
+        file.set_len(geom.file_len()).map_err(|e| Error::from_io(&e, "sizing the store file"))?;
         if !sparse {
             crate::sys::space::reserve(file, geom.file_len(), "the store")?;
         }
         let mut h = [0u8; HEADER_SIZE];
         geom.encode(&mut h);
-        file.write_all_at(&h, 0)
-            .map_err(|e| Error::from_io(&e, "writing the header"))
+        file.write_all_at(&h, 0).map_err(|e| Error::from_io(&e, "writing the header"))
     }
 
     /// Opens an existing store. Validates the header and the file's length
@@ -215,13 +206,10 @@ impl Store {
     /// Opens a store from an open file (a regular file or a shared-memory
     /// object), validating it as `open` does.
     pub fn from_file(file: File, mode: OpenMode) -> Result<Store> {
-        let len = file
-            .metadata()
-            .map_err(|e| Error::from_io(&e, "reading the file's length"))?
-            .len();
+        let len =
+            file.metadata().map_err(|e| Error::from_io(&e, "reading the file's length"))?.len();
         let mut h = vec![0u8; HEADER_SIZE.min(len as usize)];
-        file.read_exact_at(&mut h, 0)
-            .map_err(|e| Error::from_io(&e, "reading the header"))?;
+        file.read_exact_at(&mut h, 0).map_err(|e| Error::from_io(&e, "reading the header"))?;
         let geom = Geometry::decode(&h, len)?;
         Store::map(file, geom, mode == OpenMode::ReadWrite)
     }
@@ -230,12 +218,8 @@ impl Store {
         let len = geom.file_len() as usize;
         let mut mo = MmapOptions::new();
         mo.len(len);
-        let map: MmapRaw = if writable {
-            mo.map_raw(&file)
-        } else {
-            mo.map_raw_read_only(&file)
-        }
-        .map_err(|e| Error::from_io(&e, "mapping the store"))?;
+        let map: MmapRaw = if writable { mo.map_raw(&file) } else { mo.map_raw_read_only(&file) }
+            .map_err(|e| Error::from_io(&e, "mapping the store"))?;
         let store = Store {
             region: Region::new(map, geom, writable),
             view: ArcSwap::from_pointee(View::none()),
@@ -265,10 +249,7 @@ impl Store {
     /// when another process (or this one) has run `optimize()`.
     #[inline]
     pub(crate) fn current_view(&self) -> arc_swap::Guard<std::sync::Arc<View>> {
-        let g = self
-            .region
-            .header_u64(format::OFF_GENERATION)
-            .load(Ordering::Acquire);
+        let g = self.region.header_u64(format::OFF_GENERATION).load(Ordering::Acquire);
         let v = self.view.load();
         if v.generation == g {
             return v;
@@ -289,10 +270,8 @@ impl Store {
                 Some(index) => return self.install_view(g, Some(index)),
                 None => {
                     // Torn by a newer optimize(): look again.
-                    let now = self
-                        .region
-                        .header_u64(format::OFF_GENERATION)
-                        .load(Ordering::Acquire);
+                    let now =
+                        self.region.header_u64(format::OFF_GENERATION).load(Ordering::Acquire);
                     if now == g {
                         break;
                     }
@@ -305,8 +284,7 @@ impl Store {
     }
 
     pub(crate) fn install_view(&self, generation: u64, index: Option<Index>) {
-        self.view
-            .store(std::sync::Arc::new(View { generation, index }));
+        self.view.store(std::sync::Arc::new(View { generation, index }));
     }
 
     /// The home slot of hash `h`.
@@ -388,17 +366,12 @@ impl Store {
     /// not in the page cache, it reads the file. Errors: `Io` (for
     /// example `EINVAL` on kernels before 5.14).
     pub fn prefault(&self) -> Result<()> {
-        self.region
-            .populate()
-            .map_err(|e| Error::from_io(&e, "prefaulting the mapping"))
+        self.region.populate().map_err(|e| Error::from_io(&e, "prefaulting the mapping"))
     }
 
     /// Flushes the whole mapping to the file (`msync(MS_SYNC)`).
     pub fn sync(&self) -> Result<()> {
-        self.region
-            .map()
-            .flush()
-            .map_err(|e| Error::from_io(&e, "syncing the store"))
+        self.region.map().flush().map_err(|e| Error::from_io(&e, "syncing the store"))
     }
 }
 
@@ -407,11 +380,7 @@ impl Store {
 fn temp_name(path: &Path) -> std::path::PathBuf {
     use std::sync::atomic::AtomicU64;
     static N: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        ".maph-tmp-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
+    let name = format!(".maph-tmp-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
         _ => name.into(),

@@ -63,10 +63,7 @@ pub(crate) struct View {
 
 impl View {
     pub fn none() -> View {
-        View {
-            generation: 0,
-            index: None,
-        }
+        View { generation: 0, index: None }
     }
 }
 
@@ -120,9 +117,7 @@ fn build(mut pairs: Vec<(u64, u64)>) -> (Mphf<u64>, Vec<u16>, u64) {
     let hashes: Vec<u64> = unique.iter().map(|p| p.0).collect();
     // A private pool, made and dropped here: no global rayon threads that a
     // fork() could leave the child without.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let mphf = if hashes.len() < 100_000 || threads == 1 {
         Mphf::new(GAMMA, &hashes)
     } else {
@@ -198,11 +193,7 @@ impl Store {
                 if ok {
                     let h = self.hash(&key[..kl]);
                     let home = self.home_of(h);
-                    let dist = if idx >= home {
-                        idx - home
-                    } else {
-                        idx + g.slot_count() - home
-                    };
+                    let dist = if idx >= home { idx - home } else { idx + g.slot_count() - home };
                     pairs.push((h, dist));
                 }
                 break;
@@ -210,9 +201,8 @@ impl Store {
         }
         let count = pairs.len() as u64;
         let (mphf, table, probing) = build(pairs);
-        let mphf_bytes = codec()
-            .serialize(&mphf)
-            .map_err(|_| Error::TooLarge("MPHF could not be encoded"))?;
+        let mphf_bytes =
+            codec().serialize(&mphf).map_err(|_| Error::TooLarge("MPHF could not be encoded"))?;
         let mut payload = mphf_bytes;
         let mphf_len = payload.len() as u64;
         payload.reserve(table.len() * 2);
@@ -239,26 +229,12 @@ impl Store {
         r.write_extra(bank + BANK_HEADER_SIZE, &payload);
         r.write_extra(bank, &head);
         let written = BANK_HEADER_SIZE + payload.len();
-        r.flush_extra(bank, written)
-            .map_err(|e| Error::from_io(&e, "flushing the MPHF bank"))?;
-        r.header_u64(OFF_MPHF_KEYS)
-            .store(table.len() as u64, Ordering::Relaxed);
+        r.flush_extra(bank, written).map_err(|e| Error::from_io(&e, "flushing the MPHF bank"))?;
+        r.header_u64(OFF_MPHF_KEYS).store(table.len() as u64, Ordering::Relaxed);
         r.header_u64(OFF_NEW_SINCE_OPT).store(0, Ordering::Relaxed);
-        r.header_u64(OFF_GENERATION)
-            .store(generation, Ordering::Release);
-        self.install_view(
-            generation,
-            Some(Index {
-                mphf,
-                table: table.into_boxed_slice(),
-            }),
-        );
-        Ok(OptimizeReport {
-            generation,
-            keys: count,
-            probing,
-            bytes: written as u64,
-        })
+        r.header_u64(OFF_GENERATION).store(generation, Ordering::Release);
+        self.install_view(generation, Some(Index { mphf, table: table.into_boxed_slice() }));
+        Ok(OptimizeReport { generation, keys: count, probing, bytes: written as u64 })
     }
 
     /// Decodes the bank of `generation`; None when it does not validate
@@ -290,14 +266,9 @@ impl Store {
         let (m, t) = payload.split_at(mphf_len as usize);
         // The limit bounds what a damaged length inside the encoding could
         // make the decoder allocate.
-        let mphf: Mphf<u64> = codec()
-            .with_limit(m.len() as u64 * 2 + 4096)
-            .deserialize(m)
-            .ok()?;
-        let table: Box<[u16]> = t
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
+        let mphf: Mphf<u64> = codec().with_limit(m.len() as u64 * 2 + 4096).deserialize(m).ok()?;
+        let table: Box<[u16]> =
+            t.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
         Some(Index { mphf, table })
     }
 }
@@ -326,11 +297,7 @@ mod tests {
     fn panic_inside_optimize_leaves_the_store_optimizable() {
         let dir = std::env::temp_dir().join(format!("maph-opt-panic-{}", std::process::id()));
         let _ = std::fs::remove_file(&dir);
-        let opts = crate::store::Options {
-            slots: 1024,
-            lock_count: 16,
-            ..Default::default()
-        };
+        let opts = crate::store::Options { slots: 1024, lock_count: 16, ..Default::default() };
         let s = Store::create(&dir, &opts).unwrap();
         for i in 0..500u32 {
             s.set(format!("k{i}").as_bytes(), b"v").unwrap();
@@ -340,10 +307,7 @@ mod tests {
         assert!(r.is_err(), "the injected panic did not happen");
         let t = std::time::Instant::now();
         let report = s.optimize().expect("optimize after a panicked optimize");
-        assert!(
-            t.elapsed() < std::time::Duration::from_secs(1),
-            "waited for a lock left held"
-        );
+        assert!(t.elapsed() < std::time::Duration::from_secs(1), "waited for a lock left held");
         assert_eq!(report.keys, 500);
         assert!(s.mphf_in_use());
         std::fs::remove_file(&dir).unwrap();
@@ -355,10 +319,7 @@ mod tests {
         let (mphf, table, probing) = build(pairs);
         assert_eq!(table.len(), 2, "only 9 and 11 are distinct");
         assert_eq!(probing, 3, "two duplicates and one too far");
-        let idx = Index {
-            mphf,
-            table: table.into_boxed_slice(),
-        };
+        let idx = Index { mphf, table: table.into_boxed_slice() };
         assert_eq!(idx.distance(9), Some(2));
         assert_eq!(idx.distance(11), None);
     }
@@ -368,15 +329,9 @@ mod tests {
         // The bank reserves 6 bits of MPHF per key; BBHash at gamma 2 needs
         // about 3.5.
         let n = 200_000u64;
-        let pairs: Vec<_> = (0..n)
-            .map(|i| (crate::hash::hash64(&i.to_le_bytes(), 1), 0))
-            .collect();
+        let pairs: Vec<_> = (0..n).map(|i| (crate::hash::hash64(&i.to_le_bytes(), 1), 0)).collect();
         let (mphf, _, _) = build(pairs);
         let bytes = codec().serialize(&mphf).unwrap().len() as u64;
-        assert!(
-            bytes * 8 <= n * 6,
-            "{} bits per key",
-            bytes as f64 * 8.0 / n as f64
-        );
+        assert!(bytes * 8 <= n * 6, "{} bits per key", bytes as f64 * 8.0 / n as f64);
     }
 }

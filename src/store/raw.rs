@@ -58,18 +58,9 @@ impl Region {
     /// Panics when the mapping is shorter than the geometry says (a bug: the
     /// store layer checks the file's length first).
     pub fn new(map: MmapRaw, geom: Geometry, writable: bool) -> Region {
-        assert!(
-            map.len() as u64 >= geom.file_len(),
-            "mapping shorter than the store"
-        );
+        assert!(map.len() as u64 >= geom.file_len(), "mapping shorter than the store");
         let base = map.as_mut_ptr();
-        Region {
-            map,
-            base,
-            geom,
-            slot_shift: geom.slot_size().trailing_zeros(),
-            writable,
-        }
+        Region { map, base, geom, slot_shift: geom.slot_size().trailing_zeros(), writable }
     }
 
     /// The validated geometry.
@@ -117,10 +108,7 @@ impl Region {
 
     #[inline]
     fn lock_ptr(&self, i: usize) -> *mut u8 {
-        assert!(
-            i < self.geom.lock_count() as usize,
-            "lock entry out of range"
-        );
+        assert!(i < self.geom.lock_count() as usize, "lock entry out of range");
         let off = self.geom.locks_offset() as usize
             + i * format::lock_stride(self.geom.slot_size()) as usize;
         // SAFETY: `Geometry` checked that the lock table
@@ -203,8 +191,7 @@ impl Region {
         // SAFETY: `idx < slot_count`, and `Geometry` checked that
         // `slots_offset + slot_count * slot_size <= file_len <= map.len()`.
         unsafe {
-            self.base
-                .add(self.geom.slots_offset() as usize + ((idx as usize) << self.slot_shift))
+            self.base.add(self.geom.slots_offset() as usize + ((idx as usize) << self.slot_shift))
         }
     }
 
@@ -245,10 +232,8 @@ impl Region {
     #[inline]
     pub fn lens(&self, idx: u64) -> (usize, usize) {
         (
-            self.slot_u32(idx, format::SLOT_OFF_KEY_LEN)
-                .load(Ordering::Relaxed) as usize,
-            self.slot_u32(idx, format::SLOT_OFF_VAL_LEN)
-                .load(Ordering::Relaxed) as usize,
+            self.slot_u32(idx, format::SLOT_OFF_KEY_LEN).load(Ordering::Relaxed) as usize,
+            self.slot_u32(idx, format::SLOT_OFF_VAL_LEN).load(Ordering::Relaxed) as usize,
         )
     }
 
@@ -266,9 +251,7 @@ impl Region {
     /// range leaves the slot. A racy read: validate before using `out`.
     #[inline]
     pub fn copy_out(&self, idx: u64, off: usize, out: &mut [u8]) {
-        assert!(off
-            .checked_add(out.len())
-            .is_some_and(|e| e <= self.geom.slot_capacity()));
+        assert!(off.checked_add(out.len()).is_some_and(|e| e <= self.geom.slot_capacity()));
         // SAFETY: the source range is inside the slot (checked above) and
         // does not overlap `out`, which is caller memory.
         unsafe {
@@ -284,9 +267,7 @@ impl Region {
     /// Panics when `off + len` leaves the slot.
     #[inline]
     pub fn data_ptr(&self, idx: u64, off: usize, len: usize) -> *const u8 {
-        assert!(off
-            .checked_add(len)
-            .is_some_and(|e| e <= self.geom.slot_capacity()));
+        assert!(off.checked_add(len).is_some_and(|e| e <= self.geom.slot_capacity()));
         // SAFETY: inside the slot (checked above).
         unsafe { self.slot_ptr(idx).add(SLOT_HEADER_SIZE + off) }
     }
@@ -350,10 +331,7 @@ impl Region {
     /// its absolute offset in the mapping.
     fn extra_range(&self, off: usize, len: usize) -> usize {
         let end = off.checked_add(len).expect("extra range overflows");
-        assert!(
-            end as u64 <= self.geom.extra_len(),
-            "range outside the extra section"
-        );
+        assert!(end as u64 <= self.geom.extra_len(), "range outside the extra section");
         self.geom.extra_offset() as usize + off
     }
 

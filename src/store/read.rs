@@ -35,9 +35,7 @@ impl Store {
     /// slot and the validated word.
     #[inline]
     pub(crate) fn probe_read<R>(
-        &self,
-        key: &[u8],
-        f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
         self.check_key(key)?;
         let view = self.current_view();
@@ -53,11 +51,7 @@ impl Store {
     /// as soon as it is known.
     #[inline]
     pub(crate) fn probe_read_hashed<R>(
-        &self,
-        key: &[u8],
-        h: u64,
-        view: &View,
-        f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], h: u64, view: &View, f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
         let loc = self.locate_hashed(h);
         self.region.prefetch_slot(loc.home);
@@ -73,21 +67,14 @@ impl Store {
     /// The slot the MPHF names for hash `h` (home `home`), if any.
     #[inline]
     pub(crate) fn mphf_slot(&self, h: u64, home: u64, view: &View) -> Option<u64> {
-        view.index
-            .as_ref()
-            .and_then(|i| i.distance(h))
-            .map(|d| self.wrap(home + d))
+        view.index.as_ref().and_then(|i| i.distance(h)).map(|d| self.wrap(home + d))
     }
 
     /// Looks `key` up from `loc`: first in slot `hint` (the MPHF's answer)
     /// if given, then by probing from home. Prefetching is the caller's.
     #[inline]
     pub(crate) fn probe_from<R>(
-        &self,
-        key: &[u8],
-        loc: &Loc,
-        hint: Option<u64>,
-        mut f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], loc: &Loc, hint: Option<u64>, mut f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
         if let Some(idx) = hint {
             // The MPHF names one slot; on any mismatch, probe as usual.
@@ -109,11 +96,7 @@ impl Store {
     /// Reads slot `idx` for `key` (tag `tag`) under its seqlock.
     #[inline]
     fn read_slot<R>(
-        &self,
-        idx: u64,
-        key: &[u8],
-        tag: u32,
-        f: &mut impl FnMut(u64, usize, usize) -> R,
+        &self, idx: u64, key: &[u8], tag: u32, f: &mut impl FnMut(u64, usize, usize) -> R,
     ) -> Result<Slot<R>> {
         let r = &self.region;
         let cap = self.slot_capacity();

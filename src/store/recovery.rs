@@ -86,11 +86,7 @@ impl Store {
         let applied = if is_locked(cur) && owner_of(cur) as usize == e {
             // Died inside the slot: complete the write.
             r.apply_image(e, idx, len);
-            seqlock::unlock(
-                seq,
-                cur,
-                r.lock_u32(e, LOCK_OFF_TAG).load(Ordering::Relaxed),
-            );
+            seqlock::unlock(seq, cur, r.lock_u32(e, LOCK_OFF_TAG).load(Ordering::Relaxed));
             true
         } else if is_locked(cur) {
             // Another key's writer is in the slot: it was free, so our write
@@ -128,14 +124,11 @@ impl Store {
             }
             let s = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
             let (skl, svl) = r.lens(idx);
-            let mut slot = vec![
-                0u8;
-                if skl.saturating_add(svl) <= self.slot_capacity() {
-                    skl + svl
-                } else {
-                    0
-                }
-            ];
+            let mut slot =
+                vec![
+                    0u8;
+                    if skl.saturating_add(svl) <= self.slot_capacity() { skl + svl } else { 0 }
+                ];
             r.copy_out(idx, 0, &mut slot);
             let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
             let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);

@@ -80,19 +80,8 @@ mod tests {
 
     #[test]
     fn bad_names_are_invalid_arguments() {
-        for bad in [
-            &b""[..],
-            b"a/b",
-            b"/a",
-            b".",
-            b"..",
-            b"a\0b",
-            &[b'x'; 256][..],
-        ] {
-            assert!(
-                matches!(check_name(bad), Err(Error::InvalidArg(_))),
-                "{bad:?}"
-            );
+        for bad in [&b""[..], b"a/b", b"/a", b".", b"..", b"a\0b", &[b'x'; 256][..]] {
+            assert!(matches!(check_name(bad), Err(Error::InvalidArg(_))), "{bad:?}");
         }
         assert!(check_name(&[b'x'; 255]).is_ok());
         assert!(check_name(b"maph.table-1").is_ok());
@@ -105,19 +94,11 @@ mod tests {
     #[test]
     fn anonymous_table_reserves_its_memory_at_creation() {
         use crate::sys::space::allocated_bytes;
-        let opts = Options {
-            slots: 8192,
-            lock_count: 64,
-            ..Options::default()
-        };
+        let opts = Options { slots: 8192, lock_count: 64, ..Options::default() };
         let s = Store::create_anonymous(&opts).unwrap();
         let len = s.geometry().file_len();
         assert!(allocated_bytes(&s._file).unwrap() >= len);
-        let sparse = Store::create_anonymous(&Options {
-            sparse: true,
-            ..opts
-        })
-        .unwrap();
+        let sparse = Store::create_anonymous(&Options { sparse: true, ..opts }).unwrap();
         assert!(allocated_bytes(&sparse._file).unwrap() < len / 2);
     }
 }

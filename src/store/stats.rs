@@ -66,9 +66,7 @@ impl Store {
             {
                 keys
             } else {
-                r.header_u64(format::OFF_NEW_SINCE_OPT)
-                    .load(Ordering::Relaxed)
-                    .min(keys)
+                r.header_u64(format::OFF_NEW_SINCE_OPT).load(Ordering::Relaxed).min(keys)
             },
         }
     }
@@ -123,16 +121,10 @@ impl Store {
         }
         let st = self.stats();
         if st.keys != live {
-            errs.push(format!(
-                "header counts {} live keys, slots hold {live}",
-                st.keys
-            ));
+            errs.push(format!("header counts {} live keys, slots hold {live}", st.keys));
         }
         if st.tombstones != tomb {
-            errs.push(format!(
-                "header counts {} tombstones, slots hold {tomb}",
-                st.tombstones
-            ));
+            errs.push(format!("header counts {} tombstones, slots hold {tomb}", st.tombstones));
         }
         errs
     }

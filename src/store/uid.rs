@@ -30,9 +30,8 @@ impl Store {
     /// The UID of `key`. Errors as `get`.
     pub fn uid(&self, key: &[u8]) -> Result<u64> {
         let r = self.region();
-        let (gen, idx, _) = self.probe_read_uid(key, |idx| {
-            r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed)
-        })?;
+        let (gen, idx, _) = self
+            .probe_read_uid(key, |idx| r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed))?;
         Ok((u64::from(gen) << 32) | idx)
     }
 

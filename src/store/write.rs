@@ -87,9 +87,7 @@ impl Current<'_> {
 
     /// Copies the current value (`value_len()` bytes) into `out`.
     pub fn read_value(&self, out: &mut [u8]) {
-        self.store
-            .region()
-            .copy_out(self.idx, self.kl, &mut out[..self.vl]);
+        self.store.region().copy_out(self.idx, self.kl, &mut out[..self.vl]);
     }
 
     /// Whether the current value equals `v`.
@@ -109,12 +107,7 @@ enum Target {
     Existing { idx: u64, word: u64 },
     /// The key is absent; slot `idx` (word `word`, state `state`) is the
     /// first free one, `dist` probes from home.
-    Free {
-        idx: u64,
-        word: u64,
-        state: u32,
-        dist: u32,
-    },
+    Free { idx: u64, word: u64, state: u32, dist: u32 },
     /// The key is absent and no slot within the probe distance is free.
     Full,
 }
@@ -149,12 +142,7 @@ impl Store {
                 }
                 if w == 0 {
                     let (idx, w, s, d) = free.unwrap_or((idx, w, STATE_EMPTY, dist));
-                    return Ok(Target::Free {
-                        idx,
-                        word: w,
-                        state: s,
-                        dist: d,
-                    });
+                    return Ok(Target::Free { idx, word: w, state: s, dist: d });
                 }
                 let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
                 let (kl, vl) = r.lens(idx);
@@ -177,12 +165,7 @@ impl Store {
             idx = self.next_slot(idx);
         }
         Ok(match free {
-            Some((idx, w, s, d)) => Target::Free {
-                idx,
-                word: w,
-                state: s,
-                dist: d,
-            },
+            Some((idx, w, s, d)) => Target::Free { idx, word: w, state: s, dist: d },
             None => Target::Full,
         })
     }
@@ -193,18 +176,8 @@ impl Store {
     /// when the slot changed since it was observed (scan again).
     #[allow(clippy::too_many_arguments)]
     fn commit(
-        &self,
-        guard: &Guard<'_>,
-        idx: u64,
-        word: u64,
-        tag: u32,
-        state: u32,
-        uid_gen: u32,
-        expiry: u64,
-        key: &[u8],
-        val: &[u8],
-        dlive: i64,
-        dtomb: i64,
+        &self, guard: &Guard<'_>, idx: u64, word: u64, tag: u32, state: u32, uid_gen: u32,
+        expiry: u64, key: &[u8], val: &[u8], dlive: i64, dtomb: i64,
     ) -> bool {
         let r = self.region();
         let e = guard.entry();
@@ -219,14 +192,10 @@ impl Store {
         r.write_image(e, IMAGE_HEAD + key.len(), val);
         let live = r.lock_u64(e, LOCK_OFF_LIVE).load(Ordering::Relaxed);
         let tomb = r.lock_u64(e, LOCK_OFF_TOMB).load(Ordering::Relaxed);
-        let (new_live, new_tomb) = (
-            live.wrapping_add(dlive as u64),
-            tomb.wrapping_add(dtomb as u64),
-        );
-        r.lock_u64(e, LOCK_OFF_NEW_LIVE)
-            .store(new_live, Ordering::Relaxed);
-        r.lock_u64(e, LOCK_OFF_NEW_TOMB)
-            .store(new_tomb, Ordering::Relaxed);
+        let (new_live, new_tomb) =
+            (live.wrapping_add(dlive as u64), tomb.wrapping_add(dtomb as u64));
+        r.lock_u64(e, LOCK_OFF_NEW_LIVE).store(new_live, Ordering::Relaxed);
+        r.lock_u64(e, LOCK_OFF_NEW_TOMB).store(new_tomb, Ordering::Relaxed);
         r.lock_u32(e, LOCK_OFF_TAG).store(tag, Ordering::Relaxed);
         r.lock_u64(e, LOCK_OFF_INTENT)
             .store((idx << 32) | u64::from(version_of(word)), Ordering::Relaxed);
@@ -238,10 +207,8 @@ impl Store {
         };
         r.apply_image(e, idx, IMAGE_HEAD + key.len() + val.len());
         seqlock::unlock(seq, locked, tag);
-        r.lock_u64(e, LOCK_OFF_LIVE)
-            .store(new_live, Ordering::Relaxed);
-        r.lock_u64(e, LOCK_OFF_TOMB)
-            .store(new_tomb, Ordering::Relaxed);
+        r.lock_u64(e, LOCK_OFF_LIVE).store(new_live, Ordering::Relaxed);
+        r.lock_u64(e, LOCK_OFF_TOMB).store(new_tomb, Ordering::Relaxed);
         r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
         true
     }
@@ -253,9 +220,7 @@ impl Store {
     /// effects. Errors: those of `decide`, `ReadOnly`, `InvalidArg`,
     /// `TooLarge`, `Full`, `Busy`.
     pub(crate) fn write_key<'v, R>(
-        &self,
-        key: &[u8],
-        h: u64,
+        &self, key: &[u8], h: u64,
         mut decide: impl FnMut(Option<&Current<'_>>) -> Result<(Plan<'v>, R)>,
     ) -> Result<R> {
         self.check_key(key)?;
@@ -318,12 +283,7 @@ impl Store {
                         return Ok(out);
                     }
                 }
-                Target::Free {
-                    idx,
-                    word,
-                    state,
-                    dist,
-                } => {
+                Target::Free { idx, word, state, dist } => {
                     let (plan, out) = decide(None)?;
                     let Plan::Put(v, exp) = plan else {
                         return Ok(out);
@@ -351,8 +311,7 @@ impl Store {
                         r.header_u64(OFF_LONGEST_PROBE)
                             .fetch_max(u64::from(dist), Ordering::Relaxed);
                         if r.header_u64(OFF_GENERATION).load(Ordering::Relaxed) != 0 {
-                            r.header_u64(OFF_NEW_SINCE_OPT)
-                                .fetch_add(1, Ordering::Relaxed);
+                            r.header_u64(OFF_NEW_SINCE_OPT).fetch_add(1, Ordering::Relaxed);
                         }
                         return Ok(out);
                     }
@@ -396,10 +355,7 @@ impl Store {
     /// key's lock: `held` when it is that entry, else taken (waiting only if
     /// `wait`). Returns whether it deleted.
     pub(crate) fn expire_slot(
-        &self,
-        idx: u64,
-        held: Option<&Guard<'_>>,
-        wait: bool,
+        &self, idx: u64, held: Option<&Guard<'_>>, wait: bool,
     ) -> Result<bool> {
         let r = self.region();
         // Allocated only for a slot that holds an expired key: callers walk
@@ -504,9 +460,7 @@ impl Store {
         self.check_key(key)?;
         self.check_fit(key, val)?;
         let expiry = now_ms().saturating_add(ttl_ms);
-        self.write_key(key, self.hash(key), |_| {
-            Ok((Plan::Put(Value::Bytes(val), expiry), ()))
-        })
+        self.write_key(key, self.hash(key), |_| Ok((Plan::Put(Value::Bytes(val), expiry), ())))
     }
 
     /// Deletes `key`, leaving a tombstone. Errors: `NotFound`, `ReadOnly`,
@@ -548,9 +502,7 @@ impl Store {
         self.check_fit(key, new)?;
         self.write_key(key, self.hash(key), |cur| match cur {
             Some(c) if c.value_is(expected) => Ok((Plan::Put(Value::Bytes(new), c.expiry), ())),
-            Some(_) => Err(Error::Conflict(
-                "current value differs from the expected one",
-            )),
+            Some(_) => Err(Error::Conflict("current value differs from the expected one")),
             None => Err(Error::NotFound),
         })
     }
@@ -569,9 +521,7 @@ impl Store {
                 }
                 let mut b = [0u8; 8];
                 c.read_value(&mut b);
-                let v = i64::from_le_bytes(b)
-                    .checked_add(delta)
-                    .ok_or(Error::Overflow)?;
+                let v = i64::from_le_bytes(b).checked_add(delta).ok_or(Error::Overflow)?;
                 if delta == 0 {
                     return Ok((Plan::Keep, v));
                 }
@@ -585,11 +535,7 @@ impl Store {
     /// Sets the time to live of `key` to `ttl_ms` milliseconds from now;
     /// 0 removes its expiry. Errors: `NotFound`, else as `set`.
     pub fn expire(&self, key: &[u8], ttl_ms: u64) -> Result<()> {
-        let expiry = if ttl_ms == 0 {
-            0
-        } else {
-            now_ms().saturating_add(ttl_ms)
-        };
+        let expiry = if ttl_ms == 0 { 0 } else { now_ms().saturating_add(ttl_ms) };
         self.write_key(key, self.hash(key), |cur| match cur {
             Some(c) => {
                 let mut val = vec![0u8; c.value_len()];

@@ -62,8 +62,7 @@ pub fn try_lock(word: &AtomicU32) -> Option<RobustGuard<'_>> {
 /// Takes the lock in `word` if it is free or, when `check_holder`, if its
 /// holder is dead (then the second value is true). Never waits.
 pub fn try_lock_or_take_over(
-    word: &AtomicU32,
-    check_holder: bool,
+    word: &AtomicU32, check_holder: bool,
 ) -> Option<(RobustGuard<'_>, bool)> {
     let me = current_pid();
     match word.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
@@ -94,8 +93,7 @@ pub fn lock(word: &AtomicU32) -> Result<(RobustGuard<'_>, bool)> {
 /// across the takeover and the repair that follows). An error from
 /// `before_takeover` ends the wait with that error.
 pub fn lock_with<T>(
-    word: &AtomicU32,
-    mut before_takeover: impl FnMut(u32) -> Result<T>,
+    word: &AtomicU32, mut before_takeover: impl FnMut(u32) -> Result<T>,
 ) -> Result<Locked<'_, T>> {
     let me = current_pid();
     let mut backoff = Backoff::new();
@@ -103,14 +101,8 @@ pub fn lock_with<T>(
     loop {
         let holder = word.load(Ordering::Relaxed);
         if holder == 0 {
-            if word
-                .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return Ok(Locked {
-                    guard: RobustGuard { word },
-                    taken_over: None,
-                });
+            if word.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return Ok(Locked { guard: RobustGuard { word }, taken_over: None });
             }
             continue;
         }
@@ -118,14 +110,8 @@ pub fn lock_with<T>(
             next_check += LIVENESS_PERIOD;
             if holder != me && !process_alive(holder) {
                 let t = before_takeover(holder)?;
-                if word
-                    .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    return Ok(Locked {
-                        guard: RobustGuard { word },
-                        taken_over: Some(t),
-                    });
+                if word.compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    return Ok(Locked { guard: RobustGuard { word }, taken_over: Some(t) });
                 }
             }
         }

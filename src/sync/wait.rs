@@ -25,11 +25,7 @@ pub struct Backoff {
 impl Backoff {
     /// A wait that has not waited yet.
     pub fn new() -> Backoff {
-        Backoff {
-            rounds: 0,
-            start: None,
-            next_due: Duration::ZERO,
-        }
+        Backoff { rounds: 0, start: None, next_due: Duration::ZERO }
     }
 
     /// Waits a little. Errors with `Busy` once the wait has lasted

@@ -81,19 +81,13 @@ mod tests {
         // A killed child that its parent has not reaped yet runs no more
         // code: a lock it holds must be taken over without waiting for the
         // parent to reap it.
-        let mut child = std::process::Command::new("sleep")
-            .arg("10")
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
         let pid = child.id();
         assert!(process_alive(pid));
         child.kill().unwrap();
         let t = std::time::Instant::now();
         while process_alive(pid) {
-            assert!(
-                t.elapsed() < Duration::from_secs(5),
-                "killed child still reads alive"
-            );
+            assert!(t.elapsed() < Duration::from_secs(5), "killed child still reads alive");
             std::thread::sleep(Duration::from_millis(1));
         }
         child.wait().unwrap();

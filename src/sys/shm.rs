@@ -65,11 +65,7 @@ pub fn open(name: &[u8], writable: bool) -> Result<File> {
     let fd = unsafe {
         libc::shm_open(
             p.as_ptr(),
-            if writable {
-                libc::O_RDWR
-            } else {
-                libc::O_RDONLY
-            } | libc::O_CLOEXEC,
+            if writable { libc::O_RDWR } else { libc::O_RDONLY } | libc::O_CLOEXEC,
             0,
         )
     };

@@ -47,29 +47,22 @@ pub fn reserve(file: &File, len: u64, what: &'static str) -> Result<()> {
     let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, off_len) };
     match r {
         0 => Ok(()),
-        libc::ENOSPC | libc::ENOMEM | libc::EFBIG => Err(Error::NoSpace {
-            bytes: len,
-            errno: r,
-            what,
-        }),
+        libc::ENOSPC | libc::ENOMEM | libc::EFBIG => {
+            Err(Error::NoSpace { bytes: len, errno: r, what })
+        }
         libc::EOPNOTSUPP | libc::EINVAL => Err(Error::Io(
             r,
             "reserving space: the file system supports neither fallocate nor its emulation \
              (the sparse option skips the reservation, at the risk of SIGBUS when it fills)",
         )),
-        e => Err(Error::Io(
-            e,
-            "reserving the object's space on its file system",
-        )),
+        e => Err(Error::Io(e, "reserving the object's space on its file system")),
     }
 }
 
 /// Bytes of `file` that its file system has allocated (`st_blocks * 512`).
 pub fn allocated_bytes(file: &File) -> Result<u64> {
     use std::os::unix::fs::MetadataExt;
-    let m = file
-        .metadata()
-        .map_err(|e| Error::from_io(&e, "reading the file's allocation"))?;
+    let m = file.metadata().map_err(|e| Error::from_io(&e, "reading the file's allocation"))?;
     Ok(m.blocks() * 512)
 }
 
@@ -82,13 +75,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("maph-space-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f");
-        let f = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
+        let f =
+            File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
         f.set_len(8 << 20).unwrap();
         assert!(allocated_bytes(&f).unwrap() < 8 << 20, "set_len is sparse");
         reserve(&f, 8 << 20, "the test file").unwrap();
