@@ -53,6 +53,23 @@
 #define MAPH_QUEUE_WAIT_FOREVER -1
 
 /**
+ * Major version of the maph headers: the soname is `libmaph.so.MAJOR`.
+ * A program built against one major version links only that one.
+ */
+#define MAPH_VERSION_MAJOR 0
+
+/**
+ * Minor version of the maph headers: a minor release adds functions or
+ * fields in `reserved` space, and removes or changes nothing.
+ */
+#define MAPH_VERSION_MINOR 1
+
+/**
+ * Patch version of the maph headers: fixes only.
+ */
+#define MAPH_VERSION_PATCH 0
+
+/**
  * Status of a maph call. `MAPH_OK` (0) is success; every other value says
  * why a call failed. `maph_strerror` turns a status into a message, and
  * `maph_last_error` gives the detail of the calling thread's last failure.
@@ -992,6 +1009,14 @@ maph_status maph_queue_reclaim(struct maph_queue_t *q, uint32_t pid, uint64_t *c
  * `maph_last_error` says which). Thread-safe.
  */
 maph_status maph_queue_audit(const struct maph_queue_t *q, struct maph_queue_audit_t *out);
+
+/**
+ * The version of the library actually loaded, as a static NUL-terminated
+ * string "MAJOR.MINOR.PATCH" (for example "0.1.0"). Compare it with the
+ * `MAPH_VERSION_*` macros the program was compiled against. Never NULL,
+ * never fails, does not allocate. Thread-safe.
+ */
+const char *maph_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

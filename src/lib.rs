@@ -34,6 +34,8 @@ pub mod ffi;
 #[cfg(not(loom))]
 pub mod ffi_queue;
 #[cfg(not(loom))]
+pub mod ffi_version;
+#[cfg(not(loom))]
 pub mod format;
 #[cfg(not(loom))]
 pub mod hash;
