@@ -10,9 +10,10 @@
 # library's std silently serving the other.
 #
 # What this does:
-#   1. `ld -r --gc-sections -u maph_... IN.a`: one relocatable object holding the
-#      sections that the `maph_*` functions reach (what nothing reaches is
-#      left out, as a normal link with --gc-sections would);
+#   1. `ld -r -u maph_... IN.a`: one relocatable object holding the
+#      archive members the `maph_*` functions need (not --gc-sections: with
+#      -r, GNU ld 2.40 then turns weak undefined references such as std's
+#      `pidfd_spawnp` into strong ones, which glibc < 2.39 cannot satisfy);
 #   2. `objcopy`: drop the embedded LLVM bitcode (`.llvmbc`, `.llvmcmd`;
 #      concatenated by `ld -r` it is no longer valid bitcode, and binutils'
 #      LLVM plugin aborts on it), rename the COMDAT group
@@ -33,7 +34,7 @@ trap 'rm -rf "$tmp"' EXIT
 readelf -sW "$in" | awk '($5 == "GLOBAL") && $7 != "UND" && $8 ~ /^maph_/ {print $8}' | sort -u > "$tmp/syms"
 n=$(wc -l < "$tmp/syms")
 [ "$n" -gt 0 ] || { echo "$0: no maph_* symbols in $in" >&2; exit 1; }
-ld -r --gc-sections -o "$tmp/all.o" $(sed 's/^/-u /' "$tmp/syms") "$in"
+ld -r -o "$tmp/all.o" $(sed 's/^/-u /' "$tmp/syms") "$in"
 objcopy --remove-section=.llvmbc --remove-section=.llvmcmd \
   --redefine-sym DW.ref.rust_eh_personality=DW.ref.maph_rust_eh_personality \
   --keep-global-symbols="$tmp/syms" "$tmp/all.o" "$tmp/maph.o"
@@ -42,6 +43,15 @@ got=$(readelf -sW "$tmp/maph.o" | awk '($5 == "GLOBAL" || $5 == "WEAK") && $7 !=
 if [ "$got" != "$(cat "$tmp/syms")" ]; then
   echo "$0: exported symbols differ from the maph_* list:" >&2
   diff <(echo "$got") "$tmp/syms" >&2 || true
+  exit 1
+fi
+# Weak undefined references (std's optional glibc functions) must stay
+# weak, unless some member also references them strongly.
+readelf -sW "$in" | awk '$5 == "GLOBAL" && $7 == "UND" {print $8}' | sort -u > "$tmp/strong_in"
+readelf -sW "$in" | awk '$5 == "WEAK" && $7 == "UND" {print $8}' | sort -u | comm -23 - "$tmp/strong_in" > "$tmp/weak"
+strong=$(readelf -sW "$tmp/maph.o" | awk '$5 == "GLOBAL" && $7 == "UND" {print $8}' | sort -u | comm -12 - "$tmp/weak")
+if [ -n "$strong" ]; then
+  echo "$0: weak references became strong: $strong" >&2
   exit 1
 fi
 rm -f "$out"
