@@ -80,6 +80,8 @@ install: install-build
 	install -m 755 target/release/maph $(I_BIN)/maph
 	if [ -x target/release/maph-server ]; then install -m 755 target/release/maph-server $(I_BIN)/maph-server; fi
 	install -m 644 target/release/man/*.1 $(I_MAN1)/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  echo ldconfig; ldconfig; fi
 
 uninstall:
 	rm -f $(I_LIB)/libmaph.so.$(MAPH_VERSION) $(I_LIB)/libmaph.so.$(MAPH_MAJOR) $(I_LIB)/libmaph.so
