@@ -79,6 +79,10 @@ pkg-config --exists maph || fail "pkg-config does not find maph"
 [ "$(pkg-config --modversion maph)" = "$VERSION" ] || fail "maph.pc version"
 echo "pkg-config --cflags --libs maph:          $(pkg-config --cflags --libs maph)"
 echo "pkg-config --cflags --static --libs maph: $(pkg-config --cflags --static --libs maph)"
+# The README quotes this line for PREFIX=/usr/local: it must be what
+# pkg-config prints.
+static_libs=$(pkg-config --static --libs maph | sed "s|$DEST||g; s/ *$//")
+grep -qF -- "\`$static_libs\`" README.md || fail "README does not quote pkg-config --static --libs maph: $static_libs"
 
 OUT=$WORK/outside
 mkdir -p "$OUT"
