@@ -11,6 +11,9 @@
 //! The first line: `--header` drops it, `--no-header` loads it as a row.
 //! With neither flag it is loaded as a row, like every other line, and
 //! named in the report, so that a header loaded by mistake is visible.
+//!
+//! Standard input is streamed, except with `--create`: then it is read
+//! whole into memory, to count the rows, size the store, and load them.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -39,24 +42,28 @@ pub struct LoadArgs<'a> {
     pub sync: bool,
 }
 
-/// The input, opened once per pass: a file, or standard input read whole.
+/// The input, opened once per pass: a file; standard input streamed (one
+/// pass); or standard input read whole (`--create` reads it twice: once
+/// to count the rows, once to load them).
 enum Input<'a> {
     File(&'a Path),
-    Stdin(Rc<Vec<u8>>),
+    Stdin,
+    StdinRead(Rc<Vec<u8>>),
 }
 
 impl Input<'_> {
     fn open(&self, header: bool) -> Result<Tsv, Fail> {
         match self {
             Input::File(p) => Tsv::open(p, header),
-            Input::Stdin(d) => Tsv::from_bytes(Rc::clone(d), header),
+            Input::Stdin => Tsv::stdin(header),
+            Input::StdinRead(d) => Tsv::from_bytes(Rc::clone(d), header),
         }
     }
 
     fn name(&self) -> String {
         match self {
             Input::File(p) => p.display().to_string(),
-            Input::Stdin(_) => "stdin".to_string(),
+            Input::Stdin | Input::StdinRead(_) => "stdin".to_string(),
         }
     }
 }
@@ -66,11 +73,13 @@ fn quoted(key: &[u8]) -> String {
 }
 
 pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
-    let input = if a.input == Path::new("-") {
+    let input = if a.input == Path::new("-") && !a.create {
+        Input::Stdin
+    } else if a.input == Path::new("-") {
         let mut data = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut data)
             .map_err(|e| Fail::new("stdin", e))?;
-        Input::Stdin(Rc::new(data))
+        Input::StdinRead(Rc::new(data))
     } else {
         Input::File(a.input)
     };
@@ -108,7 +117,7 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
     };
 
     let mut t = input.open(skip_header)?;
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    let bar = if t.file_bytes > 0 && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let style = ProgressStyle::with_template(
             "{bar:40} {bytes}/{total_bytes} {elapsed} (eta {eta}) {msg}",
         )

@@ -114,7 +114,8 @@ enum Cmd {
 like every other, and named in the report (`first line: loaded as a row, key ...`). \
 Blank lines are skipped. Lines that are not stored (too large, empty key, no tab, store full) \
 are counted and reported, the rest are stored, and the exit status is 1. \
-Standard input (-) is read whole into memory first; it may be gzip."
+Standard input (-) may be gzip; it is streamed, except with --create, which reads it whole \
+into memory first (to count the rows before creating the store)."
     )]
     Load {
         /// The store.

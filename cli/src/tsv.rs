@@ -73,6 +73,17 @@ impl Tsv {
         Tsv::from_reader(Box::new(file), path, file_bytes, gz, header)
     }
 
+    /// Streams standard input: gzip when it starts with the gzip magic
+    /// bytes 1f 8b. Named "stdin" in messages; `file_bytes` is 0.
+    pub fn stdin(header: bool) -> Result<Tsv, Fail> {
+        let mut rd = BufReader::with_capacity(1 << 16, std::io::stdin());
+        let gz = rd
+            .fill_buf()
+            .map_err(|e| Fail::new("stdin", e))?
+            .starts_with(&[0x1f, 0x8b]);
+        Tsv::from_reader(Box::new(rd), Path::new("stdin"), 0, gz, header)
+    }
+
     /// A reader over `data` (standard input, already read): gzip when it
     /// starts with the gzip magic bytes 1f 8b. Named "stdin" in messages.
     pub fn from_bytes(data: Rc<Vec<u8>>, header: bool) -> Result<Tsv, Fail> {
