@@ -37,9 +37,10 @@ class ValueRef:
     slot since ``get_ptr`` (or the store was closed), the read raises
     :class:`maph.StaleValue` instead of returning torn bytes. ``valid`` says
     whether the view still holds. Supports ``len()``, ``bytes()``,
-    ``tobytes()``, indexing and slicing (each returns copied, checked bytes
-    or ints), and ``memoryview()``-style ``cast``-free use through
-    ``tobytes()``.
+    ``tobytes()``, indexing and slicing (each copies, then checks, and
+    returns bytes or an int) and ``==``. Unlike a real ``memoryview`` it
+    exposes no buffer: a buffer over memory other processes write could not
+    raise when the value changes.
     """
 
     __slots__ = ("_store", "_addr", "_len", "_token")
