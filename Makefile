@@ -49,3 +49,45 @@ clean:
 	$(CARGO) clean
 	$(MAKE) -C c_tests clean
 	$(MAKE) -C examples_c clean
+
+# ---- install / uninstall (issue 15) ---------------------------------------
+#   make install   PREFIX=/usr/local DESTDIR=   builds (cargo build --release
+#                  --workspace) and installs the library, headers, maph.pc,
+#                  bin/maph (and bin/maph-server when built) and man pages
+#   make uninstall PREFIX=/usr/local DESTDIR=   removes exactly those files
+# libmaph.a is installed with only the maph_* symbols global
+# (pkg/localize-static.sh says why and how).
+.PHONY: install uninstall install-build
+PREFIX ?= /usr/local
+DESTDIR ?=
+MAPH_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAPH_MAJOR := $(word 1,$(subst ., ,$(MAPH_VERSION)))
+I_LIB := $(DESTDIR)$(PREFIX)/lib
+I_INC := $(DESTDIR)$(PREFIX)/include
+I_BIN := $(DESTDIR)$(PREFIX)/bin
+I_MAN1 := $(DESTDIR)$(PREFIX)/share/man/man1
+
+install-build:
+	$(CARGO) build --release --workspace
+	rm -rf target/release/man && target/release/maph man target/release/man
+
+install: install-build
+	install -d $(I_LIB)/pkgconfig $(I_INC) $(I_BIN) $(I_MAN1)
+	install -m 755 target/release/libmaph.so $(I_LIB)/libmaph.so.$(MAPH_VERSION)
+	ln -sf libmaph.so.$(MAPH_VERSION) $(I_LIB)/libmaph.so.$(MAPH_MAJOR)
+	ln -sf libmaph.so.$(MAPH_MAJOR) $(I_LIB)/libmaph.so
+	pkg/localize-static.sh target/release/libmaph.a $(I_LIB)/libmaph.a
+	chmod 644 $(I_LIB)/libmaph.a
+	install -m 644 include/maph.h include/maph.hpp $(I_INC)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(MAPH_VERSION)|' pkg/maph.pc.in > $(I_LIB)/pkgconfig/maph.pc
+	chmod 644 $(I_LIB)/pkgconfig/maph.pc
+	install -m 755 target/release/maph $(I_BIN)/maph
+	if [ -x target/release/maph-server ]; then install -m 755 target/release/maph-server $(I_BIN)/maph-server; fi
+	install -m 644 target/release/man/*.1 $(I_MAN1)/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  echo ldconfig; ldconfig; fi
+
+uninstall:
+	rm -f $(I_LIB)/libmaph.so.$(MAPH_VERSION) $(I_LIB)/libmaph.so.$(MAPH_MAJOR) $(I_LIB)/libmaph.so
+	rm -f $(I_LIB)/libmaph.a $(I_LIB)/pkgconfig/maph.pc $(I_INC)/maph.h $(I_INC)/maph.hpp
+	rm -f $(I_BIN)/maph $(I_BIN)/maph-server $(I_MAN1)/maph.1 $(I_MAN1)/maph-*.1

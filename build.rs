@@ -9,6 +9,10 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,-soname,libmaph.so.{}",
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("maph.h");
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");

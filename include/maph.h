@@ -76,6 +76,23 @@
 #define MAPH_CREATE_SPARSE 1
 
 /**
+ * Major version of the maph headers: the soname is `libmaph.so.MAJOR`.
+ * A program built against one major version links only that one.
+ */
+#define MAPH_VERSION_MAJOR 0
+
+/**
+ * Minor version of the maph headers: a minor release adds functions or
+ * fields in `reserved` space, and removes or changes nothing.
+ */
+#define MAPH_VERSION_MINOR 1
+
+/**
+ * Patch version of the maph headers: fixes only.
+ */
+#define MAPH_VERSION_PATCH 0
+
+/**
  * Status of a maph call. `MAPH_OK` (0) is success; every other value says
  * why a call failed. `maph_strerror` turns a status into a message,
  * `maph_status_name` into its name, and `maph_last_error` gives the detail
@@ -1081,6 +1098,14 @@ maph_status maph_get_key_by_uid(const struct maph_t *db,
  * process-safe.
  */
 maph_status maph_del_by_uid(struct maph_t *db, uint64_t uid);
+
+/**
+ * The version of the library actually loaded, as a static NUL-terminated
+ * string "MAJOR.MINOR.PATCH" (for example "0.1.0"). Compare it with the
+ * `MAPH_VERSION_*` macros the program was compiled against. Never NULL,
+ * never fails, does not allocate. Thread-safe.
+ */
+const char *maph_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,16 +1,13 @@
-//! The store commands: create, load, get, set, del, stats, check.
+//! The store commands: create, get, set, del, stats, check.
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use maph::{Error, OpenMode, Options, Stats, Store};
 
-use crate::tsv::{Refused, Row, Tsv};
 use crate::Fail;
 
 fn open(path: &Path, mode: OpenMode) -> Result<Store, Fail> {
@@ -21,11 +18,8 @@ fn quoted(key: &[u8]) -> String {
     format!("{:?}", String::from_utf8_lossy(key))
 }
 
-pub fn create(
-    path: &Path, slots: u64, slot_size: u32, max_probes: u32, mode: u32,
-) -> Result<ExitCode, Fail> {
-    let opts = Options { slots, slot_size, max_probes, mode, ..Options::default() };
-    let store = Store::create(path, &opts).map_err(|e| Fail::new(path, e))?;
+pub fn create(path: &Path, opts: &Options) -> Result<ExitCode, Fail> {
+    let store = Store::create(path, opts).map_err(|e| Fail::new(path, e))?;
     let st = store.stats();
     out!(
         "created: {} ({} slots of {} bytes, key + value up to {} bytes, max probes {}, {} bytes)",
@@ -36,118 +30,6 @@ pub fn create(
         st.max_probes,
         st.file_bytes
     )?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub struct LoadArgs<'a> {
-    pub path: &'a Path,
-    pub input: &'a Path,
-    pub create: bool,
-    pub load_factor: f64,
-    pub slot_size: u32,
-    pub header: bool,
-}
-
-pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
-    let store = if a.create {
-        if !(a.load_factor > 0.0 && a.load_factor <= 1.0) {
-            return Err(Fail::new(
-                a.path,
-                format!("--load-factor {} is not in (0, 1]", a.load_factor),
-            ));
-        }
-        let mut t = Tsv::open(a.input, a.header)?;
-        let mut rows = 0u64;
-        while let Some(row) = t.next_row()? {
-            if let Row::Pair { .. } = row {
-                rows += 1;
-            }
-        }
-        let opts = Options { slot_size: a.slot_size, ..Options::for_keys(rows, a.load_factor) };
-        let store = Store::create(a.path, &opts).map_err(|e| Fail::new(a.path, e))?;
-        out!(
-            "created: {} ({} slots of {} bytes for {} rows at load factor {})",
-            a.path.display(),
-            opts.slots,
-            a.slot_size,
-            rows,
-            a.load_factor
-        )?;
-        store
-    } else {
-        open(a.path, OpenMode::ReadWrite)?
-    };
-
-    let mut t = Tsv::open(a.input, a.header)?;
-    let bar = if std::io::stderr().is_terminal() {
-        let style = ProgressStyle::with_template(
-            "{bar:40} {bytes}/{total_bytes} {elapsed} (eta {eta}) {msg}",
-        )
-        .map_err(|e| Fail::new(a.input, e))?;
-        ProgressBar::new(t.file_bytes).with_style(style)
-    } else {
-        ProgressBar::hidden()
-    };
-    let (mut loaded, mut no_tab, mut blank) = (0u64, Refused::default(), 0u64);
-    let (mut too_large, mut full, mut invalid) =
-        (Refused::default(), Refused::default(), Refused::default());
-    let start = Instant::now();
-    loop {
-        let lineno = t.lineno + 1;
-        let Some(row) = t.next_row()? else { break };
-        match row {
-            Row::Pair { key, val } => match store.set(key, val) {
-                Ok(()) => loaded += 1,
-                Err(Error::TooLarge(_)) => too_large.add(key),
-                Err(Error::Full) => full.add(key),
-                Err(Error::InvalidArg(_)) => invalid.add(key),
-                Err(e) => {
-                    bar.finish_and_clear();
-                    return Err(Fail::new(
-                        a.path,
-                        format!("{}: line {lineno}: set {}: {e}", a.input.display(), quoted(key)),
-                    ));
-                }
-            },
-            Row::NoTab => no_tab.add(format!("line {lineno}").as_bytes()),
-            Row::Blank => blank += 1,
-        }
-        if lineno % 8192 == 0 {
-            bar.set_position(t.bytes_read());
-        }
-    }
-    bar.finish_and_clear();
-    let secs = start.elapsed().as_secs_f64();
-    out!("loaded: {loaded} rows")?;
-    out!("seconds: {secs:.3} s")?;
-    out!("rate: {:.0} rows/s", loaded as f64 / secs.max(1e-9))?;
-    if too_large.count > 0 {
-        out!(
-            "too large: {} (key + value over {} bytes; not stored)",
-            too_large.describe(),
-            store.slot_capacity()
-        )?;
-    }
-    if invalid.count > 0 {
-        out!("empty key: {} (not stored)", invalid.describe())?;
-    }
-    if no_tab.count > 0 {
-        out!("no tab: {} (not rows; not stored)", no_tab.describe())?;
-    }
-    if blank > 0 {
-        out!("blank lines: {blank} (skipped)")?;
-    }
-    if full.count > 0 {
-        out!("FULL: {} (no free slot within the probe distance; not stored)", full.describe())?;
-        return Err(Fail::new(
-            a.path,
-            format!(
-                "store full: {} rows not stored; create a bigger store (lower --load-factor)",
-                full.count
-            ),
-        )
-        .code(1));
-    }
     Ok(ExitCode::SUCCESS)
 }
 

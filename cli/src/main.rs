@@ -1,9 +1,8 @@
 //! `maph`: the command-line tool for maph stores.
 //!
 //! Every failure prints one line, `maph: <file>: <reason>`, on stderr and
-//! exits non-zero: 1 for "not found" (get, del), for a failed `check` and
-//! for rows a `load` could not store because the store was full; 2 for any
-//! other error. Usage errors are clap's (exit 2).
+//! exits non-zero; the exit codes are [`EXIT_STATUS`] (also in the man
+//! page, which clap_mangen generates from these definitions: `maph man`).
 
 /// `println!` that answers a `Fail` instead of panicking when stdout is
 /// gone (`maph bench | head`), so that temporary files are still removed.
@@ -16,7 +15,11 @@ macro_rules! out {
 mod bench;
 mod cmd;
 mod demo;
+mod load;
+mod man;
 mod measure;
+mod ops;
+mod shm;
 mod tsv;
 
 use std::ffi::OsString;
@@ -24,7 +27,7 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// A failure: the file it concerns, why, and the exit status.
 #[derive(Debug)]
@@ -54,14 +57,24 @@ pub fn write_line(args: std::fmt::Arguments) -> Result<(), Fail> {
     o.write_fmt(args).and_then(|()| o.write_all(b"\n")).map_err(|e| Fail::new("stdout", e))
 }
 
+/// The exit codes of every command (the man page's EXIT STATUS).
+pub const EXIT_STATUS: &str = "Exit status:
+  0  success.
+  1  the answer is no: KEY not found (get, del, ttl, expire, incr with delta 0), `check` \
+found violations, or `load` did not store some lines (too large, empty key, no tab, store full; \
+the others are stored).
+  2  any other error: a usage error, a file or store that cannot be opened or is damaged, \
+an I/O error, a value `incr` cannot add to; the message on stderr says which.
+
+A shared-memory table NAME (`maph shm`) is the file /dev/shm/NAME for every other command.";
+
 /// Command-line interface of `maph`.
 #[derive(Parser)]
 #[command(
     name = "maph",
     version,
     about = "maph: a memory-mapped key-value store. Try `maph demo` first.",
-    after_help = "Exit status: 0 success; 1 key not found, check found violations, or load rows \
-                  refused because the store was full; 2 any other error."
+    after_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(subcommand)]
@@ -85,26 +98,22 @@ enum Cmd {
     Create {
         /// Path of the new store (must not exist).
         path: PathBuf,
-        /// Number of slots; each holds one key.
-        #[arg(long, default_value_t = 65536)]
-        slots: u64,
-        /// Bytes per slot: a power of two from 64 to 65536; key + value may
-        /// take slot size - 32 bytes.
-        #[arg(long, default_value_t = 512)]
-        slot_size: u32,
-        /// Maximum probe distance (0: min(1024, slots)).
-        #[arg(long, default_value_t = 0)]
-        max_probes: u32,
-        /// File mode in octal, before the umask.
-        #[arg(long, default_value = "600", value_parser = parse_octal)]
-        mode: u32,
+        #[command(flatten)]
+        opts: NewStore,
     },
-    /// Load a TSV file (key TAB value per line; plain or .gz) into a store.
+    /// Load TSV rows (key TAB value per line; plain, .gz, or - for stdin)
+    /// into a store. Exits 1 when any line was not stored.
+    #[command(after_help = "Without --header or --no-header the first line is loaded as a row \
+like every other, and named in the report (`first line: loaded as a row, key ...`). \
+Blank lines are skipped. Lines that are not stored (too large, empty key, no tab, store full) \
+are counted and reported, the rest are stored, and the exit status is 1. \
+Standard input (-) may be gzip; it is streamed, except with --create, which reads it whole \
+into memory first (to count the rows before creating the store).")]
     Load {
         /// The store.
         path: PathBuf,
         /// TSV input: key, a tab, then the value (the rest of the line).
-        /// Read as gzip when the name ends in .gz.
+        /// Read as gzip when the name ends in .gz; `-` is standard input.
         input: PathBuf,
         /// Create the store first, sized for the input's rows.
         #[arg(long)]
@@ -115,9 +124,18 @@ enum Cmd {
         /// With --create: bytes per slot.
         #[arg(long, default_value_t = 512, requires = "create")]
         slot_size: u32,
-        /// The first line is a row, not a header.
+        /// The first line is a header: skip it.
+        #[arg(long, conflicts_with = "no_header")]
+        header: bool,
+        /// The first line is a row: load it.
         #[arg(long)]
         no_header: bool,
+        /// Build the minimal perfect hash after loading (as `maph optimize`).
+        #[arg(long)]
+        optimize: bool,
+        /// msync the store to its file before exiting.
+        #[arg(long)]
+        sync: bool,
     },
     /// Print the value of KEY (raw bytes; a newline is added only when
     /// stdout is a terminal).
@@ -133,6 +151,9 @@ enum Cmd {
         key: OsString,
         #[arg(allow_hyphen_values = true)]
         value: OsString,
+        /// Time to live in milliseconds (the key expires after it).
+        #[arg(long)]
+        ttl: Option<u64>,
     },
     /// Delete KEY.
     Del {
@@ -141,9 +162,49 @@ enum Cmd {
         key: OsString,
     },
     /// Print the store's counters, one `name: value` per line.
-    Stats { path: PathBuf },
+    Stats {
+        path: PathBuf,
+        /// One JSON object instead (adds `mphf_in_use`).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check every invariant of the store; exit 1 if any is violated.
     Check { path: PathBuf },
+    /// Build the minimal perfect hash over the keys present, so that a
+    /// lookup reads one slot. Readers and writers may go on meanwhile.
+    Optimize { path: PathBuf },
+    /// Repair what writers that died left unfinished; print how many lock
+    /// entries were repaired.
+    Recover { path: PathBuf },
+    /// Print KEY's time to live in milliseconds, or `none` if it never
+    /// expires.
+    Ttl {
+        path: PathBuf,
+        #[arg(allow_hyphen_values = true)]
+        key: OsString,
+    },
+    /// Set KEY's time to live to MS milliseconds from now; 0 removes it.
+    Expire {
+        path: PathBuf,
+        #[arg(allow_hyphen_values = true)]
+        key: OsString,
+        ms: u64,
+    },
+    /// Add DELTA (default 1) to KEY's value, an 8-byte little-endian signed
+    /// integer (an absent key starts at 0), and print the new value.
+    Incr {
+        path: PathBuf,
+        #[arg(allow_hyphen_values = true)]
+        key: OsString,
+        #[arg(default_value_t = 1, allow_hyphen_values = true)]
+        delta: i64,
+    },
+    /// Tables in POSIX shared memory (/dev/shm/NAME).
+    #[command(subcommand)]
+    Shm(ShmCmd),
+    /// Write the man pages into DIR (used by `make install`).
+    #[command(hide = true)]
+    Man { dir: PathBuf },
     /// Run the standard workloads W1 and/or W2 and print one
     /// `name: value unit` line per figure.
     Bench {
@@ -173,6 +234,57 @@ enum Cmd {
     },
 }
 
+/// The options of a new store (`create`, `shm create`).
+#[derive(Args)]
+struct NewStore {
+    /// Number of slots; each holds one key.
+    #[arg(long, default_value_t = 65536)]
+    slots: u64,
+    /// Bytes per slot: a power of two from 64 to 65536; key + value may
+    /// take slot size - 32 bytes.
+    #[arg(long, default_value_t = 512)]
+    slot_size: u32,
+    /// Maximum probe distance (0: min(1024, slots)).
+    #[arg(long, default_value_t = 0)]
+    max_probes: u32,
+    /// File mode in octal, before the umask.
+    #[arg(long, default_value = "600", value_parser = parse_octal)]
+    mode: u32,
+}
+
+impl NewStore {
+    fn options(&self) -> maph::Options {
+        maph::Options {
+            slots: self.slots,
+            slot_size: self.slot_size,
+            max_probes: self.max_probes,
+            mode: self.mode,
+            ..maph::Options::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum ShmCmd {
+    /// Create the table NAME in /dev/shm (fails if it exists).
+    Create {
+        name: String,
+        #[command(flatten)]
+        opts: NewStore,
+    },
+    /// Open the table NAME (validating it) and print its counters.
+    Open {
+        name: String,
+        /// Open read-write (repairs what dead writers left as it goes).
+        #[arg(long)]
+        write: bool,
+    },
+    /// Remove the name NAME; processes that have it open keep using it.
+    Unlink { name: String },
+    /// List the maph tables in /dev/shm with their counters.
+    List,
+}
+
 fn parse_octal(s: &str) -> Result<u32, String> {
     match u32::from_str_radix(s, 8) {
         Ok(m) if m <= 0o7777 => Ok(m),
@@ -182,24 +294,48 @@ fn parse_octal(s: &str) -> Result<u32, String> {
 
 fn run(cli: Cli) -> Result<ExitCode, Fail> {
     match cli.cmd {
-        Cmd::Create { path, slots, slot_size, max_probes, mode } => {
-            cmd::create(&path, slots, slot_size, max_probes, mode)
-        }
-        Cmd::Load { path, input, create, load_factor, slot_size, no_header } => {
-            cmd::load(&cmd::LoadArgs {
-                path: &path,
-                input: &input,
-                create,
-                load_factor,
-                slot_size,
-                header: !no_header,
-            })
-        }
+        Cmd::Create { path, opts } => cmd::create(&path, &opts.options()),
+        Cmd::Load {
+            path,
+            input,
+            create,
+            load_factor,
+            slot_size,
+            header,
+            no_header,
+            optimize,
+            sync,
+        } => load::load(&load::LoadArgs {
+            path: &path,
+            input: &input,
+            create,
+            load_factor,
+            slot_size,
+            header: match (header, no_header) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            optimize,
+            sync,
+        }),
         Cmd::Get { path, key } => cmd::get(&path, &key),
-        Cmd::Set { path, key, value } => cmd::set(&path, &key, &value),
+        Cmd::Set { path, key, value, ttl: None } => cmd::set(&path, &key, &value),
+        Cmd::Set { path, key, value, ttl: Some(ms) } => ops::set_ex(&path, &key, &value, ms),
         Cmd::Del { path, key } => cmd::del(&path, &key),
-        Cmd::Stats { path } => cmd::stats(&path),
+        Cmd::Stats { path, json: false } => cmd::stats(&path),
+        Cmd::Stats { path, json: true } => ops::stats_json(&path),
         Cmd::Check { path } => cmd::check(&path),
+        Cmd::Optimize { path } => ops::optimize(&path),
+        Cmd::Recover { path } => ops::recover(&path),
+        Cmd::Ttl { path, key } => ops::ttl(&path, &key),
+        Cmd::Expire { path, key, ms } => ops::expire(&path, &key, ms),
+        Cmd::Incr { path, key, delta } => ops::incr(&path, &key, delta),
+        Cmd::Shm(ShmCmd::Create { name, opts }) => shm::create(&name, &opts.options()),
+        Cmd::Shm(ShmCmd::Open { name, write }) => shm::open(&name, write),
+        Cmd::Shm(ShmCmd::Unlink { name }) => shm::unlink(&name),
+        Cmd::Shm(ShmCmd::List) => shm::list(),
+        Cmd::Man { dir } => man::generate(Cli::command(), &dir),
         Cmd::Bench { workload, data, keys, dir } => bench::run(workload, data, keys, &dir),
         Cmd::Demo { data, dir } => demo::run(data, dir),
     }

@@ -42,6 +42,15 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Bytes shared between the two passes of a load from standard input.
+pub struct SharedBytes(pub Rc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// A streaming TSV reader.
 pub struct Tsv {
     rd: Box<dyn BufRead>,
@@ -55,13 +64,37 @@ pub struct Tsv {
 }
 
 impl Tsv {
-    /// Opens `path`; with `header`, reads and drops the first line.
+    /// Opens the file `path` (gzip when its name ends in `.gz`); with
+    /// `header`, reads and drops the first line.
     pub fn open(path: &Path, header: bool) -> Result<Tsv, Fail> {
         let file = File::open(path).map_err(|e| Fail::new(path, e))?;
         let file_bytes = file.metadata().map_err(|e| Fail::new(path, e))?.len();
-        let read = Rc::new(Cell::new(0));
-        let counted = Counting { inner: file, n: Rc::clone(&read) };
         let gz = path.extension().is_some_and(|e| e == "gz");
+        Tsv::from_reader(Box::new(file), path, file_bytes, gz, header)
+    }
+
+    /// Streams standard input: gzip when it starts with the gzip magic
+    /// bytes 1f 8b. Named "stdin" in messages; `file_bytes` is 0.
+    pub fn stdin(header: bool) -> Result<Tsv, Fail> {
+        let mut rd = BufReader::with_capacity(1 << 16, std::io::stdin());
+        let gz = rd.fill_buf().map_err(|e| Fail::new("stdin", e))?.starts_with(&[0x1f, 0x8b]);
+        Tsv::from_reader(Box::new(rd), Path::new("stdin"), 0, gz, header)
+    }
+
+    /// A reader over `data` (standard input, already read): gzip when it
+    /// starts with the gzip magic bytes 1f 8b. Named "stdin" in messages.
+    pub fn from_bytes(data: Rc<Vec<u8>>, header: bool) -> Result<Tsv, Fail> {
+        let gz = data.starts_with(&[0x1f, 0x8b]);
+        let len = data.len() as u64;
+        let cursor = std::io::Cursor::new(SharedBytes(data));
+        Tsv::from_reader(Box::new(cursor), Path::new("stdin"), len, gz, header)
+    }
+
+    fn from_reader(
+        inner: Box<dyn Read>, path: &Path, file_bytes: u64, gz: bool, header: bool,
+    ) -> Result<Tsv, Fail> {
+        let read = Rc::new(Cell::new(0));
+        let counted = Counting { inner, n: Rc::clone(&read) };
         let rd: Box<dyn BufRead> = if gz {
             Box::new(BufReader::with_capacity(
                 1 << 18,

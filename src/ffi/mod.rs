@@ -30,6 +30,7 @@ pub mod queue;
 pub mod shm;
 pub mod store;
 pub mod uid;
+pub mod version;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
