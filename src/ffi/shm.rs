@@ -61,8 +61,8 @@ pub unsafe extern "C" fn maph_shm_open_or_create(
 /// Opens the shared table `name` (`shm_open(3)`); `flags` is `MAPH_RDONLY`
 /// or `MAPH_RDWR`. Workers that should repair what a killed worker left
 /// must open `MAPH_RDWR`. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name,
-/// flags), `MAPH_E_IO` (no such table: errno `ENOENT` in
-/// `maph_last_error`), `MAPH_E_CORRUPT`, `MAPH_E_VERSION`. Thread-safe.
+/// flags), `MAPH_NOT_FOUND` (no such table, as for a missing queue set),
+/// `MAPH_E_IO`, `MAPH_E_CORRUPT`, `MAPH_E_VERSION`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_shm_open(
     name: *const c_char, flags: u32, out: *mut *mut maph_t,
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn maph_shm_open(
 
 /// Removes the name of shared table `name` from `/dev/shm`. Processes that
 /// have it open go on using it; the memory is freed when the last closes
-/// it. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_E_IO` (no such
+/// it. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_NOT_FOUND` (no such
 /// table). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_shm_unlink(name: *const c_char) -> maph_status {
