@@ -18,7 +18,7 @@
  * reading. A slot locked past 2 s answers MAPH_E_BUSY.
  *
  * Link: -lmaph (libmaph.so or libmaph.a; with the static library also
- * -lpthread -ldl -lm).
+ * -lutil -lrt -lpthread -lm -ldl; or `pkg-config --libs [--static] maph`).
  */
 
 #ifndef MAPH_H
@@ -732,15 +732,15 @@ maph_status maph_shm_open_or_create(const char *name,
  * Opens the shared table `name` (`shm_open(3)`); `flags` is `MAPH_RDONLY`
  * or `MAPH_RDWR`. Workers that should repair what a killed worker left
  * must open `MAPH_RDWR`. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name,
- * flags), `MAPH_E_IO` (no such table: errno `ENOENT` in
- * `maph_last_error`), `MAPH_E_CORRUPT`, `MAPH_E_VERSION`. Thread-safe.
+ * flags), `MAPH_NOT_FOUND` (no such table, as for a missing queue set),
+ * `MAPH_E_IO`, `MAPH_E_CORRUPT`, `MAPH_E_VERSION`. Thread-safe.
  */
 maph_status maph_shm_open(const char *name, uint32_t flags, struct maph_t **out);
 
 /**
  * Removes the name of shared table `name` from `/dev/shm`. Processes that
  * have it open go on using it; the memory is freed when the last closes
- * it. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_E_IO` (no such
+ * it. Errors: `MAPH_E_INVALID_ARG` (NULL, bad name), `MAPH_NOT_FOUND` (no such
  * table). Thread-safe.
  */
 maph_status maph_shm_unlink(const char *name);

@@ -316,6 +316,12 @@ impl<T> Out<T> {
             unsafe { self.0.write(v) }
         }
     }
+
+    /// [`Out::set`], then `Ok(())`: the last step of a function body.
+    pub fn put(&self, v: T) -> Result<(), Error> {
+        self.set(v);
+        Ok(())
+    }
 }
 
 /// A required out-parameter. Errors: `InvalidArg("<what> is NULL")`.
@@ -349,8 +355,7 @@ pub(crate) unsafe fn hand_out<H>(
     // SAFETY: the caller's contract.
     let out = unsafe { out_param(out, "out is NULL") }?;
     out.set(std::ptr::null_mut());
-    out.set(Box::into_raw(Box::new(make()?)));
-    Ok(())
+    out.put(Box::into_raw(Box::new(make()?)))
 }
 
 /// Frees a handle made by [`hand_out`]; NULL is fine; a panic in a

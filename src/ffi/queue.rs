@@ -203,14 +203,13 @@ pub unsafe extern "C" fn maph_queue_info(
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, out_param(out, "out is NULL")?) };
-        o.set(maph_queue_info_t {
+        o.put(maph_queue_info_t {
             elem_count: s.elem_count(),
             elem_size: s.elem_size(),
             elem_stride: s.elem_stride(),
             queue_count: s.queue_count(),
             total_bytes: s.total_bytes(),
-        });
-        Ok(())
+        })
     })
 }
 
@@ -237,12 +236,9 @@ pub unsafe extern "C" fn maph_queue_name(
 pub unsafe extern "C" fn maph_queue_lookup(
     q: *const maph_queue_t, name: *const c_char, qid: *mut u32,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, n, o) =
-            unsafe { (set(q)?, c_str(name, "name is NULL")?, out_param(qid, "qid is NULL")?) };
-        o.set(s.lookup(n)?);
-        Ok(())
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe {
+        out_param(qid, "qid is NULL")?.put(set(q)?.lookup(c_str(name, "name is NULL")?)?)
     })
 }
 
@@ -280,12 +276,8 @@ pub unsafe extern "C" fn maph_queue_push(q: *mut maph_queue_t, qid: u32, elem: u
 pub unsafe extern "C" fn maph_queue_pull(
     q: *mut maph_queue_t, qid: u32, elem: *mut u32,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, o) = unsafe { (set(q)?, out_param(elem, "elem is NULL")?) };
-        o.set(s.pull(qid)?);
-        Ok(())
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { out_param(elem, "elem is NULL")?.put(set(q)?.pull(qid)?) })
 }
 
 /// Pushes the `n` element indices at `elems`, in order, to the tail of
@@ -333,8 +325,7 @@ pub unsafe extern "C" fn maph_queue_pull_many(
         // SAFETY: `elems` points to `cap` writable u32s not aliased during
         // the call (the C contract).
         let out = unsafe { std::slice::from_raw_parts_mut(elems, cap) };
-        count.set(s.pull_many(qid, out)?);
-        Ok(())
+        count.put(s.pull_many(qid, out)?)
     })
 }
 
@@ -379,12 +370,8 @@ pub unsafe extern "C" fn maph_queue_elem(q: *const maph_queue_t, elem: u32) -> *
 pub unsafe extern "C" fn maph_queue_len(
     q: *const maph_queue_t, qid: u32, len: *mut u64,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, o) = unsafe { (set(q)?, out_param(len, "len is NULL")?) };
-        o.set(s.len(qid)?);
-        Ok(())
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { out_param(len, "len is NULL")?.put(set(q)?.len(qid)?) })
 }
 
 /// Where element `elem` is (a snapshot): in a queue (`*qid` = its id, `*pid`
@@ -403,8 +390,7 @@ pub unsafe extern "C" fn maph_queue_locate(
             Location::Held(p) => (MAPH_QUEUE_HELD, p),
         };
         q_out.set(a);
-        p_out.set(b);
-        Ok(())
+        p_out.put(b)
     })
 }
 
@@ -415,11 +401,9 @@ pub unsafe extern "C" fn maph_queue_locate(
 pub unsafe extern "C" fn maph_queue_held(
     q: *const maph_queue_t, pid: u32, count: *mut u64,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, o) = unsafe { (set(q)?, out_param(count, "count is NULL")?) };
-        o.set(s.held((pid != 0).then_some(pid)));
-        Ok(())
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe {
+        out_param(count, "count is NULL")?.put(set(q)?.held((pid != 0).then_some(pid)))
     })
 }
 
@@ -441,13 +425,8 @@ pub unsafe extern "C" fn maph_queue_held(
 pub unsafe extern "C" fn maph_queue_reclaim(
     q: *mut maph_queue_t, pid: u32, count: *mut u64,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, o) = unsafe { (set(q)?, opt_out(count)) };
-        let n = s.reclaim((pid != 0).then_some(pid))?;
-        o.set(n);
-        Ok(())
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { opt_out(count).put(set(q)?.reclaim((pid != 0).then_some(pid))?) })
 }
 
 /// Checks that every element is accounted for exactly once — in exactly one
@@ -466,7 +445,7 @@ pub unsafe extern "C" fn maph_queue_audit(
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (set(q)?, out_param(out, "out is NULL")?) };
         let a = s.audit()?;
-        o.set(maph_queue_audit_t {
+        o.put(maph_queue_audit_t {
             elem_count: a.elem_count,
             queued: a.queued,
             held: a.held,
@@ -475,7 +454,6 @@ pub unsafe extern "C" fn maph_queue_audit(
             stale: a.stale,
             locks_held: a.locks_held,
             reserved: 0,
-        });
-        Ok(())
+        })
     })
 }

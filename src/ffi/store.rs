@@ -320,8 +320,7 @@ pub unsafe extern "C" fn maph_get_ptr(
         let r = s.get_ref(k)?;
         v.set(r.ptr.cast());
         l.set(r.len);
-        t.set(r.token);
-        Ok(())
+        t.put(r.token)
     })
 }
 
@@ -420,13 +419,8 @@ pub unsafe extern "C" fn maph_cas(
 pub unsafe extern "C" fn maph_incr(
     db: *mut maph_t, key: *const c_void, key_len: usize, delta: i64, new_value: *mut i64,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, k, o) = unsafe { (store(db)?, key_arg(key, key_len)?, opt_out(new_value)) };
-        let v = s.incr(k, delta)?;
-        o.set(v);
-        Ok(())
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { opt_out(new_value).put(store(db)?.incr(key_arg(key, key_len)?, delta)?) })
 }
 
 /// Sets `key` to `val` with a time to live of `ttl_ms` milliseconds
@@ -470,10 +464,10 @@ pub unsafe extern "C" fn maph_ttl(
 ) -> maph_status {
     call(|| {
         // SAFETY: the C contract (ffi/mod.rs).
-        let (s, k, o) =
-            unsafe { (store(db)?, key_arg(key, key_len)?, out_param(ttl_ms, "ttl_ms is NULL")?) };
-        o.set(s.ttl(k)?.map_or(-1, |ms| ms.min(i64::MAX as u64) as i64));
-        Ok(())
+        let (o, t) = unsafe {
+            (out_param(ttl_ms, "ttl_ms is NULL")?, store(db)?.ttl(key_arg(key, key_len)?)?)
+        };
+        o.put(t.map_or(-1, |ms| ms.min(i64::MAX as u64) as i64))
     })
 }
 
@@ -485,13 +479,8 @@ pub unsafe extern "C" fn maph_ttl(
 pub unsafe extern "C" fn maph_flush_expired(
     db: *mut maph_t, max_count: u64, removed: *mut u64,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, o) = unsafe { (store(db)?, opt_out(removed)) };
-        let n = s.flush_expired(max_count)?;
-        o.set(n);
-        Ok(())
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { opt_out(removed).put(store(db)?.flush_expired(max_count)?) })
 }
 
 /// Repairs every write left unfinished by a process that died (killed at
@@ -503,13 +492,8 @@ pub unsafe extern "C" fn maph_flush_expired(
 /// process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_recover(db: *mut maph_t, repaired: *mut u64) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, o) = unsafe { (store(db)?, opt_out(repaired)) };
-        let n = s.recover()?;
-        o.set(n as u64);
-        Ok(())
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { opt_out(repaired).put(store(db)?.recover()? as u64) })
 }
 
 /// Checks every invariant of the store (every slot, every key reachable,
@@ -525,8 +509,7 @@ pub unsafe extern "C" fn maph_check(db: *const maph_t, violations: *mut u64) -> 
         if let Some(first) = v.first() {
             set_last_error(first.clone());
         }
-        o.set(v.len() as u64);
-        Ok(())
+        o.put(v.len() as u64)
     })
 }
 
@@ -581,7 +564,7 @@ pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -
         // SAFETY: the C contract (ffi/mod.rs).
         let (s, o) = unsafe { (store(db)?, out_param(out, "out is NULL")?) };
         let st = s.stats();
-        o.set(maph_stats_t {
+        o.put(maph_stats_t {
             keys: st.keys,
             slots: st.slots,
             tombstones: st.tombstones,
@@ -595,8 +578,7 @@ pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -
             mphf_in_use: u32::from(s.mphf_in_use()),
             mphf_keys: st.mphf_keys,
             keys_outside_mphf: st.keys_outside_mphf,
-        });
-        Ok(())
+        })
     })
 }
 

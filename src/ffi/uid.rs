@@ -39,13 +39,8 @@ unsafe fn uid_read(
 pub unsafe extern "C" fn maph_uid(
     db: *const maph_t, key: *const c_void, key_len: usize, uid: *mut u64,
 ) -> maph_status {
-    call(|| {
-        // SAFETY: the C contract (ffi/mod.rs).
-        let (s, k, o) =
-            unsafe { (store(db)?, key_arg(key, key_len)?, out_param(uid, "uid is NULL")?) };
-        o.set(s.uid(k)?);
-        Ok(())
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { out_param(uid, "uid is NULL")?.put(store(db)?.uid(key_arg(key, key_len)?)?) })
 }
 
 /// Copies the value of the key with `uid` into `buf`, without hashing or
