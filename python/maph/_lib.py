@@ -55,7 +55,8 @@ class Options(ctypes.Structure):
         ("mode", c_u32),
         ("lock_count", c_u32),
         ("seed", c_u64),
-        ("reserved", c_u64 * 4),
+        ("flags", c_u64),
+        ("reserved", c_u64 * 3),
     ]
 
 
