@@ -252,7 +252,7 @@ static void test_shm_store_is_closed_on_scope_exit_and_reopens_by_name() {
         maph::store::shm_open(name);
         CHECK(false);
     } catch (const maph::error &e) {
-        CHECK(e.status() == MAPH_E_IO);
+        CHECK(e.status() == MAPH_NOT_FOUND);
     }
 }
 

@@ -104,7 +104,7 @@ public:
         detail::check("maph_shm_open_or_create", maph_shm_open_or_create(name.c_str(), &opts, &db));
         return store(db);
     }
-    /* maph_shm_unlink; no such table throws (MAPH_E_IO, ENOENT). */
+    /* maph_shm_unlink; no such table throws (MAPH_NOT_FOUND). */
     static void shm_unlink(const std::string &name) {
         detail::check("maph_shm_unlink", maph_shm_unlink(name.c_str()));
     }
