@@ -26,7 +26,8 @@ class MaphError(Exception):
 
 
 class NotFound(MaphError, KeyError):
-    """The key (or UID) is not in the store."""
+    """The key (or UID) is not in the store, or the table or queue set does
+    not exist."""
 
     status = 1
 

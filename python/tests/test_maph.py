@@ -193,7 +193,7 @@ def test_shm_table_create_open_unlink():
                 assert c.get(b"k") == b"shared"
     finally:
         maph.Store.shm_unlink(name)
-    with pytest.raises(maph.Io):
+    with pytest.raises(maph.NotFound):
         maph.Store.shm_open(name)
     with pytest.raises(maph.InvalidArg):
         maph.Store.shm_create("bad/name")
