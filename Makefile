@@ -4,7 +4,7 @@
 #               data: ../shared's full table, else the shipped sample),
 #               the loom model, the corrupt-file tests under
 #               AddressSanitizer, the C tests, the C examples.
-.PHONY: demo lint test test-rust test-loom test-asan test-c examples header-check clean
+.PHONY: bench-anchors demo lint test test-rust test-loom test-asan test-c examples header-check clean
 
 CARGO ?= cargo
 
@@ -38,6 +38,12 @@ header-check:
 	@gen=$$(ls -t target/release/build/maph-*/out/maph.h | head -n 1); \
 	  cmp "$$gen" include/maph.h || { echo "include/maph.h differs from the generated $$gen: commit the regenerated header"; exit 1; }
 	@git diff --quiet -- include/maph.h 2>/dev/null || { echo "include/maph.h changed by the build: commit it"; exit 1; }
+
+# maph against the C++ original and LMDB (issue 10), interleaved; drivers
+# built by ../shared/anchors/build.sh into ANCHORS (default target/anchors).
+bench-anchors:
+	$(CARGO) build --release -p maph
+	bash benches/anchors.sh
 
 test-c:
 	$(MAKE) -C c_tests
