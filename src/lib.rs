@@ -32,6 +32,8 @@ pub mod error;
 #[cfg(not(loom))]
 pub mod ffi;
 #[cfg(not(loom))]
+pub mod ffi_log;
+#[cfg(not(loom))]
 pub mod ffi_queue;
 #[cfg(not(loom))]
 pub mod format;
@@ -43,6 +45,8 @@ pub mod hash_batch;
 mod lock;
 #[cfg(not(loom))]
 pub mod mphf;
+#[cfg(not(loom))]
+pub mod log;
 #[cfg(not(loom))]
 pub mod queue;
 #[cfg(not(loom))]
