@@ -16,6 +16,7 @@ macro_rules! out {
 mod bench;
 mod cmd;
 mod demo;
+mod log_dump;
 mod measure;
 mod tsv;
 
@@ -148,6 +149,8 @@ enum Cmd {
     },
     /// Print the store's counters, one `name: value` per line.
     Stats { path: PathBuf },
+    /// Print what is left in a log buffer (NAME in /dev/shm, or a PATH with a '/').
+    LogDump { name: OsString },
     /// Check every invariant of the store; exit 1 if any is violated.
     Check { path: PathBuf },
     /// Run the standard workloads W1 and/or W2 and print one
@@ -214,6 +217,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
         Cmd::Set { path, key, value } => cmd::set(&path, &key, &value),
         Cmd::Del { path, key } => cmd::del(&path, &key),
         Cmd::Stats { path } => cmd::stats(&path),
+        Cmd::LogDump { name } => log_dump::run(&name),
         Cmd::Check { path } => cmd::check(&path),
         Cmd::Bench {
             workload,

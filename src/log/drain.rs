@@ -161,28 +161,6 @@ impl Log {
             items: 0,
             drops_seen: None,
         };
-        let dropped = self.r.header_u64(layout::OFF_DROPPED).load(Ordering::Relaxed);
-        let reported = self
-            .r
-            .header_u64(layout::OFF_DROPS_REPORTED)
-            .load(Ordering::Relaxed);
-        if dropped > reported && max > 0 {
-            b.drops_seen = Some(dropped);
-            b.items += 1;
-            let go = emit(&Entry {
-                kind: Kind::Dropped,
-                pos: start,
-                ts_ns: sys::now_ns(),
-                pid: 0,
-                tid: 0,
-                level: 0,
-                count: dropped - reported,
-                line: &[],
-            });
-            if !go {
-                return b;
-            }
-        }
         while b.items < max {
             let p = b.end;
             let i = p & (g.slot_count - 1);
@@ -191,6 +169,9 @@ impl Log {
             let s = slot.load(Ordering::Acquire);
             match lap_diff(lap_of(s), lap) {
                 0 => {}
+                // Still the previous lap's record, consumed in this batch
+                // but not yet freed: the scan has gone round the ring.
+                -1 => break,
                 // Freed already by a drainer that died before moving head.
                 1 => {
                     b.end += 1;
@@ -204,7 +185,7 @@ impl Log {
                     b.end += 1;
                     b.items += 1;
                     if !emit(&notice(Kind::Corrupt, p, 0)) {
-                        break;
+                        return b;
                     }
                     continue;
                 }
@@ -286,8 +267,23 @@ impl Log {
                 }
             };
             if !entry_ok {
-                break;
+                return b;
             }
+        }
+        // Drops happen while the buffer is full, so after the lines it
+        // held were claimed: they are announced after the lines scanned.
+        let dropped = self.r.header_u64(layout::OFF_DROPPED).load(Ordering::Relaxed);
+        let reported = self
+            .r
+            .header_u64(layout::OFF_DROPS_REPORTED)
+            .load(Ordering::Relaxed);
+        if dropped > reported && b.items < max {
+            b.drops_seen = Some(dropped);
+            b.items += 1;
+            emit(&Entry {
+                count: dropped - reported,
+                ..notice(Kind::Dropped, b.end, 0)
+            });
         }
         b
     }
@@ -366,14 +362,15 @@ impl Log {
     /// runs, and twice). Meant for a log no process writes any more —
     /// `maph log-dump`: a claimed slot is reported as torn whether or not
     /// its writer lives, and drops not yet announced are announced.
-    /// Returns the number of items. Errors: `Corrupt` (head past tail).
+    /// Returns the number of items. Errors: none yet (a `Result` for
+    /// future checks).
     pub fn dump(&self, mut emit: impl FnMut(&Entry)) -> Result<usize> {
         let g = *self.r.geom();
         let head = self.r.header_u64(layout::OFF_HEAD).load(Ordering::Acquire);
         let tail = self.r.header_u64(layout::OFF_TAIL).load(Ordering::Acquire);
-        if tail < head {
-            return Err(Error::Corrupt("log head is past its tail"));
-        }
+        // The head may pass the tail for a moment (a record drained before
+        // its writer moved the tail); nothing is left past the head then.
+        let tail = tail.max(head);
         let start = head.max(tail.saturating_sub(g.slot_count));
         let mut n = 0;
         let dropped = self.r.header_u64(layout::OFF_DROPPED).load(Ordering::Relaxed);
