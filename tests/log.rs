@@ -104,7 +104,10 @@ impl Checker {
             Kind::Line => {
                 self.lines += 1;
                 let Some((w, seq)) = parse(e.line) else {
-                    self.bad.push(format!("malformed line {:?}", String::from_utf8_lossy(e.line)));
+                    self.bad.push(format!(
+                        "malformed line {:?}",
+                        String::from_utf8_lossy(e.line)
+                    ));
                     return;
                 };
                 let want = self.next.entry((e.pid, e.tid)).or_insert((w, 0));
@@ -138,7 +141,11 @@ fn drain_until(log: &Log, c: &mut Checker, mut done: impl FnMut() -> bool) {
     let t0 = Instant::now();
     loop {
         if t0.elapsed() > Duration::from_secs(20) {
-            panic!("drain not caught up after 120 s: {:?}, lines {}", log.stats(), c.lines);
+            panic!(
+                "drain not caught up after 120 s: {:?}, lines {}",
+                log.stats(),
+                c.lines
+            );
         }
         let n = log
             .drain(4096, |e| {
@@ -192,7 +199,10 @@ fn each_threads_lines_come_out_in_the_order_it_wrote_them() {
     assert_eq!(c.next.len(), 4);
     assert!(c.next.values().all(|&(_, n)| n == 50_000));
     let s = log.stats();
-    assert_eq!((s.dropped, s.torn, s.corrupt, s.drained), (0, 0, 0, 200_000));
+    assert_eq!(
+        (s.dropped, s.torn, s.corrupt, s.drained),
+        (0, 0, 0, 200_000)
+    );
 }
 
 #[test]
@@ -247,7 +257,11 @@ fn full_buffer_drops_counts_and_announces_after_the_lines_it_held() {
             Err(e) => panic!("{e}"),
         }
     }
-    assert_eq!((ok, full), (64, 36), "the first 64 fit, the rest are dropped");
+    assert_eq!(
+        (ok, full),
+        (64, 36),
+        "the first 64 fit, the rest are dropped"
+    );
     assert_eq!(log.stats().dropped, 36);
     let mut items = Vec::new();
     log.drain(usize::MAX, |e| {
@@ -262,7 +276,10 @@ fn full_buffer_drops_counts_and_announces_after_the_lines_it_held() {
     assert_eq!(log.drain(usize::MAX, |_| true).unwrap(), 0);
     log.write(4, b"again", WhenFull::Drop).unwrap();
     let s = log.stats();
-    assert_eq!((s.dropped, s.drained, s.claimed, s.consumed), (36, 64, 65, 64));
+    assert_eq!(
+        (s.dropped, s.drained, s.claimed, s.consumed),
+        (36, 64, 65, 64)
+    );
 }
 
 #[test]
@@ -287,8 +304,14 @@ fn waiting_writer_times_out_without_a_drainer_and_proceeds_when_one_frees_room()
     log.write(6, b"waited", WhenFull::Wait(Duration::from_secs(10)))
         .unwrap();
     let waited = t.elapsed();
-    assert!(waited >= Duration::from_millis(90), "returned before room was made");
-    assert!(waited < Duration::from_secs(5), "the drainer's free did not wake it");
+    assert!(
+        waited >= Duration::from_millis(90),
+        "returned before room was made"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "the drainer's free did not wake it"
+    );
     assert_eq!(drainer.join().unwrap(), 10);
 }
 
@@ -296,7 +319,10 @@ fn waiting_writer_times_out_without_a_drainer_and_proceeds_when_one_frees_room()
 fn line_longer_than_a_record_is_refused_whole_and_the_longest_fits_exactly() {
     let log = Log::create_anon(64 * 1024).unwrap();
     let long = vec![b'a'; MAX_LINE + 1];
-    assert!(matches!(log.write(6, &long, WhenFull::Drop), Err(Error::TooLarge(_))));
+    assert!(matches!(
+        log.write(6, &long, WhenFull::Drop),
+        Err(Error::TooLarge(_))
+    ));
     assert_eq!(log.stats().claimed, 0, "nothing was written");
     log.write(6, &long[..MAX_LINE], WhenFull::Drop).unwrap();
     log.write(6, b"", WhenFull::Drop).unwrap();
@@ -317,9 +343,16 @@ fn second_drainer_is_refused_while_the_drain_thread_runs() {
     let f = std::fs::File::create(dir.0.join("out")).unwrap();
     let d = log.drain_to(Output::File(f)).unwrap();
     assert!(matches!(log.drain(1, |_| true), Err(Error::Conflict(_))));
-    assert!(matches!(log.drain_to(Output::Fd(1)), Err(Error::Conflict(_))));
+    assert!(matches!(
+        log.drain_to(Output::Fd(1)),
+        Err(Error::Conflict(_))
+    ));
     d.stop().unwrap();
-    assert_eq!(log.drain(1, |_| true), Ok(0), "the lock is released on stop");
+    assert_eq!(
+        log.drain(1, |_| true),
+        Ok(0),
+        "the lock is released on stop"
+    );
 }
 
 #[test]
@@ -335,8 +368,12 @@ fn drain_thread_writes_every_line_as_text_in_the_documented_format() {
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 for seq in 0..10_000 {
-                    log.write(w as u8 + 3, &line_of(w, seq, 100), WhenFull::Wait(Duration::MAX))
-                        .unwrap();
+                    log.write(
+                        w as u8 + 3,
+                        &line_of(w, seq, 100),
+                        WhenFull::Wait(Duration::MAX),
+                    )
+                    .unwrap();
                 }
             })
         })
@@ -381,7 +418,10 @@ fn open_checks_the_header_before_trusting_the_buffer() {
     f.set_len(4096 + 1024).unwrap();
     assert!(matches!(Log::open(ps), Err(Error::Corrupt(_))), "truncated");
     assert!(matches!(Log::create_anon(1000), Err(Error::InvalidArg(_))));
-    assert!(matches!(Log::create("", 1 << 20), Err(Error::InvalidArg(_))));
+    assert!(matches!(
+        Log::create("", 1 << 20),
+        Err(Error::InvalidArg(_))
+    ));
 }
 
 #[test]
@@ -417,14 +457,26 @@ impl Drop for Worker {
 }
 
 fn spawn_writer(log: &str, w: u64, count: u64, len: usize) -> Worker {
+    spawn_paced_writer(log, w, count, len, 0)
+}
+
+/// A writer that pauses `pace_ns` (busy) after each line.
+fn spawn_paced_writer(log: &str, w: u64, count: u64, len: usize, pace_ns: u64) -> Worker {
     let c = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "worker_entry", "--nocapture", "--test-threads=1", "-q"])
+        .args([
+            "--exact",
+            "worker_entry",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
         .env("MAPH_LTEST_ROLE", "writer")
         .env("MAPH_LTEST_LOG", log)
         .env("MAPH_LTEST_PARENT", std::process::id().to_string())
         .env("W", w.to_string())
         .env("COUNT", count.to_string())
         .env("LEN", len.to_string())
+        .env("PACE_NS", pace_ns.to_string())
         .stdout(Stdio::null())
         .spawn()
         .expect("spawning a writer");
@@ -450,9 +502,10 @@ fn worker_entry() {
     {
         std::process::exit(3);
     }
-    assert_eq!(role, "writer");
+    assert!(role == "writer" || role == "holder");
     let log = Log::open(std::env::var("MAPH_LTEST_LOG").unwrap()).unwrap();
     let (w, count, len) = (env_u64("W"), env_u64("COUNT"), env_u64("LEN") as usize);
+    let pace = Duration::from_nanos(env_u64("PACE_NS"));
     let mut line = line_of(w, 0, len);
     for seq in 0..count {
         // Rewrite the sequence digits in place: no allocation per line.
@@ -463,6 +516,27 @@ fn worker_entry() {
             eprintln!("writer {w}: {e}");
             std::process::exit(2);
         }
+        if !pace.is_zero() {
+            let t = Instant::now();
+            while t.elapsed() < pace {
+                std::hint::spin_loop();
+            }
+        }
+    }
+    if role == "holder" {
+        // One more line, held half-written until the parent kills us.
+        let held = line_of(w, count, len);
+        let r = log.write_holding_for_tests(6, &held, || {
+            use std::io::Write;
+            let mut o = std::io::stdout();
+            let _ = o.write_all(b"held\n");
+            let _ = o.flush();
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+        eprintln!("holder {w}: could not claim a slot: {r:?}");
+        std::process::exit(2);
     }
     std::process::exit(0);
 }
@@ -499,9 +573,22 @@ fn four_writer_processes_of_a_million_lines_each_lose_nothing() {
 
 #[test]
 fn writers_killed_mid_record_500_times_leave_a_well_formed_stream() {
+    // Each round a "holder" writes a few lines, then claims a slot, writes
+    // half its line and says so; it is SIGKILLed right there, inside the
+    // record. Two ordinary writers write all along (so a dead writer's slot
+    // must not block them) and are themselves killed at random moments
+    // every 25 rounds. A drain thread checks the stream throughout.
     let n = ShmName::new("kill");
-    let log = Log::create(&n.0, 1 << 20).unwrap();
-    let mut c = Checker::default();
+    let log = Arc::new(Log::create(&n.0, 8 << 20).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let drainer = {
+        let (log, stop) = (Arc::clone(&log), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut c = Checker::default();
+            drain_until(&log, &mut c, || stop.load(Ordering::Acquire));
+            c
+        })
+    };
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     let mut rand = move || {
         rng ^= rng << 13;
@@ -509,39 +596,78 @@ fn writers_killed_mid_record_500_times_leave_a_well_formed_stream() {
         rng ^= rng << 17;
         rng
     };
-    let mut ws: Vec<Worker> = (0..3).map(|w| spawn_writer(&n.0, w, u64::MAX, 100)).collect();
+    let pace = 2_000;
+    let mut ws: Vec<Worker> = (0..2)
+        .map(|w| spawn_paced_writer(&n.0, w, u64::MAX, 100, pace))
+        .collect();
+    let mut held = Vec::new();
     let mut killed = Vec::new();
     let t = Instant::now();
     for k in 0..500u64 {
-        // Let them write a moment, draining meanwhile, then kill one.
-        let until = Instant::now() + Duration::from_micros(500 + rand() % 3000);
-        while Instant::now() < until {
-            log.drain(4096, |e| {
-                c.see(e);
-                true
-            })
+        let mut h = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "worker_entry",
+                "--nocapture",
+                "--test-threads=1",
+                "-q",
+            ])
+            .env("MAPH_LTEST_ROLE", "holder")
+            .env("MAPH_LTEST_LOG", &n.0)
+            .env("MAPH_LTEST_PARENT", std::process::id().to_string())
+            .env("W", (1000 + k).to_string())
+            .env("COUNT", (rand() % 20).to_string())
+            .env("LEN", (20 + rand() % 900).to_string())
+            .env("PACE_NS", "0")
+            .stdout(Stdio::piped())
+            .spawn()
             .unwrap();
+        // The test harness prints a header first: wait for our word.
+        let out = std::io::BufReader::new(h.stdout.take().unwrap());
+        let got = std::io::BufRead::lines(out).any(|l| l.is_ok_and(|l| l.ends_with("held")));
+        assert!(got, "holder {} did not get to its record", h.id());
+        held.push(h.id());
+        h.kill().unwrap();
+        h.wait().unwrap();
+        if k % 25 == 24 {
+            let i = (rand() % 2) as usize;
+            std::thread::sleep(Duration::from_micros(rand() % 1000));
+            killed.push(ws[i].0.id());
+            ws[i].0.kill().unwrap();
+            ws[i].0.wait().unwrap();
+            ws[i] = spawn_paced_writer(&n.0, 2 + k, u64::MAX, 100, pace);
         }
-        let i = (rand() % ws.len() as u64) as usize;
-        killed.push(ws[i].0.id());
-        ws[i].0.kill().unwrap();
-        ws[i].0.wait().unwrap();
-        ws[i] = spawn_writer(&n.0, 3 + k, u64::MAX, 100);
     }
     drop(ws);
-    drain_until(&log, &mut c, || true);
+    stop.store(true, Ordering::Release);
+    let c = drainer.join().unwrap();
     c.assert_ok();
     let s = log.stats();
-    assert_eq!(s.torn, c.torn.len() as u64, "torn records counted = announced");
+    assert_eq!(
+        s.torn,
+        c.torn.len() as u64,
+        "torn records counted = announced"
+    );
+    for p in &held {
+        assert!(
+            c.torn.contains(p),
+            "holder {p}'s half-written record was not skipped"
+        );
+    }
     assert!(
-        c.torn.iter().all(|p| killed.contains(p)),
+        c.torn
+            .iter()
+            .all(|p| held.contains(p) || killed.contains(p)),
         "a torn record of a writer never killed"
     );
-    assert!(!c.torn.is_empty(), "no kill landed inside a record in 500: the test tests nothing");
     assert_eq!((s.dropped, s.corrupt, s.stalled), (0, 0, 0));
-    assert_eq!(s.consumed, s.claimed, "the stream is stuck behind a dead writer's slot");
+    assert_eq!(
+        s.consumed, s.claimed,
+        "the stream is stuck behind a dead writer's slot"
+    );
     eprintln!(
-        "500 kills in {:?}: {} lines, {} torn records skipped",
+        "{} kills inside a record in {:?}: {} lines, {} torn records skipped",
+        held.len(),
         t.elapsed(),
         c.lines,
         c.torn.len()
@@ -561,7 +687,10 @@ fn log_in_a_file_is_dumped_after_every_process_died() {
     assert!(a.0.wait().unwrap().success() && b.0.wait().unwrap().success());
     let t = Instant::now();
     while Log::open(&p).unwrap().stats().claimed < 550 {
-        assert!(t.elapsed() < Duration::from_secs(20), "writer 2 does not write");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "writer 2 does not write"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     k.0.kill().unwrap();
@@ -574,7 +703,10 @@ fn log_in_a_file_is_dumped_after_every_process_died() {
     let per: HashMap<u64, u64> = c.next.values().map(|&(w, k)| (w, k)).collect();
     assert_eq!(per[&0], 300);
     assert_eq!(per[&1], 200);
-    assert!(per[&2] > 0, "the killed writer wrote nothing before the kill");
+    assert!(
+        per[&2] > 0,
+        "the killed writer wrote nothing before the kill"
+    );
     assert_eq!(n as u64, c.lines + c.torn.len() as u64);
     // A dump consumes nothing: the second one sees the same.
     let mut again = 0;

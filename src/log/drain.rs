@@ -146,12 +146,7 @@ impl Log {
     /// Scans from `head`, emitting up to `max` items, until the stream is
     /// caught up, a live writer's claimed slot is reached, or `emit` says
     /// stop. Frees nothing. The caller holds the drain lock.
-    fn scan(
-        &self,
-        st: &mut DrainState,
-        max: usize,
-        emit: &mut dyn FnMut(&Entry) -> bool,
-    ) -> Batch {
+    fn scan(&self, st: &mut DrainState, max: usize, emit: &mut dyn FnMut(&Entry) -> bool) -> Batch {
         let g = *self.r.geom();
         let start = self.r.header_u64(layout::OFF_HEAD).load(Ordering::Acquire);
         let mut b = Batch {
@@ -272,7 +267,10 @@ impl Log {
         }
         // Drops happen while the buffer is full, so after the lines it
         // held were claimed: they are announced after the lines scanned.
-        let dropped = self.r.header_u64(layout::OFF_DROPPED).load(Ordering::Relaxed);
+        let dropped = self
+            .r
+            .header_u64(layout::OFF_DROPPED)
+            .load(Ordering::Relaxed);
         let reported = self
             .r
             .header_u64(layout::OFF_DROPS_REPORTED)
@@ -325,7 +323,11 @@ impl Log {
             fence(Ordering::SeqCst);
             let word = self.r.header_u32(layout::OFF_SPACE_WAIT);
             let w = word.load(Ordering::Relaxed);
-            if w & 1 != 0 && word.compare_exchange(w, w.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed).is_ok() {
+            if w & 1 != 0
+                && word
+                    .compare_exchange(w, w.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok()
+            {
                 sys::futex_wake(word);
             }
         }
@@ -373,7 +375,10 @@ impl Log {
         let tail = tail.max(head);
         let start = head.max(tail.saturating_sub(g.slot_count));
         let mut n = 0;
-        let dropped = self.r.header_u64(layout::OFF_DROPPED).load(Ordering::Relaxed);
+        let dropped = self
+            .r
+            .header_u64(layout::OFF_DROPPED)
+            .load(Ordering::Relaxed);
         let reported = self
             .r
             .header_u64(layout::OFF_DROPS_REPORTED)

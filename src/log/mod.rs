@@ -214,7 +214,9 @@ impl Log {
     /// and its checksum. No lock, no system call.
     pub fn write(&self, level: u8, line: &[u8], when_full: WhenFull) -> Result<u64> {
         if line.len() > MAX_LINE {
-            return Err(Error::TooLarge("log line longer than MAPH_LOG_MAX_LINE (996 bytes)"));
+            return Err(Error::TooLarge(
+                "log line longer than MAPH_LOG_MAX_LINE (996 bytes)",
+            ));
         }
         let me = sys::pid();
         if me > layout::PID_MAX {
@@ -224,6 +226,42 @@ impl Log {
             Some(t) => t,
             None => self.claim_when_full(me, when_full)?,
         };
+        self.fill_and_commit(t, me, level, line, || {})
+    }
+
+    /// Test support, not API: writes like [`Log::write`] (waiting up to
+    /// 10 s for room) but calls `hold` after the header and half the line are in
+    /// the slot, before the rest and the commit — a test kills the process
+    /// inside `hold` to leave a record torn at a known point.
+    #[doc(hidden)]
+    pub fn write_holding_for_tests(
+        &self,
+        level: u8,
+        line: &[u8],
+        hold: impl FnOnce(),
+    ) -> Result<u64> {
+        if line.len() > MAX_LINE {
+            return Err(Error::TooLarge(
+                "log line longer than MAPH_LOG_MAX_LINE (996 bytes)",
+            ));
+        }
+        let me = sys::pid();
+        let t = match self.claim(me)? {
+            Some(t) => t,
+            None => self.claim_when_full(me, WhenFull::Wait(Duration::from_secs(10)))?,
+        };
+        self.fill_and_commit(t, me, level, line, hold)
+    }
+
+    #[inline]
+    fn fill_and_commit(
+        &self,
+        t: u64,
+        me: u32,
+        level: u8,
+        line: &[u8],
+        hold: impl FnOnce(),
+    ) -> Result<u64> {
         let g = self.r.geom();
         let i = t & (g.slot_count - 1);
         let lap = t >> g.shift;
@@ -233,7 +271,10 @@ impl Log {
         head[..record::HDR_LEN].copy_from_slice(&hdr);
         head[record::HDR_LEN..].copy_from_slice(&sum.to_le_bytes());
         self.r.write_slot(i, record::HDR_OFF, &head);
-        self.r.write_slot(i, record::LINE_OFF, line);
+        let half = line.len() / 2;
+        self.r.write_slot(i, record::LINE_OFF, &line[..half]);
+        hold();
+        self.r.write_slot(i, record::LINE_OFF + half, &line[half..]);
         // Release: the drainer that sees `committed` sees the bytes above.
         match self.r.state(i).compare_exchange(
             state(lap, SlotKind::Claimed, me),
@@ -280,8 +321,7 @@ impl Log {
                 // moved the tail yet — and may even be drained already
                 // (its slot then reads the next lap): move it for them.
                 0 | 1 => {
-                    t = match tail.compare_exchange(t, t + 1, Ordering::AcqRel, Ordering::Acquire)
-                    {
+                    t = match tail.compare_exchange(t, t + 1, Ordering::AcqRel, Ordering::Acquire) {
                         Ok(_) => t + 1,
                         Err(now) => now,
                     };
@@ -366,7 +406,8 @@ mod tests {
         let log = Log::create_anon(64 * 1024).unwrap();
         for lap in 0..3 {
             for i in 0..64 {
-                log.write(6, format!("l{lap} {i}").as_bytes(), WhenFull::Drop).unwrap();
+                log.write(6, format!("l{lap} {i}").as_bytes(), WhenFull::Drop)
+                    .unwrap();
             }
             let mut kinds = Vec::new();
             log.drain(1000, |e| {
@@ -374,7 +415,12 @@ mod tests {
                 true
             })
             .unwrap();
-            assert!(kinds.iter().all(|&k| k == Kind::Line), "lap {lap}: {:?} {:?}", &kinds[..3], log.stats());
+            assert!(
+                kinds.iter().all(|&k| k == Kind::Line),
+                "lap {lap}: {:?} {:?}",
+                &kinds[..3],
+                log.stats()
+            );
         }
     }
 }

@@ -183,7 +183,12 @@ fn push_escaped(out: &mut Vec<u8>, line: &[u8]) {
             b'\t' => out.push(b),
             0..=0x1f | 0x7f => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 15) as usize],
+                ]);
             }
             _ => out.push(b),
         }
@@ -260,8 +265,15 @@ mod tests {
             count: 1,
             line: b"a\\b\nc\x01\n",
         };
-        assert_eq!(line(&e), "2026-12-03T08:41:16.000000123Z 42 43 INFO a\\\\b\\nc\\x01\n");
-        let e = Entry { level: 200, line: b"", ..e };
+        assert_eq!(
+            line(&e),
+            "2026-12-03T08:41:16.000000123Z 42 43 INFO a\\\\b\\nc\\x01\n"
+        );
+        let e = Entry {
+            level: 200,
+            line: b"",
+            ..e
+        };
         assert!(line(&e).ends_with(" L200 \n"));
     }
 
