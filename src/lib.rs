@@ -44,9 +44,9 @@ pub mod hash_batch;
 #[cfg(not(loom))]
 mod lock;
 #[cfg(not(loom))]
-pub mod mphf;
-#[cfg(not(loom))]
 pub mod log;
+#[cfg(not(loom))]
+pub mod mphf;
 #[cfg(not(loom))]
 pub mod queue;
 #[cfg(not(loom))]

@@ -34,7 +34,11 @@ fn log_dump_prints_the_lines_left_in_a_log_file_in_order_and_twice() {
         }
         assert!(String::from_utf8_lossy(&o.stderr).contains("30 lines left"));
     }
-    let o = maph().arg("log-dump").arg(dir.join("absent")).output().unwrap();
+    let o = maph()
+        .arg("log-dump")
+        .arg(dir.join("absent"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -47,7 +47,10 @@ impl Region {
             "mapping shorter than the log"
         );
         let base = map.as_mut_ptr();
-        assert!(base as usize % 4096 == 0, "mapping not page-aligned");
+        assert!(
+            (base as usize).is_multiple_of(4096),
+            "mapping not page-aligned"
+        );
         Ok(Region { map, base, geom })
     }
 
@@ -60,7 +63,7 @@ impl Region {
     /// The u64 header word at `off` (8-aligned, inside the header).
     #[inline]
     pub fn header_u64(&self, off: usize) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off + 8 <= layout::HEADER_SIZE as usize);
+        assert!(off.is_multiple_of(8) && off + 8 <= layout::HEADER_SIZE as usize);
         // SAFETY: in bounds (checked), 8-aligned (the mapping is page
         // aligned); the mapping outlives `&self`; only atomics touch it.
         unsafe { AtomicU64::from_ptr(self.base.add(off).cast()) }
@@ -69,7 +72,7 @@ impl Region {
     /// The u32 header word at `off` (4-aligned, inside the header).
     #[inline]
     pub fn header_u32(&self, off: usize) -> &AtomicU32 {
-        assert!(off % 4 == 0 && off + 4 <= layout::HEADER_SIZE as usize);
+        assert!(off.is_multiple_of(4) && off + 4 <= layout::HEADER_SIZE as usize);
         // SAFETY: as for `header_u64`, 4-aligned.
         unsafe { AtomicU32::from_ptr(self.base.add(off).cast()) }
     }
