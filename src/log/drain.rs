@@ -442,6 +442,7 @@ impl Log {
             Ok(h) => Ok(Drainer {
                 stop,
                 handle: Some(h),
+                pid: sys::pid(),
             }),
             Err(e) => {
                 self.unlock_drain();
@@ -513,11 +514,15 @@ fn notice(kind: Kind, pos: u64, pid: u32) -> Entry<'static> {
 pub struct Drainer {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<Result<DrainReport>>>,
+    /// The process whose thread it is: a child forked while it runs has a
+    /// copy of this value but not the thread.
+    pid: u32,
 }
 
 impl Drainer {
     /// Stops the thread after it has drained every line claimed before
-    /// this call (waiting up to 5 s for writers still inside a write), and
+    /// this call (in a child forked while it runs, which has no such
+    /// thread, does nothing and returns an empty report) (waiting up to 5 s for writers still inside a write), and
     /// returns what it wrote. Errors: `Io` (a write of the stream failed:
     /// the thread stopped there, and the lines it could not write are
     /// still in the buffer), `Corrupt` (the thread panicked).
@@ -526,6 +531,11 @@ impl Drainer {
     }
 
     fn finish(&mut self) -> Result<DrainReport> {
+        if sys::pid() != self.pid {
+            // A forked child's copy: the thread runs in the parent only.
+            std::mem::forget(self.handle.take());
+            return Ok(DrainReport::default());
+        }
         self.stop.store(true, Ordering::Release);
         match self.handle.take() {
             Some(h) => h
