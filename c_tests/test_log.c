@@ -222,17 +222,6 @@ static void test_drain_thread_writes_a_file_and_killed_writers_block_nothing(voi
         }
         CHECK(child_ok(p));
     }
-    {
-        /* A child closing the handle it inherited must not wait for the
-         * parent's drain thread (it has no such thread). */
-        pid_t p = fork();
-        REQUIRE(p >= 0);
-        if (p == 0) {
-            maph_log_close(log);
-            _exit(0);
-        }
-        CHECK(child_ok(p));
-    }
     CHECK_ST(maph_log_drain_stop(log, &written), MAPH_OK);
     CHECK_ST(maph_log_drain_stop(log, &written), MAPH_NOT_FOUND);
     CHECK_ST(maph_log_stats(log, &st), MAPH_OK);
