@@ -3,8 +3,9 @@
  * The master creates a log buffer and drains it — by default with the
  * drain thread writing the text stream to a file — forks N workers that
  * each log M lines of 100 bytes, waits for them, and prints lines per
- * second and the writers' per-line latency (every 16th write timed with
- * CLOCK_MONOTONIC; p50/p99 over all workers).
+ * second and the writers' per-line latency (a pseudo-random 1/16 of the
+ * writes timed with CLOCK_MONOTONIC — not every 16th, which would always
+ * land on the same slot offset within a page; p50/p99 over all workers).
  *
  *   log_workers [-n N=2] [-m M=200000] [-o OUT=/tmp/log_workers.out]
  *               [-w] [-d] [-b]
@@ -28,6 +29,8 @@
 #include "maph.h"
 
 #define SAMPLE_EVERY 16
+/* Whether write k is timed: 1 in SAMPLE_EVERY, spread by a hash of k. */
+#define SAMPLED(k) ((((uint64_t)(k) * 0x9E3779B97F4A7C15ull) >> 60) == 0)
 
 static double now(void) {
     struct timespec ts;
@@ -67,7 +70,7 @@ static double run_workers(int n, long m, void (*body)(int, long, uint32_t *), ui
         pid_t p = fork();
         if (p < 0) { perror("fork"); exit(1); }
         if (p == 0) {
-            body(i, m, samples + (size_t)i * (size_t)(m / SAMPLE_EVERY + 1));
+            body(i, m, samples + (size_t)i * (size_t)(m / 8 + 2));
             _exit(0);
         }
     }
@@ -92,38 +95,55 @@ static double run_workers(int n, long m, void (*body)(int, long, uint32_t *), ui
 static maph_log_t *g_log;
 static int g_wait;
 static int g_fd;
+static size_t g_per; /* u32s per worker in the samples array */
 
+/* samples[0] receives the count, samples[1..] the latencies (ns). */
 static void log_body(int w, long m, uint32_t *samples) {
     char line[128];
     long k;
+    uint32_t c = 0;
     for (k = 0; k < m; k++) {
         int len = make_line(line, w, k);
-        if (k % SAMPLE_EVERY == 0) {
+        if (SAMPLED(k)) {
             uint64_t t = now_ns();
             if (g_wait) maph_log_write_wait(g_log, MAPH_LOG_INFO, line, (size_t)len, -1);
             else maph_log_write(g_log, MAPH_LOG_INFO, line, (size_t)len);
-            samples[k / SAMPLE_EVERY] = (uint32_t)(now_ns() - t);
+            if (1 + (size_t)c < g_per) samples[1 + c++] = (uint32_t)(now_ns() - t);
         } else if (g_wait) {
             maph_log_write_wait(g_log, MAPH_LOG_INFO, line, (size_t)len, -1);
         } else {
             maph_log_write(g_log, MAPH_LOG_INFO, line, (size_t)len);
         }
     }
+    samples[0] = c;
 }
 
 static void write2_body(int w, long m, uint32_t *samples) {
     char line[128];
     long k;
+    uint32_t c = 0;
     for (k = 0; k < m; k++) {
         int len = make_line(line, w, k);
-        uint64_t t = k % SAMPLE_EVERY == 0 ? now_ns() : 0;
+        uint64_t t = SAMPLED(k) ? now_ns() : 0;
         line[len] = '\n';
         if (write(g_fd, line, (size_t)len + 1) != len + 1) _exit(2);
-        if (t) samples[k / SAMPLE_EVERY] = (uint32_t)(now_ns() - t);
+        if (t && 1 + (size_t)c < g_per) samples[1 + c++] = (uint32_t)(now_ns() - t);
     }
+    samples[0] = c;
 }
 
-static void report_latency(const char *name, uint32_t *samples, size_t count) {
+/* Gathers the n workers' samples (each block: count, then latencies) to
+ * the front and prints p50/p99. */
+static void report_latency(const char *name, uint32_t *samples, int n, size_t per) {
+    size_t count = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        uint32_t *b = samples + (size_t)i * per;
+        size_t c = b[0] < per ? b[0] : per - 1;
+        memmove(samples + count, b + 1, c * sizeof *samples);
+        count += c;
+    }
+    if (count == 0) return;
     qsort(samples, count, sizeof *samples, cmp_u32);
     printf("%s_p50_ns: %u\n%s_p99_ns: %u\n", name, samples[count / 2], name,
            samples[(size_t)(count * 0.99)]);
@@ -135,7 +155,7 @@ int main(int argc, char **argv) {
     const char *out = "/tmp/log_workers.out";
     maph_log_stats_t st;
     uint64_t written = 0, drained = 0;
-    size_t per, count;
+    size_t per;
     uint32_t *samples;
     double secs;
     maph_status s;
@@ -153,8 +173,9 @@ int main(int argc, char **argv) {
         }
     }
     if (n < 1 || n > 256 || m < SAMPLE_EVERY) { fprintf(stderr, "bad -n or -m\n"); return 2; }
-    per = (size_t)(m / SAMPLE_EVERY + 1);
-    count = (size_t)n * (size_t)(m / SAMPLE_EVERY);
+    /* m/16 expected per worker; room for twice as many. */
+    per = (size_t)(m / 8 + 2);
+    g_per = per;
     samples = mmap(NULL, (size_t)n * per * sizeof(uint32_t), PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (samples == MAP_FAILED) { perror("mmap"); return 1; }
@@ -177,7 +198,7 @@ int main(int argc, char **argv) {
     printf("log_lines_per_s: %.0f (%llu lines logged in %.3f s; %llu dropped)\n",
            (double)st.claimed / secs, (unsigned long long)st.claimed, secs,
            (unsigned long long)st.dropped);
-    report_latency("log_write", samples, count);
+    report_latency("log_write", samples, n, per);
     maph_log_close(g_log);
     if (st.claimed + st.dropped != (uint64_t)n * (uint64_t)m || st.torn || st.corrupt) {
         fprintf(stderr, "lines unaccounted for\n");
@@ -192,7 +213,7 @@ int main(int argc, char **argv) {
         close(g_fd);
         printf("baseline_write2_lines_per_s: %.0f (the same lines, write(2) to one O_APPEND file)\n",
                (double)n * (double)m / secs);
-        report_latency("baseline_write2", samples, count);
+        report_latency("baseline_write2", samples, n, per);
         unlink(bpath);
     }
     return 0;
