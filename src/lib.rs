@@ -16,6 +16,7 @@
 //! - [`store`]: the store — format, the unsafe core (`raw`), lock table,
 //!   reads, writes, recovery, MPHF, UIDs, batches, shared tables.
 //! - [`queue`]: the IPC queue sets (`docs/QUEUE.md`).
+//! - [`log`]: multiplexed logging over a shared-memory ring (`docs/LOG.md`).
 //! - [`ffi`]: the C ABI (`include/maph.h`) through one boundary.
 
 #[cfg(target_endian = "big")]
@@ -29,6 +30,8 @@ pub mod error;
 pub mod ffi;
 #[cfg(not(loom))]
 pub mod hash;
+#[cfg(not(loom))]
+pub mod log;
 #[cfg(not(loom))]
 pub mod queue;
 #[cfg(not(loom))]
