@@ -104,10 +104,7 @@ impl Checker {
             Kind::Line => {
                 self.lines += 1;
                 let Some((w, seq)) = parse(e.line) else {
-                    self.bad.push(format!(
-                        "malformed line {:?}",
-                        String::from_utf8_lossy(e.line)
-                    ));
+                    self.bad.push(format!("malformed line {:?}", String::from_utf8_lossy(e.line)));
                     return;
                 };
                 let want = self.next.entry((e.pid, e.tid)).or_insert((w, 0));
@@ -141,11 +138,7 @@ fn drain_until(log: &Log, c: &mut Checker, mut done: impl FnMut() -> bool) {
     let t0 = Instant::now();
     loop {
         if t0.elapsed() > Duration::from_secs(300) {
-            panic!(
-                "drain not caught up after 120 s: {:?}, lines {}",
-                log.stats(),
-                c.lines
-            );
+            panic!("drain not caught up after 120 s: {:?}, lines {}", log.stats(), c.lines);
         }
         let n = log
             .drain(4096, |e| {
@@ -199,10 +192,7 @@ fn each_threads_lines_come_out_in_the_order_it_wrote_them() {
     assert_eq!(c.next.len(), 4);
     assert!(c.next.values().all(|&(_, n)| n == 50_000));
     let s = log.stats();
-    assert_eq!(
-        (s.dropped, s.torn, s.corrupt, s.drained),
-        (0, 0, 0, 200_000)
-    );
+    assert_eq!((s.dropped, s.torn, s.corrupt, s.drained), (0, 0, 0, 200_000));
 }
 
 #[test]
@@ -221,8 +211,7 @@ fn a_line_written_after_another_write_returned_comes_after_it_in_the_stream() {
                     while turn.load(Ordering::Acquire) != my {
                         std::thread::yield_now();
                     }
-                    log.write(6, &line_of(w, r, 0), WhenFull::Wait(Duration::MAX))
-                        .unwrap();
+                    log.write(6, &line_of(w, r, 0), WhenFull::Wait(Duration::MAX)).unwrap();
                     turn.store(my + 1, Ordering::Release);
                 }
             })
@@ -257,11 +246,7 @@ fn full_buffer_drops_counts_and_announces_after_the_lines_it_held() {
             Err(e) => panic!("{e}"),
         }
     }
-    assert_eq!(
-        (ok, full),
-        (64, 36),
-        "the first 64 fit, the rest are dropped"
-    );
+    assert_eq!((ok, full), (64, 36), "the first 64 fit, the rest are dropped");
     assert_eq!(log.stats().dropped, 36);
     let mut items = Vec::new();
     log.drain(usize::MAX, |e| {
@@ -276,10 +261,7 @@ fn full_buffer_drops_counts_and_announces_after_the_lines_it_held() {
     assert_eq!(log.drain(usize::MAX, |_| true).unwrap(), 0);
     log.write(4, b"again", WhenFull::Drop).unwrap();
     let s = log.stats();
-    assert_eq!(
-        (s.dropped, s.drained, s.claimed, s.consumed),
-        (36, 64, 65, 64)
-    );
+    assert_eq!((s.dropped, s.drained, s.claimed, s.consumed), (36, 64, 65, 64));
 }
 
 #[test]
@@ -301,17 +283,10 @@ fn waiting_writer_times_out_without_a_drainer_and_proceeds_when_one_frees_room()
         l2.drain(10, |_| true).unwrap()
     });
     let t = Instant::now();
-    log.write(6, b"waited", WhenFull::Wait(Duration::from_secs(10)))
-        .unwrap();
+    log.write(6, b"waited", WhenFull::Wait(Duration::from_secs(10))).unwrap();
     let waited = t.elapsed();
-    assert!(
-        waited >= Duration::from_millis(90),
-        "returned before room was made"
-    );
-    assert!(
-        waited < Duration::from_secs(5),
-        "the drainer's free did not wake it"
-    );
+    assert!(waited >= Duration::from_millis(90), "returned before room was made");
+    assert!(waited < Duration::from_secs(5), "the drainer's free did not wake it");
     assert_eq!(drainer.join().unwrap(), 10);
 }
 
@@ -319,10 +294,7 @@ fn waiting_writer_times_out_without_a_drainer_and_proceeds_when_one_frees_room()
 fn line_longer_than_a_record_is_refused_whole_and_the_longest_fits_exactly() {
     let log = Log::create_anon(64 * 1024).unwrap();
     let long = vec![b'a'; MAX_LINE + 1];
-    assert!(matches!(
-        log.write(6, &long, WhenFull::Drop),
-        Err(Error::TooLarge(_))
-    ));
+    assert!(matches!(log.write(6, &long, WhenFull::Drop), Err(Error::TooLarge(_))));
     assert_eq!(log.stats().claimed, 0, "nothing was written");
     log.write(6, &long[..MAX_LINE], WhenFull::Drop).unwrap();
     log.write(6, b"", WhenFull::Drop).unwrap();
@@ -343,16 +315,9 @@ fn second_drainer_is_refused_while_the_drain_thread_runs() {
     let f = std::fs::File::create(dir.0.join("out")).unwrap();
     let d = log.drain_to(Output::File(f)).unwrap();
     assert!(matches!(log.drain(1, |_| true), Err(Error::Conflict(_))));
-    assert!(matches!(
-        log.drain_to(Output::Fd(1)),
-        Err(Error::Conflict(_))
-    ));
+    assert!(matches!(log.drain_to(Output::Fd(1)), Err(Error::Conflict(_))));
     d.stop().unwrap();
-    assert_eq!(
-        log.drain(1, |_| true),
-        Ok(0),
-        "the lock is released on stop"
-    );
+    assert_eq!(log.drain(1, |_| true), Ok(0), "the lock is released on stop");
 }
 
 #[test]
@@ -360,20 +325,14 @@ fn drain_thread_writes_every_line_as_text_in_the_documented_format() {
     let log = Arc::new(Log::create_anon(1 << 20).unwrap());
     let dir = TempDir::new("text");
     let path = dir.0.join("stream.log");
-    let d = log
-        .drain_to(Output::File(std::fs::File::create(&path).unwrap()))
-        .unwrap();
+    let d = log.drain_to(Output::File(std::fs::File::create(&path).unwrap())).unwrap();
     let hs: Vec<_> = (0..3u64)
         .map(|w| {
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 for seq in 0..10_000 {
-                    log.write(
-                        w as u8 + 3,
-                        &line_of(w, seq, 100),
-                        WhenFull::Wait(Duration::MAX),
-                    )
-                    .unwrap();
+                    log.write(w as u8 + 3, &line_of(w, seq, 100), WhenFull::Wait(Duration::MAX))
+                        .unwrap();
                 }
             })
         })
@@ -418,10 +377,7 @@ fn open_checks_the_header_before_trusting_the_buffer() {
     f.set_len(4096 + 1024).unwrap();
     assert!(matches!(Log::open(ps), Err(Error::Corrupt(_))), "truncated");
     assert!(matches!(Log::create_anon(1000), Err(Error::InvalidArg(_))));
-    assert!(matches!(
-        Log::create("", 1 << 20),
-        Err(Error::InvalidArg(_))
-    ));
+    assert!(matches!(Log::create("", 1 << 20), Err(Error::InvalidArg(_))));
 }
 
 #[test]
@@ -463,13 +419,7 @@ fn spawn_writer(log: &str, w: u64, count: u64, len: usize) -> Worker {
 /// A writer that pauses `pace_ns` (busy) after each line.
 fn spawn_paced_writer(log: &str, w: u64, count: u64, len: usize, pace_ns: u64) -> Worker {
     let c = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "worker_entry",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
+        .args(["--exact", "worker_entry", "--nocapture", "--test-threads=1", "-q"])
         .env("MAPH_LTEST_ROLE", "writer")
         .env("MAPH_LTEST_LOG", log)
         .env("MAPH_LTEST_PARENT", std::process::id().to_string())
@@ -597,21 +547,14 @@ fn writers_killed_mid_record_500_times_leave_a_well_formed_stream() {
         rng
     };
     let pace = 2_000;
-    let mut ws: Vec<Worker> = (0..2)
-        .map(|w| spawn_paced_writer(&n.0, w, u64::MAX, 100, pace))
-        .collect();
+    let mut ws: Vec<Worker> =
+        (0..2).map(|w| spawn_paced_writer(&n.0, w, u64::MAX, 100, pace)).collect();
     let mut held = Vec::new();
     let mut killed = Vec::new();
     let t = Instant::now();
     for k in 0..500u64 {
         let mut h = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "worker_entry",
-                "--nocapture",
-                "--test-threads=1",
-                "-q",
-            ])
+            .args(["--exact", "worker_entry", "--nocapture", "--test-threads=1", "-q"])
             .env("MAPH_LTEST_ROLE", "holder")
             .env("MAPH_LTEST_LOG", &n.0)
             .env("MAPH_LTEST_PARENT", std::process::id().to_string())
@@ -643,28 +586,16 @@ fn writers_killed_mid_record_500_times_leave_a_well_formed_stream() {
     let c = drainer.join().unwrap();
     c.assert_ok();
     let s = log.stats();
-    assert_eq!(
-        s.torn,
-        c.torn.len() as u64,
-        "torn records counted = announced"
-    );
+    assert_eq!(s.torn, c.torn.len() as u64, "torn records counted = announced");
     for p in &held {
-        assert!(
-            c.torn.contains(p),
-            "holder {p}'s half-written record was not skipped"
-        );
+        assert!(c.torn.contains(p), "holder {p}'s half-written record was not skipped");
     }
     assert!(
-        c.torn
-            .iter()
-            .all(|p| held.contains(p) || killed.contains(p)),
+        c.torn.iter().all(|p| held.contains(p) || killed.contains(p)),
         "a torn record of a writer never killed"
     );
     assert_eq!((s.dropped, s.corrupt, s.stalled), (0, 0, 0));
-    assert_eq!(
-        s.consumed, s.claimed,
-        "the stream is stuck behind a dead writer's slot"
-    );
+    assert_eq!(s.consumed, s.claimed, "the stream is stuck behind a dead writer's slot");
     eprintln!(
         "{} kills inside a record in {:?}: {} lines, {} torn records skipped",
         held.len(),
@@ -689,10 +620,7 @@ fn log_in_a_file_is_dumped_after_every_process_died() {
     let mut k = spawn_writer(&p, 2, u64::MAX, 80);
     let t = Instant::now();
     while Log::open(&p).unwrap().stats().claimed < 550 {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "writer 2 does not write"
-        );
+        assert!(t.elapsed() < Duration::from_secs(20), "writer 2 does not write");
         std::thread::sleep(Duration::from_millis(1));
     }
     k.0.kill().unwrap();
@@ -705,10 +633,7 @@ fn log_in_a_file_is_dumped_after_every_process_died() {
     let per: HashMap<u64, u64> = c.next.values().map(|&(w, k)| (w, k)).collect();
     assert_eq!(per[&0], 300);
     assert_eq!(per[&1], 200);
-    assert!(
-        per[&2] > 0,
-        "the killed writer wrote nothing before the kill"
-    );
+    assert!(per[&2] > 0, "the killed writer wrote nothing before the kill");
     assert_eq!(n as u64, c.lines + c.torn.len() as u64);
     // A dump consumes nothing: the second one sees the same.
     let mut again = 0;

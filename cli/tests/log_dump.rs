@@ -17,8 +17,7 @@ fn log_dump_prints_the_lines_left_in_a_log_file_in_order_and_twice() {
     {
         let log = Log::create(path.to_str().unwrap(), 1 << 20).unwrap();
         for i in 0..50 {
-            log.write(6, format!("line {i}").as_bytes(), WhenFull::Drop)
-                .unwrap();
+            log.write(6, format!("line {i}").as_bytes(), WhenFull::Drop).unwrap();
         }
         // Consume the first 20: the dump shows only what is left.
         assert_eq!(log.drain(20, |_| true).unwrap(), 20);
@@ -34,11 +33,7 @@ fn log_dump_prints_the_lines_left_in_a_log_file_in_order_and_twice() {
         }
         assert!(String::from_utf8_lossy(&o.stderr).contains("30 lines left"));
     }
-    let o = maph()
-        .arg("log-dump")
-        .arg(dir.join("absent"))
-        .output()
-        .unwrap();
+    let o = maph().arg("log-dump").arg(dir.join("absent")).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -19,6 +19,9 @@ use super::layout::{self, kind_of, lap_diff, lap_of, pid_of, state, Kind as Slot
 use super::record::{self, Entry, Kind};
 use super::{sys, Log, STALL_LIMIT};
 use crate::error::{Error, Result};
+use crate::sync::robust_lock::{self, RobustGuard};
+use crate::sys::futex::futex_wake;
+use crate::sys::pid::{current_pid, process_alive};
 
 /// How often the drainer asks whether the writer of a claimed slot lives.
 const LIVENESS_PERIOD: Duration = Duration::from_millis(1);
@@ -96,31 +99,21 @@ fn write_all(fd: RawFd, mut buf: &[u8]) -> Result<()> {
 }
 
 impl Log {
-    /// Takes the drain lock. Errors: `Conflict` (another drainer, in this
-    /// or another live process).
-    fn lock_drain(&self) -> Result<()> {
-        let me = sys::pid();
-        let owner = self.r.header_u32(layout::OFF_DRAIN_OWNER);
-        loop {
-            match owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return Ok(()),
-                Err(h) if h != me && !sys::alive(h) => {
-                    if owner
-                        .compare_exchange(h, me, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                    {
-                        return Ok(());
-                    }
-                }
-                Err(_) => return Err(Error::Conflict("another drainer is running on this log")),
-            }
-        }
+    /// Takes the drain lock: the robust lock (`sync::robust_lock`) in the
+    /// header's drain-owner word, taken over at once from a dead holder.
+    /// Never waits. Errors: `Conflict` (another drainer, in this or another
+    /// live process).
+    fn lock_drain(&self) -> Result<RobustGuard<'_>> {
+        robust_lock::try_lock_or_take_over(self.r.header_u32(layout::OFF_DRAIN_OWNER), true)
+            .map(|(g, _)| g)
+            .ok_or(Error::Conflict("another drainer is running on this log"))
     }
 
+    /// Releases the drain lock a drain thread holds (its guard was
+    /// forgotten in `drain_to`: a guard borrows the log, and the thread
+    /// owns only an `Arc` of it).
     fn unlock_drain(&self) {
-        self.r
-            .header_u32(layout::OFF_DRAIN_OWNER)
-            .store(0, Ordering::Release);
+        self.r.header_u32(layout::OFF_DRAIN_OWNER).store(0, Ordering::Release);
     }
 
     /// Reads the committed record at position `p` (slot state `s`) into
@@ -151,13 +144,7 @@ impl Log {
     fn scan(&self, st: &mut DrainState, max: usize, emit: &mut dyn FnMut(&Entry) -> bool) -> Batch {
         let g = *self.r.geom();
         let start = self.r.header_u64(layout::OFF_HEAD).load(Ordering::Acquire);
-        let mut b = Batch {
-            start,
-            end: start,
-            lines: 0,
-            items: 0,
-            drops_seen: None,
-        };
+        let mut b = Batch { start, end: start, lines: 0, items: 0, drops_seen: None };
         while b.items < max {
             let p = b.end;
             let i = p & (g.slot_count - 1);
@@ -229,7 +216,8 @@ impl Log {
                             break;
                         }
                     };
-                    let kind = if now.duration_since(last) >= LIVENESS_PERIOD && !sys::alive(pid) {
+                    let kind = if now.duration_since(last) >= LIVENESS_PERIOD && !process_alive(pid)
+                    {
                         Kind::Torn
                     } else if now.duration_since(since) >= STALL_LIMIT {
                         Kind::Stalled
@@ -269,21 +257,12 @@ impl Log {
         }
         // Drops happen while the buffer is full, so after the lines it
         // held were claimed: they are announced after the lines scanned.
-        let dropped = self
-            .r
-            .header_u64(layout::OFF_DROPPED)
-            .load(Ordering::Relaxed);
-        let reported = self
-            .r
-            .header_u64(layout::OFF_DROPS_REPORTED)
-            .load(Ordering::Relaxed);
+        let dropped = self.r.header_u64(layout::OFF_DROPPED).load(Ordering::Relaxed);
+        let reported = self.r.header_u64(layout::OFF_DROPS_REPORTED).load(Ordering::Relaxed);
         if dropped > reported && b.items < max {
             b.drops_seen = Some(dropped);
             b.items += 1;
-            emit(&Entry {
-                count: dropped - reported,
-                ..notice(Kind::Dropped, b.end, 0)
-            });
+            emit(&Entry { count: dropped - reported, ..notice(Kind::Dropped, b.end, 0) });
         }
         b
     }
@@ -309,16 +288,10 @@ impl Log {
                 slot.store(state(lap + 1, SlotKind::Free, 0), Ordering::Release);
             }
         }
-        self.r
-            .header_u64(layout::OFF_HEAD)
-            .store(b.end, Ordering::Release);
-        self.r
-            .header_u64(layout::OFF_DRAINED)
-            .fetch_add(b.lines, Ordering::Relaxed);
+        self.r.header_u64(layout::OFF_HEAD).store(b.end, Ordering::Release);
+        self.r.header_u64(layout::OFF_DRAINED).fetch_add(b.lines, Ordering::Relaxed);
         if let Some(d) = b.drops_seen {
-            self.r
-                .header_u64(layout::OFF_DROPS_REPORTED)
-                .store(d, Ordering::Relaxed);
+            self.r.header_u64(layout::OFF_DROPS_REPORTED).store(d, Ordering::Relaxed);
         }
         if b.end > b.start {
             // Pairs with the fence in `claim_when_full` (Dekker).
@@ -330,7 +303,7 @@ impl Log {
                     .compare_exchange(w, w.wrapping_add(1), Ordering::SeqCst, Ordering::Relaxed)
                     .is_ok()
             {
-                sys::futex_wake(word);
+                futex_wake(word);
             }
         }
     }
@@ -347,14 +320,7 @@ impl Log {
     /// Errors: `Conflict` (another drainer — a drain thread, or a drain in
     /// another process — is running).
     pub fn drain(&self, max: usize, mut emit: impl FnMut(&Entry) -> bool) -> Result<usize> {
-        self.lock_drain()?;
-        struct Unlock<'a>(&'a Log);
-        impl Drop for Unlock<'_> {
-            fn drop(&mut self) {
-                self.0.unlock_drain();
-            }
-        }
-        let _u = Unlock(self);
+        let _lock = self.lock_drain()?;
         let mut st = self.drain.lock().unwrap_or_else(|e| e.into_inner());
         // Batches of at most BATCH items, each freed before the next: the
         // state lines a batch read are still in cache when it frees them.
@@ -392,19 +358,10 @@ impl Log {
         let tail = tail.max(head);
         let start = head.max(tail.saturating_sub(g.slot_count));
         let mut n = 0;
-        let dropped = self
-            .r
-            .header_u64(layout::OFF_DROPPED)
-            .load(Ordering::Relaxed);
-        let reported = self
-            .r
-            .header_u64(layout::OFF_DROPS_REPORTED)
-            .load(Ordering::Relaxed);
+        let dropped = self.r.header_u64(layout::OFF_DROPPED).load(Ordering::Relaxed);
+        let reported = self.r.header_u64(layout::OFF_DROPS_REPORTED).load(Ordering::Relaxed);
         if dropped > reported {
-            emit(&Entry {
-                count: dropped - reported,
-                ..notice(Kind::Dropped, start, 0)
-            });
+            emit(&Entry { count: dropped - reported, ..notice(Kind::Dropped, start, 0) });
             n += 1;
         }
         let mut line = Vec::new();
@@ -445,27 +402,19 @@ impl Log {
     ///
     /// Errors: `Conflict` (another drainer is running), `Io` (spawning).
     pub fn drain_to(self: &Arc<Self>, out: Output) -> Result<Drainer> {
-        self.lock_drain()?;
+        let lock = self.lock_drain()?;
         let stop = Arc::new(AtomicBool::new(false));
         let (log, flag) = (Arc::clone(self), Arc::clone(&stop));
-        let handle = std::thread::Builder::new()
-            .name("maph-log-drain".into())
-            .spawn(move || {
-                let r = log.drain_loop(&out, &flag);
-                log.unlock_drain();
-                r
-            });
-        match handle {
-            Ok(h) => Ok(Drainer {
-                stop,
-                handle: Some(h),
-                pid: sys::pid(),
-            }),
-            Err(e) => {
-                self.unlock_drain();
-                Err(Error::from_io(&e, "starting the drain thread"))
-            }
-        }
+        let handle = std::thread::Builder::new().name("maph-log-drain".into()).spawn(move || {
+            let r = log.drain_loop(&out, &flag);
+            log.unlock_drain();
+            r
+        });
+        // Spawning failed: `lock` drops and releases the lock.
+        let handle = handle.map_err(|e| Error::from_io(&e, "starting the drain thread"))?;
+        // The thread holds the lock now and releases it when it ends.
+        std::mem::forget(lock);
+        Ok(Drainer { stop, handle: Some(handle), pid: current_pid() })
     }
 
     fn drain_loop(&self, out: &Output, stop: &AtomicBool) -> Result<DrainReport> {
@@ -515,16 +464,7 @@ impl Log {
 }
 
 fn notice(kind: Kind, pos: u64, pid: u32) -> Entry<'static> {
-    Entry {
-        kind,
-        pos,
-        ts_ns: sys::now_ns(),
-        pid,
-        tid: 0,
-        level: 0,
-        count: 1,
-        line: &[],
-    }
+    Entry { kind, pos, ts_ns: sys::now_ns(), pid, tid: 0, level: 0, count: 1, line: &[] }
 }
 
 /// A running drain thread (from [`Log::drain_to`]). Dropping it stops it.
@@ -548,16 +488,14 @@ impl Drainer {
     }
 
     fn finish(&mut self) -> Result<DrainReport> {
-        if sys::pid() != self.pid {
+        if current_pid() != self.pid {
             // A forked child's copy: the thread runs in the parent only.
             std::mem::forget(self.handle.take());
             return Ok(DrainReport::default());
         }
         self.stop.store(true, Ordering::Release);
         match self.handle.take() {
-            Some(h) => h
-                .join()
-                .unwrap_or(Err(Error::Corrupt("the drain thread panicked"))),
+            Some(h) => h.join().unwrap_or(Err(Error::Corrupt("the drain thread panicked"))),
             None => Ok(DrainReport::default()),
         }
     }

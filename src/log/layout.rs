@@ -154,9 +154,7 @@ impl Geometry {
     pub fn for_capacity(capacity_bytes: u64) -> Result<Geometry, Error> {
         let slots = capacity_bytes / SLOT_SIZE;
         if slots < MIN_SLOTS {
-            return Err(Error::InvalidArg(
-                "log capacity below 64 slots of 1024 bytes (64 KiB)",
-            ));
+            return Err(Error::InvalidArg("log capacity below 64 slots of 1024 bytes (64 KiB)"));
         }
         if slots > MAX_SLOTS {
             return Err(Error::TooLarge("log capacity above 2^24 slots (16 GiB)"));
@@ -216,9 +214,7 @@ impl Geometry {
         }
         let g = Self::from_slots(n);
         if u64_at(OFF_SLOTS_OFF) != g.slots_off || u64_at(OFF_TOTAL_LEN) != g.total_len {
-            return Err(Error::Corrupt(
-                "log header offsets disagree with the slot count",
-            ));
+            return Err(Error::Corrupt("log header offsets disagree with the slot count"));
         }
         if object_len < g.total_len {
             return Err(Error::Corrupt("log buffer is truncated"));
@@ -247,32 +243,16 @@ mod tests {
 
     #[test]
     fn capacity_rounds_down_to_a_power_of_two_and_limits_are_enforced() {
-        assert_eq!(
-            Geometry::for_capacity(3000 * 1024).unwrap().slot_count,
-            2048
-        );
-        assert!(matches!(
-            Geometry::for_capacity(63 * 1024),
-            Err(Error::InvalidArg(_))
-        ));
-        assert!(matches!(
-            Geometry::for_capacity(u64::MAX),
-            Err(Error::TooLarge(_))
-        ));
+        assert_eq!(Geometry::for_capacity(3000 * 1024).unwrap().slot_count, 2048);
+        assert!(matches!(Geometry::for_capacity(63 * 1024), Err(Error::InvalidArg(_))));
+        assert!(matches!(Geometry::for_capacity(u64::MAX), Err(Error::TooLarge(_))));
     }
 
     #[test]
     fn state_word_fields_round_trip_and_laps_compare_modulo() {
         let s = state(LAP_MASK, Kind::Committed, PID_MAX);
-        assert_eq!(
-            (lap_of(s), kind_of(s), pid_of(s)),
-            (LAP_MASK, Kind::Committed, PID_MAX)
-        );
-        assert_eq!(
-            state(0, Kind::Free, 0),
-            0,
-            "a zero-filled slot is free for lap 0"
-        );
+        assert_eq!((lap_of(s), kind_of(s), pid_of(s)), (LAP_MASK, Kind::Committed, PID_MAX));
+        assert_eq!(state(0, Kind::Free, 0), 0, "a zero-filled slot is free for lap 0");
         assert_eq!(lap_diff(0, LAP_MASK), 1);
         assert_eq!(lap_diff(LAP_MASK, 0), -1);
         assert_eq!(lap_diff(7, 7), 0);

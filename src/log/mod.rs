@@ -1,5 +1,5 @@
 //! Multiplexed logging across processes over shared memory (issue 17; the
-//! C side is `ffi_log.rs`, the design is `docs/LOG.md`).
+//! C side is `ffi/log.rs`, the design is `docs/LOG.md`).
 //!
 //! Any number of threads in any number of processes write lines into one
 //! [`Log`] — a ring of fixed-size slots in a file, a `/dev/shm` object, or
@@ -49,6 +49,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::sys::futex::futex_wait;
+use crate::sys::pid::current_pid;
 use layout::{kind_of, lap_diff, lap_of, state, Geometry, Kind as SlotKind};
 use region::Region;
 
@@ -118,7 +120,8 @@ impl Log {
     /// (`posix_fallocate`).
     ///
     /// Errors: `InvalidArg` (bad name, capacity below 64 KiB), `TooLarge`
-    /// (above 16 GiB, or no space), `Exists`, `NotFound` (a directory of
+    /// (above 16 GiB), `NoSpace` (its file system, or for `/dev/shm` and
+    /// anonymous logs memory, cannot reserve the space), `Exists`, `NotFound` (a directory of
     /// the path is missing), `Io`. On error nothing is left behind.
     pub fn create(name: impl AsRef<[u8]>, capacity_bytes: u64) -> Result<Log> {
         let place = sys::place(name.as_ref())?;
@@ -134,23 +137,21 @@ impl Log {
     /// `Log`. Capacity and errors as [`Log::create`].
     pub fn create_anon(capacity_bytes: u64) -> Result<Log> {
         let geom = Geometry::for_capacity(capacity_bytes)?;
-        let file = sys::memfd()?;
+        let file = crate::sys::shm::memfd(c"maph-log")?;
         Self::build(&file, geom)
     }
 
     fn build(file: &std::fs::File, geom: Geometry) -> Result<Log> {
-        sys::size_and_reserve(file, geom.total_len)?;
+        file.set_len(geom.total_len).map_err(|e| Error::from_io(&e, "sizing the log buffer"))?;
+        crate::sys::space::reserve(file, geom.total_len, "the log buffer")?;
         let r = Region::map(file, geom)?;
         // Zero-filled: every slot reads free(lap 0), tail = head = 0.
-        r.write_header(&geom.encode(sys::pid()));
+        r.write_header(&geom.encode(current_pid()));
         Ok(Log::wrap(r))
     }
 
     fn wrap(r: Region) -> Log {
-        Log {
-            r,
-            drain: Mutex::new(drain::DrainState::default()),
-        }
+        Log { r, drain: Mutex::new(drain::DrainState::default()) }
     }
 
     /// Opens an existing log buffer (`name` as in [`Log::create`]).
@@ -165,10 +166,8 @@ impl Log {
         let file = sys::open(&place)?;
         let start = Instant::now();
         loop {
-            let len = file
-                .metadata()
-                .map_err(|e| Error::from_io(&e, "reading the log's size"))?
-                .len();
+            let len =
+                file.metadata().map_err(|e| Error::from_io(&e, "reading the log's size"))?.len();
             if len >= layout::FIXED_LEN as u64 {
                 let mut h = [0u8; layout::FIXED_LEN];
                 file.read_exact_at(&mut h, 0)
@@ -214,11 +213,9 @@ impl Log {
     /// and its checksum. No lock, no system call.
     pub fn write(&self, level: u8, line: &[u8], when_full: WhenFull) -> Result<u64> {
         if line.len() > MAX_LINE {
-            return Err(Error::TooLarge(
-                "log line longer than MAPH_LOG_MAX_LINE (996 bytes)",
-            ));
+            return Err(Error::TooLarge("log line longer than MAPH_LOG_MAX_LINE (996 bytes)"));
         }
-        let me = sys::pid();
+        let me = current_pid();
         if me > layout::PID_MAX {
             return Err(Error::InvalidArg("pid above 2^22 does not fit a log slot"));
         }
@@ -235,17 +232,12 @@ impl Log {
     /// inside `hold` to leave a record torn at a known point.
     #[doc(hidden)]
     pub fn write_holding_for_tests(
-        &self,
-        level: u8,
-        line: &[u8],
-        hold: impl FnOnce(),
+        &self, level: u8, line: &[u8], hold: impl FnOnce(),
     ) -> Result<u64> {
         if line.len() > MAX_LINE {
-            return Err(Error::TooLarge(
-                "log line longer than MAPH_LOG_MAX_LINE (996 bytes)",
-            ));
+            return Err(Error::TooLarge("log line longer than MAPH_LOG_MAX_LINE (996 bytes)"));
         }
-        let me = sys::pid();
+        let me = current_pid();
         let t = match self.claim(me)? {
             Some(t) => t,
             None => self.claim_when_full(me, WhenFull::Wait(Duration::from_secs(10)))?,
@@ -255,12 +247,7 @@ impl Log {
 
     #[inline]
     fn fill_and_commit(
-        &self,
-        t: u64,
-        me: u32,
-        level: u8,
-        line: &[u8],
-        hold: impl FnOnce(),
+        &self, t: u64, me: u32, level: u8, line: &[u8], hold: impl FnOnce(),
     ) -> Result<u64> {
         let g = self.r.geom();
         let i = t & (g.slot_count - 1);
@@ -375,7 +362,7 @@ impl Log {
             };
             // At most 10 ms per sleep: a wake lost to a drainer that died
             // between freeing and waking costs 10 ms, not the whole wait.
-            sys::futex_wait(word, s, remaining.min(Duration::from_millis(10)));
+            futex_wait(word, s, Some(remaining.min(Duration::from_millis(10))));
         }
     }
 
@@ -406,8 +393,7 @@ mod tests {
         let log = Log::create_anon(64 * 1024).unwrap();
         for lap in 0..3 {
             for i in 0..64 {
-                log.write(6, format!("l{lap} {i}").as_bytes(), WhenFull::Drop)
-                    .unwrap();
+                log.write(6, format!("l{lap} {i}").as_bytes(), WhenFull::Drop).unwrap();
             }
             let mut kinds = Vec::new();
             log.drain(1000, |e| {

@@ -33,9 +33,8 @@ const _: () = assert!(SUM_OFF == HDR_OFF + HDR_LEN && LINE_OFF == SUM_OFF + 4);
 
 /// Syslog severities (RFC 5424): the names the stream prints for levels
 /// 0..=7; any other level prints as `L<n>`.
-pub const LEVEL_NAMES: [&str; 8] = [
-    "EMERG", "ALERT", "CRIT", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG",
-];
+pub const LEVEL_NAMES: [&str; 8] =
+    ["EMERG", "ALERT", "CRIT", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG"];
 
 /// The 16 header bytes at `HDR_OFF`.
 #[inline]
@@ -265,15 +264,8 @@ mod tests {
             count: 1,
             line: b"a\\b\nc\x01\n",
         };
-        assert_eq!(
-            line(&e),
-            "2026-12-03T08:41:16.000000123Z 42 43 INFO a\\\\b\\nc\\x01\n"
-        );
-        let e = Entry {
-            level: 200,
-            line: b"",
-            ..e
-        };
+        assert_eq!(line(&e), "2026-12-03T08:41:16.000000123Z 42 43 INFO a\\\\b\\nc\\x01\n");
+        let e = Entry { level: 200, line: b"", ..e };
         assert!(line(&e).ends_with(" L200 \n"));
     }
 

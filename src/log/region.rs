@@ -42,15 +42,9 @@ impl Region {
             .len(len)
             .map_raw(file)
             .map_err(|e| Error::from_io(&e, "mapping the log buffer"))?;
-        assert!(
-            map.len() as u64 >= geom.total_len,
-            "mapping shorter than the log"
-        );
+        assert!(map.len() as u64 >= geom.total_len, "mapping shorter than the log");
         let base = map.as_mut_ptr();
-        assert!(
-            (base as usize).is_multiple_of(4096),
-            "mapping not page-aligned"
-        );
+        assert!((base as usize).is_multiple_of(4096), "mapping not page-aligned");
         Ok(Region { map, base, geom })
     }
 
@@ -82,10 +76,7 @@ impl Region {
         assert!(i < self.geom.slot_count, "slot index out of range");
         // SAFETY: slots_off + i * SLOT_SIZE + SLOT_SIZE <= total_len, which
         // the mapping covers (checked in `map`).
-        unsafe {
-            self.base
-                .add((self.geom.slots_off + i * SLOT_SIZE) as usize)
-        }
+        unsafe { self.base.add((self.geom.slots_off + i * SLOT_SIZE) as usize) }
     }
 
     /// The state word of slot `i` (the slot's first 8 bytes).
@@ -102,10 +93,7 @@ impl Region {
     /// the record checksum detects.
     #[inline]
     pub fn write_slot(&self, i: u64, off: usize, src: &[u8]) {
-        assert!(
-            off >= 8 && off + src.len() <= SLOT_SIZE as usize,
-            "slot write out of range"
-        );
+        assert!(off >= 8 && off + src.len() <= SLOT_SIZE as usize, "slot write out of range");
         // SAFETY: destination in bounds (checked); `src` is private memory
         // that cannot overlap the mapping's slot bytes... unless the caller
         // passed a pointer into this very mapping, which `copy` tolerates.
@@ -117,10 +105,7 @@ impl Region {
     /// copy is then garbage, which the caller's checksum rejects.
     #[inline]
     pub fn read_slot(&self, i: u64, off: usize, dst: &mut [u8]) {
-        assert!(
-            off >= 8 && off + dst.len() <= SLOT_SIZE as usize,
-            "slot read out of range"
-        );
+        assert!(off >= 8 && off + dst.len() <= SLOT_SIZE as usize, "slot read out of range");
         // SAFETY: source in bounds (checked); `dst` is private memory. The
         // bytes are copied, never referenced.
         unsafe { std::ptr::copy(self.slot_ptr(i).add(off), dst.as_mut_ptr(), dst.len()) };
@@ -134,7 +119,6 @@ impl Region {
             self.header_u64(off).store(w, Ordering::Relaxed);
         }
         let magic = u64::from_le_bytes(h[..8].try_into().unwrap());
-        self.header_u64(layout::OFF_MAGIC)
-            .store(magic, Ordering::Release);
+        self.header_u64(layout::OFF_MAGIC).store(magic, Ordering::Release);
     }
 }

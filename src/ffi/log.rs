@@ -6,30 +6,24 @@
 //! `vsnprintf` into a stack buffer and calls `maph_log_write`. Design and
 //! guarantees: `docs/LOG.md`.
 //!
-//! Same boundary as `ffi.rs` and `ffi_queue.rs`: every function checks its
-//! pointers, catches panics (`MAPH_E_PANIC`) and returns a `maph_status`,
-//! except `maph_log_close` (void).
-//!
-//! # Safety (for every function here)
-//!
-//! A non-NULL pointer argument must point to what its type and length say:
-//! `log` to a handle from `maph_log_create`/`_create_anon`/`_open` not yet
-//! closed, names and paths to NUL-terminated strings, `line` to `len`
-//! bytes, out-parameters to writable objects. NULL is checked and answered
-//! with `MAPH_E_INVALID_ARG` (except where NULL has a meaning).
+//! Every function goes through the boundary in `ffi/mod.rs` (see its
+//! safety contract: `log` is a handle from `maph_log_create`/`_create_anon`
+//! /`_open` not yet closed, `line` points to `len` bytes), except
+//! `maph_log_close` (void), which frees through `free_handle`. The writes
+//! use `call_full_expected`: a full buffer is an expected outcome there.
 
-#![allow(non_camel_case_types)]
-#![allow(clippy::missing_safety_doc)]
-
-use std::ffi::{c_char, c_int, c_void, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ffi::{c_char, c_int, c_void};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::{
+    bytes, c_str, call, call_full_expected, free_handle, hand_out, handle, maph_status, opt_out,
+    out_param,
+};
 use crate::error::Error;
-use crate::ffi::{bytes, fail, guard, maph_status};
 use crate::log::{self, Drainer, Entry, Kind, Log, Output, WhenFull};
-use crate::require;
+use crate::sys::pid::current_pid;
 
 /// A log buffer mapped into this process: a ring of 1024-byte slots in a
 /// file, a `/dev/shm` object or anonymous shared memory, into which any
@@ -153,39 +147,18 @@ pub struct maph_log_stats_t {
     pub corrupt: u64,
 }
 
-/// The status of `e`. `Full` and `Timeout` are expected outcomes of a
-/// writer that outruns its drainer, so they leave `maph_last_error` alone
-/// and cost no allocation.
-fn status(e: Error) -> maph_status {
-    match e {
-        Error::Full => maph_status::MAPH_E_FULL,
-        Error::Timeout => maph_status::MAPH_E_TIMEOUT,
-        e => fail(e),
-    }
+/// A new handle over `log`, with no drain thread.
+fn new_handle(log: Log) -> maph_log_t {
+    maph_log_t { log: Arc::new(log), drainer: Mutex::new(None) }
 }
 
+/// The log behind a handle.
+///
 /// # Safety
-/// `p` must be a NUL-terminated string.
-unsafe fn c_bytes<'a>(p: *const c_char) -> &'a [u8] {
-    // SAFETY: non-NULL (checked by the caller), NUL-terminated by contract.
-    unsafe { CStr::from_ptr(p) }.to_bytes()
-}
-
-/// # Safety
-/// `out` must be non-NULL and point to a `maph_log_t *`.
-unsafe fn hand_out(out: *mut *mut maph_log_t, r: Result<Log, Error>) -> maph_status {
-    match r {
-        Ok(log) => {
-            let h = maph_log_t {
-                log: Arc::new(log),
-                drainer: Mutex::new(None),
-            };
-            // SAFETY: `out` is non-NULL and writable by contract.
-            unsafe { out.write(Box::into_raw(Box::new(h))) };
-            maph_status::MAPH_OK
-        }
-        Err(e) => status(e),
-    }
+/// A non-NULL `log` is a live handle (the C contract).
+unsafe fn handle_of<'a>(log: *const maph_log_t) -> Result<&'a maph_log_t, Error> {
+    // SAFETY: the caller's contract.
+    unsafe { handle(log, "log is NULL") }
 }
 
 /// Creates a log buffer of about `capacity_bytes` and opens it.
@@ -199,24 +172,18 @@ unsafe fn hand_out(out: *mut *mut maph_log_t, r: Result<Log, Error>) -> maph_sta
 /// plus a 4 KiB header; its space is reserved at once.
 ///
 /// Errors: `MAPH_E_INVALID_ARG` (NULL, bad name, capacity below 64 KiB),
-/// `MAPH_E_TOO_LARGE` (above 16 GiB, or no space), `MAPH_E_EXISTS`,
+/// `MAPH_E_TOO_LARGE` (above 16 GiB), `MAPH_E_FULL` (the file system, or
+/// for `/dev/shm` and anonymous logs memory, cannot reserve the space;
+/// `maph_last_error` says how many bytes), `MAPH_E_EXISTS`,
 /// `MAPH_NOT_FOUND` (a directory of the path does not exist), `MAPH_E_IO`.
 /// On error `*out` is NULL and nothing is left behind. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_create(
-    name: *const c_char,
-    capacity_bytes: u64,
-    out: *mut *mut maph_log_t,
+    name: *const c_char, capacity_bytes: u64, out: *mut *mut maph_log_t,
 ) -> maph_status {
-    guard(|| {
-        require!(out, "out");
-        // SAFETY: `out` is non-NULL and points to a `maph_log_t *`.
-        unsafe { out.write(std::ptr::null_mut()) };
-        require!(name, "name");
-        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
-        let r = Log::create(unsafe { c_bytes(name) }, capacity_bytes);
-        // SAFETY: `out` checked above.
-        unsafe { hand_out(out, r) }
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe {
+        hand_out(out, || Ok(new_handle(Log::create(c_str(name, "name is NULL")?, capacity_bytes)?)))
     })
 }
 
@@ -225,16 +192,10 @@ pub unsafe extern "C" fn maph_log_create(
 /// handle. Capacity and errors as `maph_log_create`, without the name.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_create_anon(
-    capacity_bytes: u64,
-    out: *mut *mut maph_log_t,
+    capacity_bytes: u64, out: *mut *mut maph_log_t,
 ) -> maph_status {
-    guard(|| {
-        require!(out, "out");
-        // SAFETY: `out` is non-NULL and points to a `maph_log_t *`.
-        unsafe { out.write(std::ptr::null_mut()) };
-        // SAFETY: `out` checked above.
-        unsafe { hand_out(out, Log::create_anon(capacity_bytes)) }
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { hand_out(out, || Ok(new_handle(Log::create_anon(capacity_bytes)?))) })
 }
 
 /// Opens an existing log buffer (`name` as in `maph_log_create`). The
@@ -247,19 +208,10 @@ pub unsafe extern "C" fn maph_log_create_anon(
 /// `MAPH_E_VERSION`, `MAPH_E_IO`. On error `*out` is NULL. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_open(
-    name: *const c_char,
-    out: *mut *mut maph_log_t,
+    name: *const c_char, out: *mut *mut maph_log_t,
 ) -> maph_status {
-    guard(|| {
-        require!(out, "out");
-        // SAFETY: `out` is non-NULL and points to a `maph_log_t *`.
-        unsafe { out.write(std::ptr::null_mut()) };
-        require!(name, "name");
-        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
-        let r = Log::open(unsafe { c_bytes(name) });
-        // SAFETY: `out` checked above.
-        unsafe { hand_out(out, r) }
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| unsafe { hand_out(out, || Ok(new_handle(Log::open(c_str(name, "name is NULL")?)?))) })
 }
 
 /// Stops this handle's drain thread (as `maph_log_drain_stop`), unmaps the
@@ -267,14 +219,8 @@ pub unsafe extern "C" fn maph_log_open(
 /// calls on the same handle.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_close(log: *mut maph_log_t) {
-    if log.is_null() {
-        return;
-    }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `log` came from a create/open call and is closed once,
-        // by contract.
-        drop(unsafe { Box::from_raw(log) });
-    }));
+    // SAFETY: `log` came from a create/open call and is closed once (contract).
+    unsafe { free_handle(log) }
 }
 
 /// Removes the name (the file, or `/dev/shm/<name>`). Processes that have
@@ -282,18 +228,12 @@ pub unsafe extern "C" fn maph_log_close(log: *mut maph_log_t) {
 /// `MAPH_NOT_FOUND`, `MAPH_E_IO`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_unlink(name: *const c_char) -> maph_status {
-    guard(|| {
-        require!(name, "name");
-        // SAFETY: `name` is non-NULL and NUL-terminated by contract.
-        match Log::unlink(unsafe { c_bytes(name) }) {
-            Ok(()) => maph_status::MAPH_OK,
-            Err(e) => status(e),
-        }
-    })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call(|| Log::unlink(unsafe { c_str(name, "name is NULL") }?))
 }
 
 /// Writes `text` as one stream line to stderr (no log attached).
-fn write_stderr(level: u8, text: &[u8]) -> maph_status {
+fn write_stderr(level: u8, text: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     let mut v = Vec::with_capacity(text.len() + 64);
     log::format_entry(
@@ -304,7 +244,7 @@ fn write_stderr(level: u8, text: &[u8]) -> maph_status {
             ts_ns: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64),
-            pid: std::process::id(),
+            pid: current_pid(),
             // SAFETY: gettid has no preconditions.
             tid: unsafe { libc::gettid() } as u32,
             level,
@@ -312,38 +252,30 @@ fn write_stderr(level: u8, text: &[u8]) -> maph_status {
             line: text,
         },
     );
-    match std::io::stderr().lock().write_all(&v) {
-        Ok(()) => maph_status::MAPH_OK,
-        Err(e) => fail(Error::from_io(&e, "writing the log line to stderr")),
-    }
+    std::io::stderr()
+        .lock()
+        .write_all(&v)
+        .map_err(|e| Error::from_io(&e, "writing the log line to stderr"))
 }
 
+/// The body of both writes: checks the line, then writes it to `log`, or
+/// to stderr when `log` is NULL.
+///
 /// # Safety
-/// As the module says; `line` must point to `len` bytes unless NULL.
-unsafe fn write_common(
-    log: *const maph_log_t,
-    level: u8,
-    line: *const c_char,
-    len: usize,
-    when_full: WhenFull,
-) -> maph_status {
-    // SAFETY: `(line, len)` by contract; NULL only with 0.
-    let text = match unsafe { bytes(line.cast::<c_void>(), len, "line is NULL with a length") } {
-        Ok(t) => t,
-        Err(e) => return fail(e),
-    };
+/// The C contract (ffi/mod.rs): `line` points to `len` bytes unless NULL,
+/// a non-NULL `log` is a live handle.
+unsafe fn write_line(
+    log: *const maph_log_t, level: u8, line: *const c_char, len: usize, when_full: WhenFull,
+) -> Result<(), Error> {
+    // SAFETY: `(line, len)` by the caller's contract; NULL only with 0.
+    let text = unsafe { bytes(line.cast::<c_void>(), len, "line is NULL with a length") }?;
     if text.len() > MAPH_LOG_MAX_LINE {
-        return fail(Error::TooLarge(
-            "log line longer than MAPH_LOG_MAX_LINE (996 bytes)",
-        ));
+        return Err(Error::TooLarge("log line longer than MAPH_LOG_MAX_LINE (996 bytes)"));
     }
-    if log.is_null() {
-        return write_stderr(level, text);
-    }
-    // SAFETY: a live handle by contract.
-    match unsafe { &(*log).log }.write(level, text, when_full) {
-        Ok(_) => maph_status::MAPH_OK,
-        Err(e) => status(e),
+    // SAFETY: NULL, or a live handle by the caller's contract.
+    match unsafe { log.as_ref() } {
+        None => write_stderr(level, text),
+        Some(h) => h.log.write(level, text, when_full).map(|_| ()),
     }
 }
 
@@ -363,13 +295,10 @@ unsafe fn write_common(
 /// process-safe; no lock, no system call.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_write(
-    log: *mut maph_log_t,
-    level: u8,
-    line: *const c_char,
-    len: usize,
+    log: *mut maph_log_t, level: u8, line: *const c_char, len: usize,
 ) -> maph_status {
-    // SAFETY: the caller's pointers, by contract.
-    guard(|| unsafe { write_common(log, level, line, len, WhenFull::Drop) })
+    // SAFETY: the C contract (ffi/mod.rs).
+    call_full_expected(|| unsafe { write_line(log, level, line, len, WhenFull::Drop) })
 }
 
 /// As `maph_log_write`, but when the buffer is full waits for the drainer
@@ -383,21 +312,44 @@ pub unsafe extern "C" fn maph_log_write(
 /// `MAPH_E_INVALID_ARG` for a negative timeout other than -1.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_write_wait(
-    log: *mut maph_log_t,
-    level: u8,
-    line: *const c_char,
-    len: usize,
-    timeout_ms: i64,
+    log: *mut maph_log_t, level: u8, line: *const c_char, len: usize, timeout_ms: i64,
 ) -> maph_status {
-    guard(|| {
+    call_full_expected(|| {
         let when_full = match timeout_ms {
             MAPH_LOG_WAIT_FOREVER => WhenFull::Wait(Duration::MAX),
             t if t >= 0 => WhenFull::Wait(Duration::from_millis(t as u64)),
-            _ => return fail(Error::InvalidArg("timeout_ms below -1")),
+            _ => return Err(Error::InvalidArg("timeout_ms below -1")),
         };
-        // SAFETY: the caller's pointers, by contract.
-        unsafe { write_common(log, level, line, len, when_full) }
+        // SAFETY: the C contract (ffi/mod.rs).
+        unsafe { write_line(log, level, line, len, when_full) }
     })
+}
+
+/// Where a drain thread writes: the file `path` (appended to, or truncated
+/// with `MAPH_LOG_TRUNC`), or the caller's `fd` when `path` is NULL.
+///
+/// # Safety
+/// A non-NULL `path` is NUL-terminated (the C contract).
+unsafe fn drain_output(path: *const c_char, fd: c_int, flags: u32) -> Result<Output, Error> {
+    if path.is_null() {
+        if fd < 0 {
+            return Err(Error::InvalidArg("path is NULL and fd is negative"));
+        }
+        return Ok(Output::Fd(fd));
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    let p =
+        std::path::Path::new(std::ffi::OsStr::from_bytes(unsafe { c_str(path, "path is NULL") }?));
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).mode(0o644).custom_flags(libc::O_CLOEXEC);
+    if flags & MAPH_LOG_TRUNC != 0 {
+        o.write(true).truncate(true);
+    } else {
+        o.append(true);
+    }
+    let f = o.open(p).map_err(|e| Error::from_io(&e, "opening the drain's output file"))?;
+    Ok(Output::File(f))
 }
 
 /// Starts a thread in this process that drains the log into a file, one
@@ -426,50 +378,22 @@ pub unsafe extern "C" fn maph_log_write_wait(
 /// (opening the file, starting the thread). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_drain_start(
-    log: *mut maph_log_t,
-    path: *const c_char,
-    fd: c_int,
-    flags: u32,
+    log: *mut maph_log_t, path: *const c_char, fd: c_int, flags: u32,
 ) -> maph_status {
-    guard(|| {
-        require!(log, "log");
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let h = unsafe { handle_of(log) }?;
         if flags & !MAPH_LOG_TRUNC != 0 {
-            return fail(Error::InvalidArg("unknown drain flags"));
+            return Err(Error::InvalidArg("unknown drain flags"));
         }
-        // SAFETY: a live handle by contract.
-        let h = unsafe { &*log };
         let mut slot = h.drainer.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_some() {
-            return fail(Error::Conflict("this handle's drain is already running"));
+            return Err(Error::Conflict("this handle's drain is already running"));
         }
-        let out = if path.is_null() {
-            if fd < 0 {
-                return fail(Error::InvalidArg("path is NULL and fd is negative"));
-            }
-            Output::Fd(fd)
-        } else {
-            use std::os::unix::fs::OpenOptionsExt;
-            // SAFETY: NUL-terminated by contract.
-            let p = unsafe { crate::ffi::c_path(path) };
-            let mut o = std::fs::OpenOptions::new();
-            o.create(true).mode(0o644).custom_flags(libc::O_CLOEXEC);
-            if flags & MAPH_LOG_TRUNC != 0 {
-                o.write(true).truncate(true);
-            } else {
-                o.append(true);
-            }
-            match o.open(p) {
-                Ok(f) => Output::File(f),
-                Err(e) => return fail(Error::from_io(&e, "opening the drain's output file")),
-            }
-        };
-        match h.log.drain_to(out) {
-            Ok(d) => {
-                *slot = Some(d);
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+        // SAFETY: the C contract (ffi/mod.rs).
+        let out = unsafe { drain_output(path, fd, flags) }?;
+        *slot = Some(h.log.drain_to(out)?);
+        Ok(())
     })
 }
 
@@ -484,27 +408,13 @@ pub unsafe extern "C" fn maph_log_drain_start(
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_drain_stop(
-    log: *mut maph_log_t,
-    written: *mut u64,
+    log: *mut maph_log_t, written: *mut u64,
 ) -> maph_status {
-    guard(|| {
-        require!(log, "log");
-        // SAFETY: a live handle by contract.
-        let h = unsafe { &*log };
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (h, written) = unsafe { (handle_of(log)?, opt_out(written)) };
         let d = h.drainer.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Some(d) = d else {
-            return fail(Error::NotFound);
-        };
-        match d.stop() {
-            Ok(r) => {
-                if !written.is_null() {
-                    // SAFETY: non-NULL, writable by contract.
-                    unsafe { written.write(r.items) };
-                }
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+        written.put(d.ok_or(Error::NotFound)?.stop()?.items)
     })
 }
 
@@ -520,29 +430,18 @@ pub unsafe extern "C" fn maph_log_drain_stop(
 /// Thread-safe (concurrent drains of one log get `MAPH_E_CONFLICT`).
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_drain(
-    log: *mut maph_log_t,
-    cb: maph_log_callback,
-    ctx: *mut c_void,
-    max: usize,
-    drained: *mut usize,
+    log: *mut maph_log_t, cb: maph_log_callback, ctx: *mut c_void, max: usize, drained: *mut usize,
 ) -> maph_status {
-    guard(|| {
-        require!(log, "log");
-        let Some(cb) = cb else {
-            return fail(Error::InvalidArg("cb is NULL"));
-        };
-        // SAFETY: a live handle by contract.
-        let h = unsafe { &*log };
-        let r = h.log.drain(max, |e| {
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (h, drained) = unsafe { (handle_of(log)?, opt_out(drained)) };
+        let cb = cb.ok_or(Error::InvalidArg("cb is NULL"))?;
+        let n = h.log.drain(max, |e| {
             let rec = maph_log_record_t {
                 pos: e.pos,
                 ts_ns: e.ts_ns,
                 count: e.count,
-                line: if e.kind == Kind::Line {
-                    e.line.as_ptr().cast()
-                } else {
-                    std::ptr::null()
-                },
+                line: if e.kind == Kind::Line { e.line.as_ptr().cast() } else { std::ptr::null() },
                 len: e.line.len(),
                 pid: e.pid,
                 tid: e.tid,
@@ -558,17 +457,8 @@ pub unsafe extern "C" fn maph_log_drain(
             // SAFETY: a C function pointer given by the caller, called with
             // its own context and a record valid for the call.
             unsafe { cb(ctx, &rec) == 0 }
-        });
-        match r {
-            Ok(n) => {
-                if !drained.is_null() {
-                    // SAFETY: non-NULL, writable by contract.
-                    unsafe { drained.write(n) };
-                }
-                maph_status::MAPH_OK
-            }
-            Err(e) => status(e),
-        }
+        })?;
+        drained.put(n)
     })
 }
 
@@ -577,15 +467,13 @@ pub unsafe extern "C" fn maph_log_drain(
 /// (NULL). Thread- and process-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_log_stats(
-    log: *const maph_log_t,
-    out: *mut maph_log_stats_t,
+    log: *const maph_log_t, out: *mut maph_log_stats_t,
 ) -> maph_status {
-    guard(|| {
-        require!(log, "log");
-        require!(out, "out");
-        // SAFETY: a live handle by contract.
-        let s = unsafe { &(*log).log }.stats();
-        let st = maph_log_stats_t {
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (h, o) = unsafe { (handle_of(log)?, out_param(out, "out is NULL")?) };
+        let s = h.log.stats();
+        o.put(maph_log_stats_t {
             slot_count: s.slot_count,
             claimed: s.claimed,
             consumed: s.consumed,
@@ -594,9 +482,6 @@ pub unsafe extern "C" fn maph_log_stats(
             torn: s.torn,
             stalled: s.stalled,
             corrupt: s.corrupt,
-        };
-        // SAFETY: `out` is non-NULL and points to a `maph_log_stats_t`.
-        unsafe { out.write(st) };
-        maph_status::MAPH_OK
+        })
     })
 }
