@@ -8,8 +8,9 @@
 //! `docs/FORMAT.md` for the bytes.
 //!
 //! The parts, one folder each, from the bottom up:
-//! - [`sys`]: system calls the store and the queues share: pids and
-//!   liveness, reserving space (`posix_fallocate`).
+//! - [`sys`]: system calls the store, the queues and the log share: pids
+//!   and liveness, `/dev/shm` and memfds, reserving space
+//!   (`posix_fallocate`), the futex.
 //! - [`sync`]: the slot seqlock (also compiled under loom), bounded waiting,
 //!   the one robust pid-owned lock.
 //! - [`hash`]: XXH3 of one key, or of a group (AVX2).
