@@ -32,7 +32,7 @@ test-asan:
 	  $(CARGO) test --release --target x86_64-unknown-linux-gnu \
 	  --test corrupt_files --test store_behaviour --test model --test queue
 
-# The committed header must be the one build.rs generates from src/ffi.rs.
+# The committed header must be the one build.rs generates from src/ffi/ (mod.rs and its modules).
 header-check:
 	$(CARGO) build --release -p maph
 	@gen=$$(ls -t target/release/build/maph-*/out/maph.h | head -n 1); \

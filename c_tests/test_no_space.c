@@ -125,6 +125,22 @@ static void scenario_shm(void) {
     C_CHECK(maph_shm_unlink("fits") == MAPH_OK);
 }
 
+/* A log buffer (issue 17) is reserved at creation like a store: a file or
+ * /dev/shm log larger than its tmpfs is MAPH_E_FULL, with nothing left. */
+static void scenario_log(const char *mnt) {
+    char big[H_PATH_MAX];
+    maph_log_t *log = (maph_log_t *)1;
+    h_path(big, "mnt/big.log");
+    C_CHECK(maph_log_create(big, 64u << 20, &log) == MAPH_E_FULL);
+    C_CHECK(log == NULL);
+    C_CHECK(strstr(maph_last_error(), "No space left") != NULL);
+    C_CHECK(dir_is_empty_but(mnt, NULL));
+    log = (maph_log_t *)1;
+    C_CHECK(maph_log_create("biglog", 64u << 20, &log) == MAPH_E_FULL);
+    C_CHECK(log == NULL);
+    C_CHECK(dir_is_empty_but("/dev/shm", NULL));
+}
+
 /* Runs `scenario` in a child with a private mount namespace and a 16 MiB
  * tmpfs on h_dir/mnt and on /dev/shm. */
 static void in_small_tmpfs(int which) {
@@ -152,8 +168,10 @@ static void in_small_tmpfs(int which) {
         }
         if (which == 0) {
             scenario_file(mnt);
-        } else {
+        } else if (which == 1) {
             scenario_shm();
+        } else {
+            scenario_log(mnt);
         }
         _exit(child_failures == 0 ? 0 : 1);
     }
@@ -172,6 +190,10 @@ static void test_shm_table_and_queue_larger_than_dev_shm_are_refused_not_sigbus(
     in_small_tmpfs(1);
 }
 
+static void test_log_larger_than_its_file_system_is_refused_not_sigbus(void) {
+    in_small_tmpfs(2);
+}
+
 static void test_unknown_create_flags_are_invalid(void) {
     char p[H_PATH_MAX];
     maph_options o = opts_for(64);
@@ -185,6 +207,7 @@ static void test_unknown_create_flags_are_invalid(void) {
 int main(void) {
     RUN(test_store_larger_than_its_file_system_is_refused_not_sigbus);
     RUN(test_shm_table_and_queue_larger_than_dev_shm_are_refused_not_sigbus);
+    RUN(test_log_larger_than_its_file_system_is_refused_not_sigbus);
     RUN(test_unknown_create_flags_are_invalid);
     return h_summary();
 }

@@ -31,6 +31,93 @@
 #include <stdint.h>
 
 /**
+ * Longest line one `maph_log_write` takes, in bytes (a slot is 1024 bytes
+ * with a 28-byte header). A longer line is refused with
+ * `MAPH_E_TOO_LARGE`, never truncated.
+ */
+#define MAPH_LOG_MAX_LINE 996
+
+/**
+ * Levels: the syslog severities (RFC 5424), printed by name in the
+ * stream. Any value 0..255 is accepted; others print as `L<n>`.
+ */
+#define MAPH_LOG_EMERG 0
+
+/**
+ * See `MAPH_LOG_EMERG`.
+ */
+#define MAPH_LOG_ALERT 1
+
+/**
+ * See `MAPH_LOG_EMERG`.
+ */
+#define MAPH_LOG_CRIT 2
+
+/**
+ * See `MAPH_LOG_EMERG`.
+ */
+#define MAPH_LOG_ERROR 3
+
+/**
+ * See `MAPH_LOG_EMERG`.
+ */
+#define MAPH_LOG_WARN 4
+
+/**
+ * See `MAPH_LOG_EMERG`.
+ */
+#define MAPH_LOG_NOTICE 5
+
+/**
+ * See `MAPH_LOG_EMERG`.
+ */
+#define MAPH_LOG_INFO 6
+
+/**
+ * See `MAPH_LOG_EMERG`.
+ */
+#define MAPH_LOG_DEBUG 7
+
+/**
+ * `maph_log_record_t.kind`: a line a writer logged.
+ */
+#define MAPH_LOG_LINE 0
+
+/**
+ * `maph_log_record_t.kind`: `count` lines were dropped by writers because
+ * the buffer was full (or their wait timed out) since the last such notice.
+ */
+#define MAPH_LOG_DROPPED 1
+
+/**
+ * `maph_log_record_t.kind`: the writer `pid` died between claiming a slot
+ * and committing its record; the half-written record was skipped.
+ */
+#define MAPH_LOG_TORN 2
+
+/**
+ * `maph_log_record_t.kind`: the writer `pid` (alive) did not commit within
+ * 2 s; its slot was skipped and its write returned `MAPH_E_BUSY`.
+ */
+#define MAPH_LOG_STALLED 3
+
+/**
+ * `maph_log_record_t.kind`: a committed record failed its checksum
+ * (damaged memory or file) and was skipped.
+ */
+#define MAPH_LOG_CORRUPT 4
+
+/**
+ * `maph_log_drain_start` flag: truncate the output file (default: append).
+ */
+#define MAPH_LOG_TRUNC 1
+
+/**
+ * `maph_log_write_wait` timeout meaning "no limit".
+ */
+#define MAPH_LOG_WAIT_FOREVER -1
+
+/**
  * `maph_queue_locate` stores this queue id for an element held by a
  * process (not in any queue).
  */
@@ -195,6 +282,22 @@ typedef uint32_t maph_status;
 #endif // __cplusplus
 
 /**
+ * A log buffer mapped into this process: a ring of 1024-byte slots in a
+ * file, a `/dev/shm` object or anonymous shared memory, into which any
+ * number of threads and processes write lines, drained into one ordered
+ * stream. Opaque; made by `maph_log_create`, `maph_log_create_anon` or
+ * `maph_log_open`, freed by `maph_log_close`.
+ *
+ * Thread and process safety: every function but `maph_log_close` may be
+ * called on one handle from many threads at once; many processes may use
+ * one log at once (each opens it by name, or a child inherits the
+ * parent's handle across `fork()`). A writer killed at any instruction
+ * never blocks the others or the drainer: its half-written record is
+ * skipped and counted (`maph_log_stats_t.torn`).
+ */
+typedef struct maph_log_t maph_log_t;
+
+/**
  * A queue set mapped into this process: `elem_count` fixed-size elements
  * in shared memory and `queue_count` FIFO queues of element indices.
  * Opaque; made by `maph_queue_create`, `maph_queue_create_anon` or
@@ -216,6 +319,101 @@ typedef struct maph_queue_t maph_queue_t;
  * child after `fork()` (the mapping is shared, not copied).
  */
 typedef struct maph_t maph_t;
+
+/**
+ * One item of the drained stream, handed to a `maph_log_callback`. Valid
+ * only during the callback (copy what you keep).
+ */
+typedef struct maph_log_record_t {
+  /**
+   * The record's position in the log (0, 1, 2, ... over its life); the
+   * stream is in position order.
+   */
+  uint64_t pos;
+  /**
+   * Nanoseconds since the Unix epoch (CLOCK_REALTIME): read by the
+   * writer right after it claimed its slot (a line), or when the drainer
+   * found the condition (a notice).
+   */
+  uint64_t ts_ns;
+  /**
+   * Lines dropped (`MAPH_LOG_DROPPED`), else 1.
+   */
+  uint64_t count;
+  /**
+   * The line's bytes (`MAPH_LOG_LINE`; not NUL-terminated), else NULL.
+   */
+  const char *line;
+  /**
+   * Bytes at `line` (0 to `MAPH_LOG_MAX_LINE`).
+   */
+  size_t len;
+  /**
+   * The writer's pid (line, torn, stalled), else 0.
+   */
+  uint32_t pid;
+  /**
+   * The writer's kernel thread id (gettid) for a line, else 0.
+   */
+  uint32_t tid;
+  /**
+   * `MAPH_LOG_LINE`, `MAPH_LOG_DROPPED`, `MAPH_LOG_TORN`,
+   * `MAPH_LOG_STALLED` or `MAPH_LOG_CORRUPT`.
+   */
+  uint32_t kind;
+  /**
+   * The level the writer gave (a line), else 0.
+   */
+  uint32_t level;
+} maph_log_record_t;
+
+/**
+ * Called by `maph_log_drain` for each item, in stream order; return 0 to
+ * go on, non-zero to stop after this item (it counts as drained). It must
+ * not call `maph_log_drain` on the same log.
+ */
+typedef int (*maph_log_callback)(void *ctx, const struct maph_log_record_t *rec);
+
+/**
+ * Counters of a log (a snapshot of its shared header), filled by
+ * `maph_log_stats`. All counts are over the log's life.
+ */
+typedef struct maph_log_stats_t {
+  /**
+   * Slots in the ring: lines the buffer holds at once.
+   */
+  uint64_t slot_count;
+  /**
+   * Positions claimed by writers (each became a line, or a torn/stalled
+   * skip); `claimed - consumed` are in the buffer now.
+   */
+  uint64_t claimed;
+  /**
+   * Positions the drainer has consumed.
+   */
+  uint64_t consumed;
+  /**
+   * Lines handed to a callback or written by a drain thread.
+   */
+  uint64_t drained;
+  /**
+   * Lines writers dropped: buffer full (`maph_log_write`) or wait timed
+   * out (`maph_log_write_wait`).
+   */
+  uint64_t dropped;
+  /**
+   * Records skipped because their writer died inside the write.
+   */
+  uint64_t torn;
+  /**
+   * Records skipped because their writer stalled for over 2 s.
+   */
+  uint64_t stalled;
+  /**
+   * Records skipped because they failed their checksum.
+   */
+  uint64_t corrupt;
+} maph_log_stats_t;
 
 /**
  * The shape of a queue set, filled by `maph_queue_info`.
@@ -458,6 +656,160 @@ maph_status maph_mset(struct maph_t *db,
                       const void *const *vals,
                       const size_t *val_lens,
                       maph_status *statuses);
+
+/**
+ * Creates a log buffer of about `capacity_bytes` and opens it.
+ *
+ * `name`: a name containing '/' is a file path, created exclusively with
+ * mode 0600 — the buffer then outlives every process and `maph log-dump
+ * PATH` prints what is left in it; any other name is the shared-memory
+ * object `/dev/shm/<name>` (1 to 250 bytes, not "." or ".."). The buffer
+ * has the largest power-of-two number of 1024-byte slots that fits
+ * `capacity_bytes` (64 KiB to 16 GiB: 64 to 2^24 slots, one line each)
+ * plus a 4 KiB header; its space is reserved at once.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL, bad name, capacity below 64 KiB),
+ * `MAPH_E_TOO_LARGE` (above 16 GiB), `MAPH_E_FULL` (the file system, or
+ * for `/dev/shm` and anonymous logs memory, cannot reserve the space;
+ * `maph_last_error` says how many bytes), `MAPH_E_EXISTS`,
+ * `MAPH_NOT_FOUND` (a directory of the path does not exist), `MAPH_E_IO`.
+ * On error `*out` is NULL and nothing is left behind. Thread-safe.
+ */
+maph_status maph_log_create(const char *name, uint64_t capacity_bytes, struct maph_log_t **out);
+
+/**
+ * Creates an anonymous log buffer (memfd, mapped shared): this process
+ * and children forked after this call write to it through the same
+ * handle. Capacity and errors as `maph_log_create`, without the name.
+ */
+maph_status maph_log_create_anon(uint64_t capacity_bytes, struct maph_log_t **out);
+
+/**
+ * Opens an existing log buffer (`name` as in `maph_log_create`). The
+ * header is checked (magic, version, checksum, sizes against the object's
+ * length) before anything else is read; a buffer still being created is
+ * waited for up to 2 s.
+ *
+ * Errors: `MAPH_E_INVALID_ARG`, `MAPH_NOT_FOUND`, `MAPH_E_BUSY` (never
+ * finished), `MAPH_E_CORRUPT` (not a log buffer, damaged, truncated),
+ * `MAPH_E_VERSION`, `MAPH_E_IO`. On error `*out` is NULL. Thread-safe.
+ */
+maph_status maph_log_open(const char *name, struct maph_log_t **out);
+
+/**
+ * Stops this handle's drain thread (as `maph_log_drain_stop`), unmaps the
+ * buffer and frees the handle. NULL is fine. Not thread-safe with other
+ * calls on the same handle.
+ */
+void maph_log_close(struct maph_log_t *log);
+
+/**
+ * Removes the name (the file, or `/dev/shm/<name>`). Processes that have
+ * the log open keep using it. Errors: `MAPH_E_INVALID_ARG`,
+ * `MAPH_NOT_FOUND`, `MAPH_E_IO`. Thread-safe.
+ */
+maph_status maph_log_unlink(const char *name);
+
+/**
+ * Writes one line (`len` bytes at `line`, any bytes; a trailing newline is
+ * not repeated in the stream) at `level`. With `log` NULL the line goes to
+ * stderr in the stream's format instead.
+ *
+ * Never waits for the drainer: when the buffer is full the line is
+ * dropped, counted (`maph_log_stats_t.dropped`) and announced in the
+ * stream, and the call returns `MAPH_E_FULL` (without touching
+ * `maph_last_error`). Use `maph_log_write_wait` to wait for room instead.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (line NULL with len > 0),
+ * `MAPH_E_TOO_LARGE` (len > `MAPH_LOG_MAX_LINE`: nothing written),
+ * `MAPH_E_FULL`, `MAPH_E_BUSY` (this thread stalled over 2 s inside the
+ * write and the drainer skipped its slot), `MAPH_E_CORRUPT`. Thread- and
+ * process-safe; no lock, no system call.
+ */
+maph_status maph_log_write(struct maph_log_t *log, uint8_t level, const char *line, size_t len);
+
+/**
+ * As `maph_log_write`, but when the buffer is full waits for the drainer
+ * to make room, up to `timeout_ms` milliseconds (`MAPH_LOG_WAIT_FOREVER`:
+ * no limit; 0: do not wait). The wait sleeps on a futex the drainer wakes.
+ * If the time runs out the line is dropped, counted and announced as by
+ * `maph_log_write`, and the call returns `MAPH_E_TIMEOUT`. With `log`
+ * NULL the line goes to stderr.
+ *
+ * Errors: as `maph_log_write`, with `MAPH_E_TIMEOUT` for `MAPH_E_FULL`;
+ * `MAPH_E_INVALID_ARG` for a negative timeout other than -1.
+ */
+maph_status maph_log_write_wait(struct maph_log_t *log,
+                                uint8_t level,
+                                const char *line,
+                                size_t len,
+                                int64_t timeout_ms);
+
+/**
+ * Starts a thread in this process that drains the log into a file, one
+ * text line per item, until `maph_log_drain_stop` or `maph_log_close`:
+ *
+ * ```text
+ * 2026-12-03T08:41:16.123456789Z 4242 4243 INFO the line
+ * 2026-12-03T08:41:16.200000000Z 0 0 LOG maph-log: 12 records dropped (buffer full)
+ * ```
+ *
+ * (UTC time with nanoseconds, pid, thread id, level name, the line with
+ * `\` LF CR and other control bytes but tab escaped as `\\` `\n` `\r`
+ * `\xNN`). Lines are in stream order: each writer's in the order it wrote
+ * them, different writers' in the order their writes took effect.
+ *
+ * `path` non-NULL: the file is opened for appending (created mode 0644;
+ * `MAPH_LOG_TRUNC` in `flags` truncates it). `path` NULL: the stream goes
+ * to `fd`, which the caller keeps open until the drain stops (it is not
+ * closed). A batch is written (`write(2)`) before its slots are freed, so
+ * a crash of the draining process loses no line (at worst one batch is
+ * written twice).
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL log, path NULL with fd < 0, unknown
+ * flags), `MAPH_E_CONFLICT` (a drain is already running: this handle's,
+ * or another live process's — one drainer per log), `MAPH_E_IO`
+ * (opening the file, starting the thread). Thread-safe.
+ */
+maph_status maph_log_drain_start(struct maph_log_t *log, const char *path, int fd, uint32_t flags);
+
+/**
+ * Stops this handle's drain thread after it has written every line
+ * claimed before this call (waiting up to 5 s for writers still inside a
+ * write), and closes its file. `written` (may be NULL) receives the
+ * number of stream lines the thread wrote.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL log), `MAPH_NOT_FOUND` (no drain is
+ * running on this handle), `MAPH_E_IO` (a write of the stream failed: the
+ * thread stopped there; the lines not written are still in the buffer).
+ * Thread-safe.
+ */
+maph_status maph_log_drain_stop(struct maph_log_t *log, uint64_t *written);
+
+/**
+ * Drains by hand: calls `cb(ctx, rec)` for up to `max` items of the
+ * stream, in order (lines, and notices of dropped, torn, stalled or
+ * corrupt records: see `maph_log_record_t.kind`), then frees their slots.
+ * `*drained` (may be NULL) receives the number of items handed out; 0
+ * means caught up, or waiting for a writer that is inside its write (a
+ * dead one is skipped after ~1 ms: call again).
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL log or cb), `MAPH_E_CONFLICT`
+ * (another drain is running: a drain thread, or another process).
+ * Thread-safe (concurrent drains of one log get `MAPH_E_CONFLICT`).
+ */
+maph_status maph_log_drain(struct maph_log_t *log,
+                           maph_log_callback cb,
+                           void *ctx,
+                           size_t max,
+                           size_t *drained);
+
+/**
+ * Fills `*out` with the log's counters (a snapshot of its shared header:
+ * several loads, not one atomic read). Errors: `MAPH_E_INVALID_ARG`
+ * (NULL). Thread- and process-safe.
+ */
+maph_status maph_log_stats(const struct maph_log_t *log, struct maph_log_stats_t *out);
 
 /**
  * Creates the queue set `/dev/shm/<name>` (mode 0600) and opens it.
@@ -1112,3 +1464,33 @@ const char *maph_version(void);
 #endif  // __cplusplus
 
 #endif  /* MAPH_H */
+
+/* cbindgen puts this after MAPH_H's guard: it has its own. */
+#ifndef MAPH_LOG_PRINTF_H
+#define MAPH_LOG_PRINTF_H
+#include <stdarg.h>
+#include <stdio.h>
+
+/**
+ * printf-style maph_log_write: formats `fmt` with vsnprintf into a stack
+ * buffer of MAPH_LOG_MAX_LINE + 1 bytes and writes it at `level` (log NULL:
+ * to stderr). A formatted line longer than MAPH_LOG_MAX_LINE returns
+ * MAPH_E_TOO_LARGE and writes nothing (never a truncated line); a format
+ * error returns MAPH_E_INVALID_ARG. Otherwise as maph_log_write (never waits).
+ */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static inline maph_status maph_log_printf(maph_log_t *log, uint8_t level, const char *fmt, ...) {
+  char buf[MAPH_LOG_MAX_LINE + 1];
+  va_list ap;
+  int n;
+  if (fmt == NULL) return MAPH_E_INVALID_ARG;
+  va_start(ap, fmt);
+  n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) return MAPH_E_INVALID_ARG;
+  if ((size_t)n > MAPH_LOG_MAX_LINE) return MAPH_E_TOO_LARGE;
+  return maph_log_write(log, level, buf, (size_t)n);
+}
+#endif /* MAPH_LOG_PRINTF_H */

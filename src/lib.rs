@@ -8,14 +8,16 @@
 //! `docs/FORMAT.md` for the bytes.
 //!
 //! The parts, one folder each, from the bottom up:
-//! - [`sys`]: system calls the store and the queues share: pids and
-//!   liveness, reserving space (`posix_fallocate`).
+//! - [`sys`]: system calls the store, the queues and the log share: pids
+//!   and liveness, `/dev/shm` and memfds, reserving space
+//!   (`posix_fallocate`), the futex.
 //! - [`sync`]: the slot seqlock (also compiled under loom), bounded waiting,
 //!   the one robust pid-owned lock.
 //! - [`hash`]: XXH3 of one key, or of a group (AVX2).
 //! - [`store`]: the store — format, the unsafe core (`raw`), lock table,
 //!   reads, writes, recovery, MPHF, UIDs, batches, shared tables.
 //! - [`queue`]: the IPC queue sets (`docs/QUEUE.md`).
+//! - [`log`]: multiplexed logging over a shared-memory ring (`docs/LOG.md`).
 //! - [`ffi`]: the C ABI (`include/maph.h`) through one boundary.
 
 #[cfg(target_endian = "big")]
@@ -29,6 +31,8 @@ pub mod error;
 pub mod ffi;
 #[cfg(not(loom))]
 pub mod hash;
+#[cfg(not(loom))]
+pub mod log;
 #[cfg(not(loom))]
 pub mod queue;
 #[cfg(not(loom))]

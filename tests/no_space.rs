@@ -18,6 +18,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use maph::log::{Log, WhenFull};
 use maph::queue::QueueSet;
 use maph::{Error, OpenMode, Options, Store};
 
@@ -201,4 +202,35 @@ fn scenario_shm_on_small_tmpfs() {
     }
     assert_eq!(entries(shm), vec!["fits".to_string()]);
     Store::shm_unlink(b"fits").unwrap();
+}
+
+#[test]
+fn log_larger_than_its_file_system_is_refused_not_sigbus() {
+    run_in_small_tmpfs("scenario_log_on_small_tmpfs");
+}
+
+#[test]
+#[ignore = "runs only inside run_in_small_tmpfs's mount namespace"]
+fn scenario_log_on_small_tmpfs() {
+    use std::os::unix::ffi::OsStrExt;
+    let no_space = |r: Result<Log, Error>, what: &str| match r {
+        Err(Error::NoSpace { .. }) => {}
+        Err(e) => panic!("{what}: expected NoSpace, got {e}"),
+        Ok(_) => panic!("{what}: a 64 MiB log was created on a 16 MiB tmpfs"),
+    };
+    let dir = tmpfs_dir();
+    no_space(Log::create(dir.join("big.log").as_os_str().as_bytes(), 64 << 20), "file log");
+    assert!(entries(&dir).is_empty(), "left behind: {:?}", entries(&dir));
+    let shm = Path::new("/dev/shm");
+    no_space(Log::create("biglog", 64 << 20), "shm log");
+    assert!(entries(shm).is_empty(), "left behind: {:?}", entries(shm));
+
+    // An 8 MiB log fits, and every one of its slots can be written.
+    let log = Log::create(dir.join("fits.log").as_os_str().as_bytes(), 8 << 20).unwrap();
+    let line = [b'x'; 900];
+    let mut n = 0;
+    while log.write(6, &line, WhenFull::Drop).is_ok() {
+        n += 1;
+    }
+    assert_eq!(n, log.slot_count(), "the buffer was full before every slot held a line");
 }

@@ -16,6 +16,7 @@ mod bench;
 mod cmd;
 mod demo;
 mod load;
+mod log_dump;
 mod man;
 mod measure;
 mod ops;
@@ -168,6 +169,8 @@ into memory first (to count the rows before creating the store).")]
         #[arg(long)]
         json: bool,
     },
+    /// Print what is left in a log buffer (NAME in /dev/shm, or a PATH with a '/').
+    LogDump { name: OsString },
     /// Check every invariant of the store; exit 1 if any is violated.
     Check { path: PathBuf },
     /// Build the minimal perfect hash over the keys present, so that a
@@ -325,6 +328,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
         Cmd::Del { path, key } => cmd::del(&path, &key),
         Cmd::Stats { path, json: false } => cmd::stats(&path),
         Cmd::Stats { path, json: true } => ops::stats_json(&path),
+        Cmd::LogDump { name } => log_dump::run(&name),
         Cmd::Check { path } => cmd::check(&path),
         Cmd::Optimize { path } => ops::optimize(&path),
         Cmd::Recover { path } => ops::recover(&path),

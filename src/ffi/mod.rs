@@ -26,6 +26,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod batch;
+pub mod log;
 pub mod queue;
 pub mod shm;
 pub mod store;
@@ -213,8 +214,20 @@ pub(crate) fn fail(e: &Error) -> maph_status {
 /// `MAPH_OK`; an error becomes its status and the thread's last error; a
 /// panic becomes `MAPH_E_PANIC` with its message (never an unwind into C).
 pub(crate) fn call(body: impl FnOnce() -> Result<(), Error>) -> maph_status {
+    run(body, false)
+}
+
+/// As [`call`], but `Full` is an expected outcome too, like `Timeout`: a
+/// log writer that outruns its drainer gets `MAPH_E_FULL` with no message
+/// and no allocation (`maph_log_write`'s contract).
+pub(crate) fn call_full_expected(body: impl FnOnce() -> Result<(), Error>) -> maph_status {
+    run(body, true)
+}
+
+fn run(body: impl FnOnce() -> Result<(), Error>, full_expected: bool) -> maph_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => maph_status::MAPH_OK,
+        Ok(Err(Error::Full)) if full_expected => maph_status::MAPH_E_FULL,
         Ok(Err(e)) => fail(&e),
         Err(p) => {
             let msg = p

@@ -62,6 +62,7 @@ use memmap2::MmapOptions;
 
 use crate::error::{Error, Result};
 use crate::sync::robust_lock::{self, RobustGuard};
+use crate::sys::futex;
 use crate::sys::pid::current_pid;
 use crate::sys::shm;
 use layout::{
@@ -467,7 +468,7 @@ impl QueueSet {
                 Err(now) => s = now,
             }
         }
-        region::futex_wake(seq);
+        futex::futex_wake(seq);
     }
 
     // ---- push / pull -------------------------------------------------------
@@ -705,7 +706,7 @@ impl QueueSet {
                     Some(d - now)
                 }
             };
-            region::futex_wait(seq, asleep, remaining);
+            futex::futex_wait(seq, asleep, remaining);
         }
     }
 

@@ -1,5 +1,6 @@
 //! The unsafe core of queue sets: the only module that touches their
-//! mapping or makes their system calls (futex; shm_open and memfd_create are in `sys::shm`).
+//! mapping (their system calls are in `sys`: the futex in `sys::futex`,
+//! shm_open and memfd_create in `sys::shm`).
 //!
 //! A `QueueRegion` owns a `memmap2::MmapRaw` whose geometry `layout::QueueGeometry`
 //! built or validated. Every method is safe to call: queue ids, element
@@ -14,7 +15,6 @@
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
 
 use memmap2::MmapRaw;
 
@@ -186,49 +186,6 @@ impl QueueRegion {
     pub fn published(&self) -> bool {
         self.header_u64(layout::OFF_MAGIC).load(Ordering::Acquire)
             == u64::from_le_bytes(layout::MAGIC)
-    }
-}
-
-/// Sleeps while `*word == expected`, at most `timeout` (None: no limit).
-/// Returns early on a wake, a signal, or when the word differs. A
-/// shared (not `FUTEX_PRIVATE_FLAG`) futex: processes mapping the same
-/// object meet on it. Man page futex(2); Drepper, "Futexes are tricky".
-pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
-    let ts = timeout.map(|d| libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    });
-    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `word` is a live, 4-aligned u32 (an atomic) for the duration
-    // of the call; FUTEX_WAIT only reads it; `tsp` is NULL or points to a
-    // timespec on this stack frame.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT,
-            expected,
-            tsp,
-            std::ptr::null::<u32>(),
-            0u32,
-        );
-    }
-}
-
-/// Wakes every process sleeping in `futex_wait` on `word`.
-pub fn futex_wake(word: &AtomicU32) {
-    // SAFETY: `word` is a live, 4-aligned u32; FUTEX_WAKE does not access it
-    // beyond using its address as the key.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE,
-            i32::MAX,
-            std::ptr::null::<libc::timespec>(),
-            std::ptr::null::<u32>(),
-            0u32,
-        );
     }
 }
 
