@@ -32,6 +32,8 @@ pub struct Session {
     pub authed: bool,
     pub name: Vec<u8>,
     pub quit: bool,
+    /// Whether the client chose RESP3 with `HELLO 3`.
+    pub resp3: bool,
     pub local: Local,
     scratch: Vec<u8>,
 }
@@ -43,6 +45,7 @@ impl Session {
             authed: shared.requirepass.is_none(),
             name: Vec::new(),
             quit: false,
+            resp3: false,
             local: Local::new(COMMANDS.len()),
             scratch: vec![0u8; shared.store.slot_capacity()],
         }
@@ -142,7 +145,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
         },
         "auth" => auth(sh, s, &a[1..], out),
         "hello" => hello(sh, s, a, out),
-        "command" => command(a, out),
+        "command" => command(a, s.resp3, out),
         "client" => client(s, a, out),
         "info" => {
             s.local.merge(&sh.stats);
@@ -157,7 +160,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
             }
             Err(e) if absent(&e) => {
                 s.local.misses += 1;
-                reply::nil(out);
+                reply::nil(out, s.resp3);
             }
             Err(e) => store_err(out, st, &e),
         },
@@ -192,7 +195,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
                     Err(e) => store_err(out, st, &e),
                 }
             }
-            Err(e) if absent(&e) => reply::nil(out),
+            Err(e) if absent(&e) => reply::nil(out, s.resp3),
             Err(e) => store_err(out, st, &e),
         },
         "mget" => {
@@ -206,7 +209,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
                     Err(_) => {
                         // Any failure reads as nil, as a missing key does.
                         s.local.misses += 1;
-                        reply::nil(out);
+                        reply::nil(out, s.resp3);
                     }
                 }
             }
@@ -325,15 +328,10 @@ fn auth(sh: &Shared, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
 
 fn hello(sh: &Shared, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
     let mut i = 1;
+    let mut proto = if s.resp3 { 3 } else { 2 };
     if let Some(v) = a.get(1) {
         match parse_decimal(v) {
-            Some(2) => {}
-            Some(3) => {
-                return reply::error(
-                    out,
-                    "NOPROTO unsupported protocol version: maph-server speaks RESP2",
-                )
-            }
+            Some(p @ (2 | 3)) => proto = p,
             _ => return reply::error(out, "NOPROTO unsupported protocol version"),
         }
         i = 2;
@@ -370,13 +368,18 @@ fn hello(sh: &Shared, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
     if let Some(n) = setname {
         s.name = n.to_vec();
     }
-    reply::array(out, 14);
+    s.resp3 = proto == 3;
+    if s.resp3 {
+        out.extend_from_slice(b"%7\r\n");
+    } else {
+        reply::array(out, 14);
+    }
     for (k, v) in [("server", "redis"), ("version", "7.0.0")] {
         reply::bulk(out, k.as_bytes());
         reply::bulk(out, v.as_bytes());
     }
     reply::bulk(out, b"proto");
-    reply::int(out, 2);
+    reply::int(out, proto);
     reply::bulk(out, b"id");
     reply::int(out, s.id as i64);
     for (k, v) in [("mode", "standalone"), ("role", "master")] {
@@ -387,8 +390,11 @@ fn hello(sh: &Shared, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
     reply::array(out, 0);
 }
 
+/// One `COMMAND` entry in Redis 7's shape: name, arity, flags, first key,
+/// last key, step, ACL categories, tips, key specs, subcommands (the last
+/// four empty).
 fn command_entry(out: &mut Vec<u8>, spec: &table::Spec) {
-    reply::array(out, 6);
+    reply::array(out, 10);
     reply::bulk(out, spec.name.as_bytes());
     reply::int(out, spec.arity as i64);
     reply::array(out, spec.flags.len());
@@ -398,9 +404,12 @@ fn command_entry(out: &mut Vec<u8>, spec: &table::Spec) {
     reply::int(out, spec.first_key as i64);
     reply::int(out, spec.last_key as i64);
     reply::int(out, spec.step as i64);
+    for _ in 0..4 {
+        reply::array(out, 0);
+    }
 }
 
-fn command(a: &[&[u8]], out: &mut Vec<u8>) {
+fn command(a: &[&[u8]], resp3: bool, out: &mut Vec<u8>) {
     let sub = a.get(1).map(|s| s.to_ascii_uppercase());
     match sub.as_deref() {
         None => {
@@ -410,13 +419,14 @@ fn command(a: &[&[u8]], out: &mut Vec<u8>) {
             }
         }
         Some(b"COUNT") => reply::int(out, COMMANDS.len() as i64),
+        Some(b"DOCS") if resp3 => out.extend_from_slice(b"%0\r\n"),
         Some(b"DOCS") => reply::array(out, 0),
         Some(b"INFO") => {
             reply::array(out, a.len() - 2);
             for n in &a[2..] {
                 match table::lookup(n) {
                     Some(i) => command_entry(out, &COMMANDS[i]),
-                    None => reply::nil(out),
+                    None => reply::nil(out, resp3),
                 }
             }
         }
@@ -446,7 +456,7 @@ fn client(s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
         }
         (b"GETNAME", 2) => {
             if s.name.is_empty() {
-                reply::nil(out)
+                reply::nil(out, s.resp3)
             } else {
                 reply::bulk(out, &s.name)
             }
@@ -548,12 +558,12 @@ fn set(st: &Store, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
             if get {
                 match old {
                     Some(v) => reply::bulk(out, &v),
-                    None => reply::nil(out),
+                    None => reply::nil(out, s.resp3),
                 }
             } else if applied {
                 reply::ok(out)
             } else {
-                reply::nil(out)
+                reply::nil(out, s.resp3)
             }
         }
         Err(e) => store_err(out, st, &e),

@@ -41,9 +41,10 @@ pub fn bulk(out: &mut Vec<u8>, v: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends the null bulk string `$-1\r\n`.
-pub fn nil(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"$-1\r\n");
+/// Appends a null: the null bulk string `$-1\r\n` in RESP2, `_\r\n` in
+/// RESP3.
+pub fn nil(out: &mut Vec<u8>, resp3: bool) {
+    out.extend_from_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" });
 }
 
 /// Appends an array header of `n` elements.
