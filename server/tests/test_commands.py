@@ -331,27 +331,28 @@ def test_quit_closes_after_ok(server):
 
 
 def test_auth_and_noauth(make_server):
-    s = make_server("--requirepass", "sekret")
-    c = s.client(protocol=2)
-    with pytest.raises(redis.AuthenticationError, match="^Authentication required"):
-        c.get("k")
-    with pytest.raises(redis.AuthenticationError):
-        c.execute_command("AUTH", "wrong")
     from conftest import raw
 
-    assert raw(s.port, b"AUTH wrong\r\nGET k\r\n") == (
+    s = make_server("--requirepass", "sekret")
+    # Unauthenticated: every command but AUTH, HELLO, QUIT is refused.
+    assert raw(s.port, b"GET k\r\nAUTH wrong\r\nGET k\r\nAUTH sekret\r\nGET k\r\n") == (
+        b"-NOAUTH Authentication required.\r\n"
         b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
         b"-NOAUTH Authentication required.\r\n"
+        b"+OK\r\n$-1\r\n"
     )
-    assert c.execute_command("AUTH", "sekret") in (True, b"OK")
-    assert c.set("k", "v") is True
-    c2 = s.client(password="sekret")
-    assert c2.get("k") == b"v"
-    c3 = s.client(protocol=2)
-    assert c3.execute_command("AUTH", "default", "sekret") in (True, b"OK")
-    with pytest.raises(redis.AuthenticationError, match="HELLO must be called"):
-        s.client(protocol=3).ping()
-    assert s.client(protocol=3, password="sekret").get("k") == b"v"
+    assert raw(s.port, b"AUTH default sekret\r\nPING\r\n") == b"+OK\r\n+PONG\r\n"
+    # redis-py, like with a real Redis, fails to connect without the password.
+    with pytest.raises(redis.AuthenticationError):
+        s.client(protocol=2).get("k")
+    with pytest.raises(redis.AuthenticationError):
+        s.client(protocol=3).get("k")
+    with pytest.raises(redis.AuthenticationError):
+        s.client(protocol=3, password="wrong").get("k")
+    for proto in (2, 3):
+        c = s.client(protocol=proto, password="sekret")
+        assert c.set("k", f"v{proto}") is True
+        assert c.get("k") == f"v{proto}".encode()
 
 
 def test_auth_without_password_configured(r):
