@@ -8,6 +8,8 @@ import time
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = pathlib.Path(os.environ.get("MAPH_SERVER", ROOT / "target/release/maph-server"))
@@ -53,6 +55,8 @@ class Server:
             wait_port(self.http_port, self.proc)
 
     def client(self, **kw):
+        # No retries: a test wants the first answer, not redis-py's backoff.
+        kw.setdefault("retry", Retry(NoBackoff(), 0))
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)
 
     def rss_kib(self):
