@@ -39,6 +39,9 @@ pub struct ConnLimits {
 
 const FLUSH_AT: usize = 64 << 10;
 const READ_CHUNK: usize = 16 << 10;
+/// The first read of a connection takes at most this many bytes, so that
+/// clients that connect and stay idle cost little.
+const FIRST_READ: usize = 1024;
 
 /// Why a connection ended (for logs and tests).
 #[derive(Debug)]
@@ -84,8 +87,9 @@ async fn write_out(sock: &mut TcpStream, out: &mut Vec<u8>, lim: &ConnLimits) ->
 
 async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session) -> End {
     let _ = sock.set_nodelay(true);
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    // Both start empty: an idle client costs no buffer (see `FIRST_READ`).
+    let mut buf: Vec<u8> = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut ranges: Vec<Range<usize>> = Vec::new();
     let mut need = 0usize;
     loop {
@@ -147,11 +151,12 @@ async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session
         }
         // Read more: at least a chunk, and up to what the pending bulk needs
         // (never more than the query buffer limit allows).
-        let want = need.saturating_sub(buf.len()).clamp(READ_CHUNK, 1 << 20);
-        buf.reserve(want);
+        let floor = if buf.capacity() == 0 { FIRST_READ } else { READ_CHUNK };
+        let want = need.saturating_sub(buf.len()).clamp(floor, 1 << 20);
         if buf.capacity() > 4 * READ_CHUNK && buf.len() < READ_CHUNK && need < READ_CHUNK {
             buf.shrink_to(READ_CHUNK);
         }
+        buf.reserve(want);
         let n = match read_some(&mut sock, &mut buf, lim, s, sh).await {
             Ok(n) => n,
             Err(e) => return e,

@@ -163,8 +163,7 @@ fn start(a: Args) -> Result<(), String> {
 }
 
 async fn serve(a: Args, store: Arc<Store>) -> Result<(), String> {
-    let listener = TcpListener::bind(SocketAddr::new(a.bind, a.port))
-        .await
+    let listener = listen(SocketAddr::new(a.bind, a.port))
         .map_err(|e| format!("cannot listen on {}:{}: {e}", a.bind, a.port))?;
     let port = listener.local_addr().map_or(a.port, |l| l.port());
     let shared = Arc::new(Shared {
@@ -261,6 +260,19 @@ async fn serve(a: Args, store: Arc<Store>) -> Result<(), String> {
         }
         tokio::spawn(conn::serve(sock, shared.clone(), limits.clone()));
     }
+}
+
+/// A listening socket with a backlog of 4096 (the kernel caps it at
+/// `net.core.somaxconn`), so bursts of connections are not dropped.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(4096)
 }
 
 async fn shutdown_signal() {
