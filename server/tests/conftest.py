@@ -25,7 +25,7 @@ def wait_port(port, proc, timeout=10.0):
     end = time.time() + timeout
     while time.time() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"maph-server exited with {proc.returncode}: {proc.stderr.read()}")
+            raise RuntimeError(f"process exited with {proc.returncode}: {' '.join(proc.args)}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -49,7 +49,9 @@ class Server:
         if http:
             cmd += ["--http-port", str(self.http_port), "--dir", str(self.dir)]
         cmd += [str(e) for e in extra]
-        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        # stderr to a file: a pipe nobody drains could block the server.
+        self.log = tmp / f"maph-server-{self.port}.log"
+        self.proc = subprocess.Popen(cmd, stderr=open(self.log, "w"))
         wait_port(self.port, self.proc)
         if http:
             wait_port(self.http_port, self.proc)
@@ -76,7 +78,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        return self.proc.stderr.read()
+        return self.log.read_text()
 
 
 @pytest.fixture
