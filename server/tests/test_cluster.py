@@ -30,7 +30,7 @@ def cluster(tmp_path):
         cfg.write_text(conf)
         subprocess.run(["nutcracker", "-t", "-c", str(cfg)], check=True, capture_output=True)
         proxy = subprocess.Popen(["nutcracker", "-c", str(cfg), "-s", str(free_port())],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(proxy_port, proxy)
         yield servers, proxy_port
     finally:
