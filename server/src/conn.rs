@@ -128,6 +128,7 @@ async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session
                     Err(e) => {
                         reply::error(&mut out, &format!("ERR {}", e.0));
                         let _ = write_out(&mut sock, &mut out, lim).await;
+                        linger_close(&mut sock).await;
                         return End::Protocol;
                     }
                 }
@@ -151,7 +152,11 @@ async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session
         }
         // Read more: at least a chunk, and up to what the pending bulk needs
         // (never more than the query buffer limit allows).
-        let floor = if buf.capacity() == 0 { FIRST_READ } else { READ_CHUNK };
+        let floor = if buf.capacity() == 0 {
+            FIRST_READ
+        } else {
+            READ_CHUNK
+        };
         let want = need.saturating_sub(buf.len()).clamp(floor, 1 << 20);
         if buf.capacity() > 4 * READ_CHUNK && buf.len() < READ_CHUNK && need < READ_CHUNK {
             buf.shrink_to(READ_CHUNK);
@@ -163,6 +168,23 @@ async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session
         };
         if n == 0 {
             return End::Closed;
+        }
+    }
+}
+
+/// Closes after an error reply so that the reply arrives: closing a socket
+/// with unread input sends a reset, which can discard the reply at the
+/// peer. Shuts down the write side, then discards at most 1 MiB of input for
+/// at most 200 ms.
+async fn linger_close(sock: &mut TcpStream) {
+    let _ = sock.shutdown().await;
+    let mut sink = [0u8; 16 << 10];
+    let mut left = 1usize << 20;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+    while left > 0 {
+        match tokio::time::timeout_at(deadline, sock.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => left = left.saturating_sub(n),
+            _ => break,
         }
     }
 }
