@@ -8,6 +8,7 @@
 # Usage: server/bench.sh [N]   (default N = 1000000)
 # Needs: redis-tools, redis-server, nutcracker, wrk (apt); prints Markdown.
 set -euo pipefail
+trap 'echo "bench.sh: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 ROUNDS="${ROUNDS:-3}"
@@ -75,7 +76,8 @@ for round in $(seq "$ROUNDS"); do
   for m in GET PUT; do
     s=(); [ "$m" = PUT ] && s=(-s "$tmp/put.lua")
     echo "== $m $round" >>"$tmp/wrk.txt"
-    wrk -t2 -c50 -d10s --latency "${s[@]}" "http://127.0.0.1:$HP/stores/default/keys/restkey" >>"$tmp/wrk.txt"
+    wrk -t2 -c50 -d10s --latency "${s[@]}" "http://127.0.0.1:$HP/stores/default/keys/restkey" >>"$tmp/wrk.txt" \
+      || echo "wrk $m failed" >&2
   done
 done
 
@@ -84,12 +86,12 @@ TP=$(free_port)
 sed "s/127.0.0.1:22121/127.0.0.1:$TP/" examples/cluster/nutcracker.yml >"$tmp/nc.yml"
 for i in 1 2 3; do
   p=$(free_port)
-  "$BIN" --store "$tmp/c$i.maph" --create --slots 2000000 --slot-size 256 --port "$p" 2>/dev/null &
+  "$BIN" --store "$tmp/c$i.maph" --create --slots 2000000 --slot-size 256 --port "$p" 2>"$tmp/c$i.log" &
   pids+=($!)
   sed -i "s/127.0.0.1:700$i:1/127.0.0.1:$p:1/" "$tmp/nc.yml"
   wait_port "$p"
 done
-nutcracker -c "$tmp/nc.yml" -s "$(free_port)" 2>/dev/null &
+nutcracker -c "$tmp/nc.yml" -s "$(free_port)" 2>"$tmp/nc.log" &
 pids+=($!)
 wait_port "$TP"
 : >"$tmp/tw.csv"
@@ -97,7 +99,8 @@ for round in $(seq "$ROUNDS"); do
   for pipe in 1 16; do
     for test in set get; do
       redis-benchmark -h 127.0.0.1 -p "$TP" -n "$N" -r 1000000 -d 100 -c 50 -P "$pipe" --csv -q -t "$test" 2>/dev/null \
-        | tail -n +2 | sed "s/^/twemproxy,$pipe,$round,/" >>"$tmp/tw.csv"
+        | tail -n +2 | sed "s/^/twemproxy,$pipe,$round,/" >>"$tmp/tw.csv" \
+        || echo "redis-benchmark through twemproxy failed ($test -P $pipe)" >&2
     done
   done
 done
