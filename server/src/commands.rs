@@ -215,7 +215,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
             }
         }
         "mset" => {
-            if a.len() % 2 == 0 {
+            if a.len().is_multiple_of(2) {
                 reply::error(out, "ERR wrong number of arguments for 'mset' command");
                 return;
             }
@@ -633,7 +633,7 @@ fn ignore_gone(e: Error) -> maph::Result<()> {
 }
 
 fn msetnx(st: &Store, a: &[&[u8]], out: &mut Vec<u8>) {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return reply::error(out, "ERR wrong number of arguments for 'msetnx' command");
     }
     // Check all, then add each: not atomic against concurrent writers (see

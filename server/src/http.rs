@@ -12,6 +12,7 @@
 //! `{"error": "..."}` with 400 (bad name, key or options), 404 (no such
 //! store or key), 409 (store exists), 413 (value too large for a slot), 507
 //! (store full), 500 (anything else).
+#![allow(clippy::result_large_err)] // Err is the ready HTTP response.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -61,7 +61,7 @@ impl Local {
     pub fn merge(&mut self, g: &Global) {
         for (i, h) in self.hists.iter_mut().enumerate() {
             if let Some(h) = h {
-                if h.len() > 0 {
+                if !h.is_empty() {
                     let mut gh = g.hists[i].lock().unwrap_or_else(|e| e.into_inner());
                     let _ = gh.add(&*h);
                     h.reset();
@@ -116,7 +116,7 @@ impl Global {
     /// Figures of command `cmd`, or None if it was never called.
     pub fn figures(&self, cmd: usize) -> Option<CommandFigures> {
         let h = self.hists[cmd].lock().unwrap_or_else(|e| e.into_inner());
-        if h.len() == 0 {
+        if h.is_empty() {
             return None;
         }
         let us = |ns: u64| ns as f64 / 1000.0;
