@@ -53,9 +53,7 @@ impl Session {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Replies with the Redis-worded error for a store error.
@@ -79,10 +77,7 @@ fn store_err(out: &mut Vec<u8>, store: &Store, e: &Error) {
 /// Whether a read error means "no such key" (absent, or a key maph cannot
 /// hold: empty or longer than a slot).
 fn absent(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::NotFound | Error::InvalidArg(_) | Error::TooLarge(_)
-    )
+    matches!(e, Error::NotFound | Error::InvalidArg(_) | Error::TooLarge(_))
 }
 
 const NOT_INT: &str = "ERR value is not an integer or out of range";
@@ -96,10 +91,7 @@ pub fn execute(sh: &Shared, s: &mut Session, args: &[&[u8]], out: &mut Vec<u8>) 
     };
     let spec = &COMMANDS[id];
     if !table::arity_ok(spec, args.len()) {
-        reply::error(
-            out,
-            &format!("ERR wrong number of arguments for '{}' command", spec.name),
-        );
+        reply::error(out, &format!("ERR wrong number of arguments for '{}' command", spec.name));
         return;
     }
     if !s.authed && !matches!(spec.name, "auth" | "hello" | "quit") {
@@ -117,10 +109,7 @@ fn unknown(out: &mut Vec<u8>, args: &[&[u8]]) {
         String::from_utf8_lossy(&args[0][..args[0].len().min(128)])
     );
     for a in args[1..].iter().take(8) {
-        m.push_str(&format!(
-            "'{}' ",
-            String::from_utf8_lossy(&a[..a.len().min(128)])
-        ));
+        m.push_str(&format!("'{}' ", String::from_utf8_lossy(&a[..a.len().min(128)])));
     }
     reply::error(out, &m);
 }
@@ -352,10 +341,7 @@ fn hello(sh: &Shared, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
         } else {
             return reply::error(
                 out,
-                &format!(
-                    "ERR Syntax error in HELLO option '{}'",
-                    String::from_utf8_lossy(a[i])
-                ),
+                &format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(a[i])),
             );
         }
     }
@@ -587,11 +573,7 @@ fn set_keepttl(st: &Store, key: &[u8], val: &[u8]) -> maph::Result<()> {
 /// SET with NX / XX / GET: a compare-and-swap loop on the value, then the
 /// expiry as a second step. Returns whether it wrote, and the old value.
 fn set_general(
-    st: &Store,
-    key: &[u8],
-    val: &[u8],
-    exp: Expiry,
-    cond: Cond,
+    st: &Store, key: &[u8], val: &[u8], exp: Expiry, cond: Cond,
 ) -> maph::Result<(bool, Option<Vec<u8>>)> {
     loop {
         let cur = match st.get_vec(key) {
@@ -718,10 +700,7 @@ fn expire(st: &Store, a: &[&[u8]], unit: i64, name: &str, out: &mut Vec<u8>) {
         );
     }
     if gt && lt {
-        return reply::error(
-            out,
-            "ERR GT and LT options at the same time are not compatible",
-        );
+        return reply::error(out, "ERR GT and LT options at the same time are not compatible");
     }
     let cur = match st.ttl(key) {
         Ok(c) => c,
@@ -736,11 +715,7 @@ fn expire(st: &Store, a: &[&[u8]], unit: i64, name: &str, out: &mut Vec<u8>) {
     if skip {
         return reply::int(out, 0);
     }
-    let r = if ms <= 0 {
-        st.del(key)
-    } else {
-        st.expire(key, ms as u64)
-    };
+    let r = if ms <= 0 { st.del(key) } else { st.expire(key, ms as u64) };
     match r {
         Ok(()) => reply::int(out, 1),
         Err(e) if absent(&e) => reply::int(out, 0),

@@ -79,9 +79,7 @@ async fn write_out(sock: &mut TcpStream, out: &mut Vec<u8>, lim: &ConnLimits) ->
             Ok(())
         }
         Ok(Err(_)) => Err(End::Io),
-        Err(_) => Err(End::Limit(
-            "client did not read its replies within the write timeout",
-        )),
+        Err(_) => Err(End::Limit("client did not read its replies within the write timeout")),
     }
 }
 
@@ -143,20 +141,13 @@ async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session
         }
         s.local.maybe_merge(&sh.stats);
         if buf.len() > lim.max_query_buffer {
-            reply::error(
-                &mut out,
-                "ERR query buffer limit reached, closing the connection",
-            );
+            reply::error(&mut out, "ERR query buffer limit reached, closing the connection");
             let _ = write_out(&mut sock, &mut out, lim).await;
             return End::Limit("query buffer limit");
         }
         // Read more: at least a chunk, and up to what the pending bulk needs
         // (never more than the query buffer limit allows).
-        let floor = if buf.capacity() == 0 {
-            FIRST_READ
-        } else {
-            READ_CHUNK
-        };
+        let floor = if buf.capacity() == 0 { FIRST_READ } else { READ_CHUNK };
         let want = need.saturating_sub(buf.len()).clamp(floor, 1 << 20);
         if buf.capacity() > 4 * READ_CHUNK && buf.len() < READ_CHUNK && need < READ_CHUNK {
             buf.shrink_to(READ_CHUNK);
@@ -192,11 +183,7 @@ async fn linger_close(sock: &mut TcpStream) {
 /// Reads into `buf`, merging the stats while idle and enforcing the idle
 /// timeout. Returns bytes read (0: the peer closed).
 async fn read_some(
-    sock: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    lim: &ConnLimits,
-    s: &mut Session,
-    sh: &Shared,
+    sock: &mut TcpStream, buf: &mut Vec<u8>, lim: &ConnLimits, s: &mut Session, sh: &Shared,
 ) -> Result<usize, End> {
     if s.local.dirty() {
         match timeout(Duration::from_millis(50), sock.read_buf(buf)).await {

@@ -64,20 +64,12 @@ impl Rest {
         if name == "default" {
             return Ok(self.default.clone());
         }
-        if let Some(s) = self
-            .stores
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+        if let Some(s) = self.stores.read().unwrap_or_else(|e| e.into_inner()).get(name) {
             return Ok(s.clone());
         }
         let path = names::path_of(&self.dir, name);
         if !path.exists() {
-            return Err(err(
-                StatusCode::NOT_FOUND,
-                format!("no store named '{name}'"),
-            ));
+            return Err(err(StatusCode::NOT_FOUND, format!("no store named '{name}'")));
         }
         let s = Arc::new(Store::open(&path, OpenMode::ReadWrite).map_err(|e| store_err(&e))?);
         let mut m = self.stores.write().unwrap_or_else(|e| e.into_inner());
@@ -88,11 +80,7 @@ impl Rest {
 /// The key segment of a `/stores/{name}/keys/{key}` request, decoded to
 /// bytes (axum's own decoding would refuse keys that are not UTF-8).
 fn key_of(uri: &Uri) -> Result<Vec<u8>, Response> {
-    let raw = uri
-        .path()
-        .rsplit_once("/keys/")
-        .map(|p| p.1)
-        .unwrap_or_default();
+    let raw = uri.path().rsplit_once("/keys/").map(|p| p.1).unwrap_or_default();
     let k = names::percent_decode(raw).map_err(|m| err(StatusCode::BAD_REQUEST, m))?;
     if k.is_empty() {
         return Err(err(StatusCode::BAD_REQUEST, "empty key"));
@@ -106,10 +94,7 @@ pub fn router(rest: Shared, max_body: usize) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/stores", post(create).get(list))
         .route("/stores/{name}", axum::routing::delete(drop_store))
-        .route(
-            "/stores/{name}/keys/{key}",
-            get(get_key).put(put_key).delete(del_key),
-        )
+        .route("/stores/{name}/keys/{key}", get(get_key).put(put_key).delete(del_key))
         .route("/stores/{name}/optimize", post(optimize))
         .route("/stores/{name}/stats", get(stats))
         .layer(DefaultBodyLimit::max(max_body))
@@ -134,10 +119,7 @@ async fn create(State(r): State<Shared>, body: Bytes) -> Response {
     if req.name == "default" {
         return err(StatusCode::CONFLICT, "'default' is the --store store");
     }
-    let mut opts = Options {
-        slots: req.slots,
-        ..Options::default()
-    };
+    let mut opts = Options { slots: req.slots, ..Options::default() };
     if let Some(s) = req.slot_size {
         opts.slot_size = s;
     }
@@ -146,15 +128,8 @@ async fn create(State(r): State<Shared>, body: Bytes) -> Response {
     let made = tokio::task::spawn_blocking(move || Store::create(&path, &opts)).await;
     match made {
         Ok(Ok(s)) => {
-            r.stores
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(name.clone(), Arc::new(s));
-            (
-                StatusCode::CREATED,
-                Json(serde_json::json!({ "name": name })),
-            )
-                .into_response()
+            r.stores.write().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), Arc::new(s));
+            (StatusCode::CREATED, Json(serde_json::json!({ "name": name }))).into_response()
         }
         Ok(Err(e)) => store_err(&e),
         Err(_) => err(StatusCode::INTERNAL_SERVER_ERROR, "store creation failed"),
@@ -182,15 +157,9 @@ async fn drop_store(State(r): State<Shared>, Path(name): Path<String>) -> Respon
         return err(StatusCode::BAD_REQUEST, m);
     }
     if name == "default" {
-        return err(
-            StatusCode::BAD_REQUEST,
-            "the default store cannot be deleted",
-        );
+        return err(StatusCode::BAD_REQUEST, "the default store cannot be deleted");
     }
-    r.stores
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&name);
+    r.stores.write().unwrap_or_else(|e| e.into_inner()).remove(&name);
     // Requests still holding the store finish on the unlinked mapping.
     match std::fs::remove_file(names::path_of(&r.dir, &name)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -202,9 +171,7 @@ async fn drop_store(State(r): State<Shared>, Path(name): Path<String>) -> Respon
 }
 
 async fn get_key(
-    State(r): State<Shared>,
-    Path((name, _)): Path<(String, String)>,
-    uri: Uri,
+    State(r): State<Shared>, Path((name, _)): Path<(String, String)>, uri: Uri,
 ) -> Response {
     let (s, k) = match (r.store(&name), key_of(&uri)) {
         (Ok(s), Ok(k)) => (s, k),
@@ -218,10 +185,7 @@ async fn get_key(
 }
 
 async fn put_key(
-    State(r): State<Shared>,
-    Path((name, _)): Path<(String, String)>,
-    uri: Uri,
-    body: Bytes,
+    State(r): State<Shared>, Path((name, _)): Path<(String, String)>, uri: Uri, body: Bytes,
 ) -> Response {
     let (s, k) = match (r.store(&name), key_of(&uri)) {
         (Ok(s), Ok(k)) => (s, k),
@@ -234,9 +198,7 @@ async fn put_key(
 }
 
 async fn del_key(
-    State(r): State<Shared>,
-    Path((name, _)): Path<(String, String)>,
-    uri: Uri,
+    State(r): State<Shared>, Path((name, _)): Path<(String, String)>, uri: Uri,
 ) -> Response {
     let (s, k) = match (r.store(&name), key_of(&uri)) {
         (Ok(s), Ok(k)) => (s, k),

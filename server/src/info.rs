@@ -38,10 +38,7 @@ pub fn info(sh: &Shared, section: Option<&[u8]>) -> String {
         );
     }
     if want("stats") {
-        let total: u64 = (0..COMMANDS.len())
-            .filter_map(|i| g.figures(i))
-            .map(|f| f.calls)
-            .sum();
+        let total: u64 = (0..COMMANDS.len()).filter_map(|i| g.figures(i)).map(|f| f.calls).sum();
         let _ = write!(
             t,
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\r\n",
@@ -115,10 +112,7 @@ pub fn stats_json(sh: &Shared) -> serde_json::Value {
     let mut cmds = serde_json::Map::new();
     for (i, c) in COMMANDS.iter().enumerate() {
         if let Some(f) = g.figures(i) {
-            cmds.insert(
-                c.name.to_string(),
-                serde_json::to_value(f).unwrap_or_default(),
-            );
+            cmds.insert(c.name.to_string(), serde_json::to_value(f).unwrap_or_default());
         }
     }
     serde_json::json!({

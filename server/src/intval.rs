@@ -52,15 +52,7 @@ mod tests {
     fn only_canonical_decimal_text_is_decimal() {
         assert_eq!(parse_decimal(b"-42"), Some(-42));
         assert_eq!(parse_decimal(b"0"), Some(0));
-        for bad in [
-            &b"+1"[..],
-            b"01",
-            b"-0",
-            b" 1",
-            b"1 ",
-            b"",
-            b"9223372036854775808",
-        ] {
+        for bad in [&b"+1"[..], b"01", b"-0", b" 1", b"1 ", b"", b"9223372036854775808"] {
             assert_eq!(parse_decimal(bad), None, "{:?}", bad);
         }
     }

@@ -94,11 +94,7 @@ struct Args {
 }
 
 fn open_store(a: &Args) -> Result<Store, String> {
-    let opts = Options {
-        slots: a.slots,
-        slot_size: a.slot_size,
-        ..Options::default()
-    };
+    let opts = Options { slots: a.slots, slot_size: a.slot_size, ..Options::default() };
     let r = match (&a.store, &a.shm) {
         (Some(p), _) if a.create && !p.exists() => Store::create(p, &opts),
         (Some(p), _) => Store::open(p, OpenMode::ReadWrite),
@@ -111,10 +107,7 @@ fn open_store(a: &Args) -> Result<Store, String> {
 
 /// Raises the open-file limit to its hard limit so `maxclients` sockets fit.
 fn raise_nofile(want: u64) {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: `rl` is a valid, writable rlimit.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == 0 && rl.rlim_cur < want {
         rl.rlim_cur = want.min(rl.rlim_max);
@@ -155,10 +148,7 @@ fn start(a: Args) -> Result<(), String> {
     if let Some(n) = a.threads {
         rt.worker_threads(n.max(1));
     }
-    let rt = rt
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let rt = rt.enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(serve(a, store))
 }
 
@@ -215,10 +205,7 @@ async fn serve(a: Args, store: Arc<Store>) -> Result<(), String> {
         let hl = TcpListener::bind(SocketAddr::new(a.bind, hp))
             .await
             .map_err(|e| format!("cannot listen on {}:{hp}: {e}", a.bind))?;
-        eprintln!(
-            "maph-server: REST on http://{}",
-            hl.local_addr().map_err(|e| e.to_string())?
-        );
+        eprintln!("maph-server: REST on http://{}", hl.local_addr().map_err(|e| e.to_string())?);
         tokio::spawn(async move {
             if let Err(e) = axum::serve(hl, app).await {
                 eprintln!("maph-server: REST server stopped: {e}");
@@ -246,15 +233,10 @@ async fn serve(a: Args, store: Arc<Store>) -> Result<(), String> {
             }
         };
         if shared.stats.connected.load(Ordering::Relaxed) >= a.maxclients {
-            shared
-                .stats
-                .rejected_connections
-                .fetch_add(1, Ordering::Relaxed);
+            shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
                 let mut sock = sock;
-                let _ = sock
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
+                let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
             });
             continue;
         }

@@ -16,10 +16,7 @@ pub fn ok(out: &mut Vec<u8>) {
 /// `NOAUTH ...`); CR and LF are replaced by spaces, as Redis does.
 pub fn error(out: &mut Vec<u8>, msg: &str) {
     out.push(b'-');
-    out.extend(
-        msg.bytes()
-            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-    );
+    out.extend(msg.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
     out.extend_from_slice(b"\r\n");
 }
 

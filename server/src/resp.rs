@@ -28,11 +28,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            max_bulk: 512 << 20,
-            max_args: 1 << 20,
-            max_inline: 64 << 10,
-        }
+        Limits { max_bulk: 512 << 20, max_args: 1 << 20, max_inline: 64 << 10 }
     }
 }
 
@@ -53,10 +49,7 @@ pub enum Parsed {
 pub struct ProtocolError(pub String);
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .map(|p| from + p)
+    buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| from + p)
 }
 
 /// Parses a decimal integer the way Redis reads lengths: optional `-`,
@@ -69,18 +62,14 @@ fn parse_len(s: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let v = digits
-        .iter()
-        .fold(0i64, |a, &d| a * 10 + i64::from(d - b'0'));
+    let v = digits.iter().fold(0i64, |a, &d| a * 10 + i64::from(d - b'0'));
     Some(if neg { -v } else { v })
 }
 
 /// Parses one request at the start of `buf`, writing argument ranges (into
 /// `buf`) to `args` (cleared first). See `Parsed` and `ProtocolError`.
 pub fn parse(
-    buf: &[u8],
-    limits: &Limits,
-    args: &mut Vec<Range<usize>>,
+    buf: &[u8], limits: &Limits, args: &mut Vec<Range<usize>>,
 ) -> Result<Parsed, ProtocolError> {
     args.clear();
     match buf.first() {
@@ -91,28 +80,18 @@ pub fn parse(
 }
 
 fn parse_inline(
-    buf: &[u8],
-    limits: &Limits,
-    args: &mut Vec<Range<usize>>,
+    buf: &[u8], limits: &Limits, args: &mut Vec<Range<usize>>,
 ) -> Result<Parsed, ProtocolError> {
     let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
         if buf.len() > limits.max_inline {
-            return Err(ProtocolError(
-                "Protocol error: too big inline request".into(),
-            ));
+            return Err(ProtocolError("Protocol error: too big inline request".into()));
         }
         return Ok(Parsed::Incomplete { need: 0 });
     };
     if nl > limits.max_inline {
-        return Err(ProtocolError(
-            "Protocol error: too big inline request".into(),
-        ));
+        return Err(ProtocolError("Protocol error: too big inline request".into()));
     }
-    let end = if nl > 0 && buf[nl - 1] == b'\r' {
-        nl - 1
-    } else {
-        nl
-    };
+    let end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
     let mut i = 0;
     while i < end {
         while i < end && (buf[i] == b' ' || buf[i] == b'\t') {
@@ -133,9 +112,7 @@ fn parse_inline(
 }
 
 fn parse_multibulk(
-    buf: &[u8],
-    limits: &Limits,
-    args: &mut Vec<Range<usize>>,
+    buf: &[u8], limits: &Limits, args: &mut Vec<Range<usize>>,
 ) -> Result<Parsed, ProtocolError> {
     let Some(eol) = find_crlf(buf, 1) else {
         return header_too_long(buf.len());
@@ -143,9 +120,7 @@ fn parse_multibulk(
     let n = parse_len(&buf[1..eol])
         .ok_or_else(|| ProtocolError("Protocol error: invalid multibulk length".into()))?;
     if n > limits.max_args as i64 {
-        return Err(ProtocolError(
-            "Protocol error: invalid multibulk length".into(),
-        ));
+        return Err(ProtocolError("Protocol error: invalid multibulk length".into()));
     }
     let mut pos = eol + 2;
     if n <= 0 {
@@ -175,9 +150,7 @@ fn parse_multibulk(
             return Ok(Parsed::Incomplete { need: end + 2 });
         }
         if &buf[end..end + 2] != b"\r\n" {
-            return Err(ProtocolError(
-                "Protocol error: bulk string not followed by CRLF".into(),
-            ));
+            return Err(ProtocolError("Protocol error: bulk string not followed by CRLF".into()));
         }
         args.push(start..end);
         pos = end + 2;
@@ -189,9 +162,7 @@ fn parse_multibulk(
 /// unterminated one is garbage.
 fn header_too_long(pending: usize) -> Result<Parsed, ProtocolError> {
     if pending > 32 {
-        Err(ProtocolError(
-            "Protocol error: length line too long or not terminated".into(),
-        ))
+        Err(ProtocolError("Protocol error: length line too long or not terminated".into()))
     } else {
         Ok(Parsed::Incomplete { need: 0 })
     }
@@ -202,13 +173,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn args_of(buf: &[u8]) -> Result<Option<(usize, Vec<Vec<u8>>)>, ProtocolError> {
+    /// A parsed frame: its length in bytes and its arguments.
+    type Frame = (usize, Vec<Vec<u8>>);
+
+    fn args_of(buf: &[u8]) -> Result<Option<Frame>, ProtocolError> {
         let mut a = Vec::new();
         match parse(buf, &Limits::default(), &mut a)? {
-            Parsed::Frame { len } => Ok(Some((
-                len,
-                a.iter().map(|r| buf[r.clone()].to_vec()).collect(),
-            ))),
+            Parsed::Frame { len } => {
+                Ok(Some((len, a.iter().map(|r| buf[r.clone()].to_vec()).collect())))
+            }
             Parsed::Incomplete { .. } => Ok(None),
         }
     }
@@ -241,10 +214,7 @@ mod tests {
     #[test]
     fn bulk_over_the_limit_is_refused_before_its_bytes_arrive() {
         let mut a = Vec::new();
-        let lim = Limits {
-            max_bulk: 10,
-            ..Limits::default()
-        };
+        let lim = Limits { max_bulk: 10, ..Limits::default() };
         let e = parse(b"*1\r\n$11\r\n", &lim, &mut a).unwrap_err();
         assert_eq!(e.0, "Protocol error: invalid bulk length");
         assert!(parse(b"*1\r\n$10\r\n", &lim, &mut a).unwrap() != Parsed::Frame { len: 0 });
@@ -253,10 +223,7 @@ mod tests {
     #[test]
     fn too_many_arguments_are_refused() {
         let mut a = Vec::new();
-        let lim = Limits {
-            max_args: 3,
-            ..Limits::default()
-        };
+        let lim = Limits { max_args: 3, ..Limits::default() };
         assert!(parse(b"*4\r\n", &lim, &mut a).is_err());
         assert!(parse(b"a b c d\r\n", &lim, &mut a).is_err());
     }
@@ -264,10 +231,7 @@ mod tests {
     #[test]
     fn inline_line_over_the_limit_is_refused_without_newline() {
         let mut a = Vec::new();
-        let lim = Limits {
-            max_inline: 8,
-            ..Limits::default()
-        };
+        let lim = Limits { max_inline: 8, ..Limits::default() };
         assert!(parse(b"GET aaaaaaaa", &lim, &mut a).is_err());
     }
 

@@ -13,21 +13,10 @@ pub struct Spec {
 }
 
 const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    first_key: i32,
-    last_key: i32,
+    name: &'static str, arity: i32, flags: &'static [&'static str], first_key: i32, last_key: i32,
     step: i32,
 ) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        first_key,
-        last_key,
-        step,
-    }
+    Spec { name, arity, flags, first_key, last_key, step }
 }
 
 const R: &[&str] = &["readonly", "fast"];
