@@ -32,11 +32,60 @@ const QUEUE_OFF_TOTAL_LEN: usize = 72;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, body)) = data.split_first() else { return };
-    run_store(&fixed(body, flags, STORE_OFF_FILE_LEN));
+    let mut store = fixed(body, flags, STORE_OFF_FILE_LEN);
+    store_dead_owners(&mut store);
+    run_store(&store);
     if flags & 4 != 0 {
-        run_queue(&fixed(body, flags, QUEUE_OFF_TOTAL_LEN));
+        let mut queue = fixed(body, flags, QUEUE_OFF_TOTAL_LEN);
+        queue_dead_owners(&mut queue.0);
+        run_queue(&queue);
     }
 });
+
+/// A lock owner word naming a process that runs (pid 1, 2, this one...)
+/// makes every operation that needs that lock wait 2 s and answer `Busy`:
+/// documented behaviour (liveness is by pid), but it would make the fuzzer
+/// crawl. Such pids are moved above the kernel's `pid_max` (2^22), so they
+/// name dead processes and the takeover and repair paths still run.
+fn dead_owner(b: &mut [u8], off: usize) {
+    if let Some(w) = b.get_mut(off..off + 4) {
+        let pid = u32::from_le_bytes(w.try_into().unwrap());
+        if pid != 0 && pid < (1 << 22) {
+            w.copy_from_slice(&(pid | 1 << 30).to_le_bytes());
+        }
+    }
+}
+
+/// `dead_owner` for the store's optimize lock and every lock-table entry.
+fn store_dead_owners((b, len): &mut (Vec<u8>, u64)) {
+    dead_owner(b, 320);
+    if b.len() < 4096 {
+        return;
+    }
+    let Ok(g) = maph::store::format::Geometry::decode(&b[..4096], *len) else { return };
+    let stride = maph::store::format::lock_stride(g.slot_size());
+    for i in 0..u64::from(g.lock_count()) {
+        match usize::try_from(g.locks_offset() + i * stride) {
+            Ok(off) if off < b.len() => dead_owner(b, off),
+            _ => break,
+        }
+    }
+}
+
+/// `dead_owner` for a queue set's admin lock and both locks of each queue
+/// (queue records of 256 bytes from 4096; owners at +0 and +64).
+fn queue_dead_owners(b: &mut [u8]) {
+    dead_owner(b, 128);
+    let n = b.get(28..32).map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap()));
+    for q in 0..n as usize {
+        let rec = 4096 + q * 256;
+        if rec >= b.len() {
+            break;
+        }
+        dead_owner(b, rec);
+        dead_owner(b, rec + 64);
+    }
+}
 
 /// The file as the flags ask: checksum recomputed, length extended.
 fn fixed(body: &[u8], flags: u8, len_off: usize) -> (Vec<u8>, u64) {
@@ -57,14 +106,26 @@ fn fixed(body: &[u8], flags: u8, len_off: usize) -> (Vec<u8>, u64) {
 
 fn run_store((bytes, len): &(Vec<u8>, u64)) {
     let file = memfd_with(bytes, *len);
-    // Read-only: the same object through a read-only descriptor.
     let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    // Read-write first: its reads repair what a dead writer left, so the
+    // read-only handle below does not wait 2 s on the same locked slot.
+    if !run_read_write(&file) {
+        return;
+    }
+    // Read-only: the same object through a read-only descriptor.
     if let Ok(ro) = Store::open(&path, OpenMode::ReadOnly) {
         exercise(&ro);
     }
-    let Ok(rw) = Store::from_file(file, OpenMode::ReadWrite) else { return };
+}
+
+/// Opens `file` read-write and runs reads, writes, `recover`, `optimize`;
+/// false once something answered `Busy`.
+fn run_read_write(file: &std::fs::File) -> bool {
+    let Ok(rw) = Store::from_file(file.try_clone().unwrap(), OpenMode::ReadWrite) else {
+        return true;
+    };
     if !exercise(&rw) {
-        return;
+        return false;
     }
     let writes = || -> maph::Result<()> {
         let busy = |r: maph::Result<()>| {
@@ -83,9 +144,11 @@ fn run_store((bytes, len): &(Vec<u8>, u64)) {
         busy(rw.optimize().map(drop))?;
         Ok(())
     };
-    if writes().is_ok() && exercise(&rw) {
-        let _ = rw.flush_expired(0);
+    if writes().is_err() || !exercise(&rw) {
+        return false;
     }
+    let _ = rw.flush_expired(0);
+    true
 }
 
 /// Every read-side operation, results ignored (only crashes count), until
