@@ -97,3 +97,10 @@ uninstall:
 	rm -f $(I_LIB)/libmaph.so.$(MAPH_VERSION) $(I_LIB)/libmaph.so.$(MAPH_MAJOR) $(I_LIB)/libmaph.so
 	rm -f $(I_LIB)/libmaph.a $(I_LIB)/pkgconfig/maph.pc $(I_INC)/maph.h $(I_INC)/maph.hpp
 	rm -f $(I_BIN)/maph $(I_BIN)/maph-server $(I_MAN1)/maph.1 $(I_MAN1)/maph-*.1
+
+# Fuzz targets (issue 16, fuzz/README.md): each target runs FUZZ_SECONDS
+# seconds. `make fuzz FUZZ_SECONDS=1800` is the long run.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/ci.sh

@@ -59,7 +59,7 @@ static void test_del_by_uid_on_slot_left_locked_reports_busy_not_hang(void) {
     *owner = (uint32_t)getpid();   /* a live process holds the key's lock */
     REQUIRE(pthread_create(&t, NULL, del_job, &j) == 0);
     usleep(300000);                /* del_by_uid has read the key and waits */
-    *seq = *seq + 1;               /* a writer died inside the slot */
+    *seq = (*seq & 0xffffffffu) + 1; /* a writer (lock entry 0) died inside the slot */
     *owner = 0;                    /* the lock is free again */
     for (i = 0; i < 100 && !__atomic_load_n(&j.done, __ATOMIC_ACQUIRE); i++) usleep(100000);
     CHECK(__atomic_load_n(&j.done, __ATOMIC_ACQUIRE)); /* returned within 10 s */

@@ -198,7 +198,9 @@ fn slot_left_locked_by_a_dead_writer_answers_busy_not_a_hang() {
     let mut b = std::fs::read(&p).unwrap();
     let o = slot_offset_of(&b, b"key5");
     let w = get64(&b, o);
-    put64(&mut b, o, w | 1);
+    // Odd, locked by lock entry 0 (a lock entry the store has: one past
+    // the table answers `Corrupt`, see tests/fuzz_regressions.rs).
+    put64(&mut b, o, (w & 0xffff_ffff) | 1);
     std::fs::write(&p, b).unwrap();
     let s = Store::open(&p, OpenMode::ReadOnly).unwrap();
     let t = std::time::Instant::now();

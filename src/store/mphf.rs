@@ -167,7 +167,10 @@ impl Store {
         let r = self.region();
         let g = *r.geom();
         // One pass over the slots: (hash, probe distance) of every live key.
-        let mut pairs = Vec::with_capacity(self.stats().keys as usize);
+        // The key count is summed from counters in the file: trusted only
+        // as a hint, and never past the slot count (a damaged counter asked
+        // for an impossible allocation: found by fuzz/open).
+        let mut pairs = Vec::with_capacity(self.stats().keys.min(g.slot_count()) as usize);
         let mut key = vec![0u8; g.slot_capacity()];
         for idx in 0..g.slot_count() {
             let seq = r.seq(idx);

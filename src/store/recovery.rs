@@ -33,9 +33,14 @@ pub(crate) const IMAGE_HEAD: usize = format::SLOT_HEADER_SIZE - 8;
 impl Store {
     /// Waits for slot `idx`, locked with word `w`; once a millisecond, looks
     /// for the writer and repairs its write if it is dead. `Busy` past the
-    /// wait limit.
+    /// wait limit; `Corrupt` at once when the word names a lock entry the
+    /// store does not have (only a damaged file holds one: no writer could
+    /// ever unlock it, so waiting would only end in `Busy`, on every access).
     #[cold]
     pub(crate) fn wait_locked_slot(&self, idx: u64, w: u64, backoff: &mut Backoff) -> Result<()> {
+        if owner_of(w) >= self.region().geom().lock_count() {
+            return Err(Error::Corrupt("slot locked by a lock entry that does not exist"));
+        }
         if backoff.due(crate::sync::robust_lock::LIVENESS_PERIOD) {
             self.rescue(idx, w);
         }

@@ -1,0 +1,134 @@
+//! Writes the seed corpora into `fuzz/seeds/<target>/` (run from `fuzz/`:
+//! `cargo run --example make_seeds`). Deterministic: fixed hash seeds.
+//!
+//! `open` seeds are real files in the target's input format: a flags byte
+//! (checksum fix-up off, zero-extension on, queue bit as named) and the file
+//! with its zero tail trimmed. `ops` and `queue` seeds are operation
+//! sequences in those targets' byte codes.
+
+use std::path::Path;
+
+use maph::queue::QueueSet;
+use maph::{Options, Store};
+
+fn trimmed(mut b: Vec<u8>) -> Vec<u8> {
+    while b.last() == Some(&0) {
+        b.pop();
+    }
+    b
+}
+
+fn write(dir: &Path, name: &str, flags: Option<u8>, body: &[u8]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut out = Vec::new();
+    out.extend(flags);
+    out.extend_from_slice(body);
+    std::fs::write(dir.join(name), out).unwrap();
+}
+
+fn store_bytes(fill: impl FnOnce(&Store)) -> Vec<u8> {
+    let p = std::env::temp_dir().join(format!("maph-seed-{}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    let opts = Options {
+        slots: 64,
+        slot_size: 64,
+        max_probes: 8,
+        seed: 0x5eed,
+        lock_count: 16,
+        ..Options::default()
+    };
+    let s = Store::create(&p, &opts).unwrap();
+    fill(&s);
+    drop(s);
+    let b = std::fs::read(&p).unwrap();
+    std::fs::remove_file(&p).unwrap();
+    trimmed(b)
+}
+
+fn with_keys(s: &Store) {
+    for i in 0..20 {
+        s.set(format!("k{i}").as_bytes(), format!("value {i}").as_bytes()).unwrap();
+    }
+    s.incr(b"n", 5).unwrap();
+    s.set_ex(b"k3", b"expiring", 3_600_000).unwrap();
+    s.del(b"k2").unwrap();
+}
+
+fn main() {
+    let root = Path::new("seeds");
+    let open = root.join("open");
+    write(&open, "empty-store", Some(2), &store_bytes(|_| {}));
+    write(&open, "store-with-keys", Some(2), &store_bytes(with_keys));
+    write(
+        &open,
+        "store-optimized",
+        Some(2),
+        &store_bytes(|s| {
+            with_keys(s);
+            s.optimize().unwrap();
+        }),
+    );
+    let name = format!("maph-seed-q-{}", std::process::id());
+    let q = QueueSet::create(&name, 8, 8, 3).unwrap();
+    let e = q.pull(0).unwrap();
+    q.push(1, e).unwrap();
+    q.set_name(1, "todo").unwrap();
+    let qb = std::fs::read(format!("/dev/shm/{name}")).unwrap();
+    drop(q);
+    QueueSet::unlink(&name).unwrap();
+    write(&open, "queue-set", Some(6), &trimmed(qb));
+
+    // ops: byte 0 picks the mode (even: max_probes 64, Full exact); then
+    // opcode bytes (op % 19) with their arguments.
+    let ops = root.join("ops");
+    let mut fill = vec![0u8];
+    for i in 0..70u8 {
+        fill.extend([0, i, 1, b'x']); // set k<i> = "x": Full after 64 keys
+    }
+    fill.extend([5, 3, 0, 3, 2, 9, 9]); // del k3, set k3 = "" , uid k9
+    write(&ops, "fill-until-full", None, &fill);
+    write(
+        &ops,
+        "mixed",
+        None,
+        &[
+            1, // max_probes 3
+            0, 1, 3, b'a', b'b', b'c', // set k1 = "abc"
+            1, 1, 1, b'z', // add k1: Exists
+            2, 2, 1, b'q', // replace k2: NotFound
+            3, 1, 0, 2, b'x', b'y', // cas k1 abc -> xy
+            4, 4, 1, // incr k4 +1
+            4, 4, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, // incr overflow
+            6, 5, 1, b'e', 1, // set_ex k5 1h
+            8, 5, // ttl k5
+            7, 5, 0, // expire k5 0
+            9, 1, // uid k1
+            10, 0, 0,  // get_by_uid
+            14, // optimize
+            17, 1, 0, // get k1
+            12, 3, 1, 4, 5, 0, // mget
+            13, 2, 6, 1, b'm', 200, 20, // mset with a too-large key
+            15, // reopen
+            11, 1, 0,  // del_by_uid
+            16, // verify
+        ],
+    );
+
+    // queue: 2 bytes for the set, then opcodes (op % 8).
+    let queue = root.join("queue");
+    write(
+        &queue,
+        "pull-push-audit",
+        None,
+        &[
+            7, 2, // 8 elements, 3 queues
+            0, 0, 3, // pull_many(0, 3)
+            2, 1, 2, 0, 4, // push_many(1, [held, held])
+            2, 1, 2, 0, 0, // push of one element twice: Conflict
+            4, 1, 5, 0, 5, 7, 6, 0, 6, 1, 7, // len, locate, reclaim, audit
+            0, 1, 4, 3, 2, 3, 0, 4, 8, 12, // pull from 1, push to 2
+            2, 15, 1, 0, 0, // bad queue id
+        ],
+    );
+    write(&queue, "one-element", None, &[0, 0, 0, 0, 1, 0, 0, 1, 7, 2, 0, 1, 2, 0]);
+}

@@ -1,0 +1,432 @@
+//! `ops`: an arbitrary sequence of store operations, every answer checked
+//! against a `HashMap` model.
+//!
+//! The store: 64 slots of 64 bytes (so `key + value` may take 32 bytes and
+//! the table fills up), in a memfd. The first input byte picks the maximum
+//! probe distance:
+//! - even: 64 = every slot. Probing wraps around the table and inserts reuse
+//!   tombstones, so an insert of an absent key fails with `Full` exactly
+//!   when 64 keys are live: the model predicts `Full` exactly.
+//! - odd: 3. Whether an insert finds a free slot within 3 probes depends on
+//!   the hashes, so the model accepts `Full` for an insert of an *absent*
+//!   key (and then expects nothing to have changed), never elsewhere.
+//!
+//! `TooLarge` is predicted exactly: `key.len() + value.len() > 32`, checked
+//! before anything else but the empty key (`InvalidArg`). Expiry uses TTLs
+//! of an hour or more, so no key expires during a run; `ttl` must answer at
+//! most the TTL set. UIDs: a key's UID is stable while it lives (keys never
+//! move, not even by `optimize`), and a deleted key's UID answers `NotFound`
+//! forever after.
+//!
+//! Every 16 operations and at the end: `check()` finds nothing and
+//! `stats().keys` equals the model's count.
+#![no_main]
+
+use std::collections::HashMap;
+use std::fs::File;
+
+use libfuzzer_sys::fuzz_target;
+use maph::{Error, OpenMode, Options, Store};
+use maph_fuzz::{memfd_with, Input};
+
+const SLOTS: u64 = 64;
+const CAP: usize = 32;
+const HOUR: u64 = 3_600_000;
+
+struct Entry {
+    val: Vec<u8>,
+    ttl: Option<u64>,
+}
+
+struct Model {
+    map: HashMap<Vec<u8>, Entry>,
+    /// UIDs seen, and whether their key still lives under them.
+    uids: Vec<(u64, Vec<u8>)>,
+    dead: Vec<u64>,
+    exact_full: bool,
+}
+
+impl Model {
+    /// What an insert of `key` (absent from the model) must answer, or
+    /// `None` when `Full` and `Ok` are both allowed.
+    fn insert_room(&self) -> Option<bool> {
+        if self.exact_full {
+            Some((self.map.len() as u64) < SLOTS)
+        } else {
+            None
+        }
+    }
+
+    fn kill_uids(&mut self, key: &[u8]) {
+        let (gone, keep): (Vec<_>, Vec<_>) = self.uids.drain(..).partition(|(_, k)| k == key);
+        self.uids = keep;
+        self.dead.extend(gone.into_iter().map(|(u, _)| u));
+    }
+}
+
+fn key(inp: &mut Input) -> Vec<u8> {
+    let b = inp.u8();
+    match b {
+        0..=199 => format!("k{}", b % 80).into_bytes(),
+        200..=239 => vec![b'L'; 20 + (b as usize - 200)], // 20..59 bytes: some too large
+        _ => Vec::new(),                                  // empty: InvalidArg
+    }
+}
+
+fn val(inp: &mut Input) -> Vec<u8> {
+    let n = (inp.u8() % 40) as usize;
+    inp.bytes(n)
+}
+
+fn ttl(inp: &mut Input) -> u64 {
+    match inp.u8() % 4 {
+        0 => 0,
+        1 => HOUR,
+        2 => 24 * HOUR,
+        _ => 1000 * HOUR,
+    }
+}
+
+/// Checks a write's answer for an insert-or-update of `k` with a value of
+/// `vlen` bytes, given what the model says the op does when it is allowed.
+/// Returns whether the model should apply the write.
+fn check_put(
+    m: &Model, k: &[u8], vlen: usize, present: bool, r: &Result<(), Error>, what: &str,
+) -> bool {
+    if key_rejected(k, r, what) {
+        return false;
+    }
+    if k.len() + vlen > CAP {
+        assert!(matches!(r, Err(Error::TooLarge(_))), "{what} too large: {r:?}");
+        return false;
+    }
+    if !present {
+        match (m.insert_room(), r) {
+            (Some(true) | None, Ok(())) => return true,
+            (Some(false) | None, Err(Error::Full)) => return false,
+            _ => panic!("{what} of an absent key, {} live: {r:?}", m.map.len()),
+        }
+    }
+    assert!(r.is_ok(), "{what} of a present key: {r:?}");
+    true
+}
+
+fn open(file: &File) -> Store {
+    Store::from_file(file.try_clone().unwrap(), OpenMode::ReadWrite).expect("reopening")
+}
+
+fn verify(s: &Store, m: &Model) {
+    let problems = s.check();
+    assert!(problems.is_empty(), "check: {problems:?}");
+    assert_eq!(s.stats().keys, m.map.len() as u64, "stats().keys");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut inp = Input::new(data);
+    let exact_full = inp.u8() % 2 == 0;
+    let opts = Options {
+        slots: SLOTS,
+        slot_size: 64,
+        max_probes: if exact_full { 64 } else { 3 },
+        seed: 0x5eed,
+        lock_count: 16,
+        ..Options::default()
+    };
+    // A store file built the normal way, then moved into a memfd so the
+    // harness touches no disk.
+    let file = {
+        let dir = std::env::temp_dir().join(format!("maph-fuzz-ops-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        drop(Store::create(&dir, &opts).expect("create"));
+        let bytes = std::fs::read(&dir).unwrap();
+        std::fs::remove_file(&dir).unwrap();
+        memfd_with(&bytes, 0)
+    };
+    let mut s = open(&file);
+    let mut m = Model { map: HashMap::new(), uids: Vec::new(), dead: Vec::new(), exact_full };
+    let mut buf = vec![0u8; 64];
+    let mut step = 0u32;
+    while !inp.done() && step < 2000 {
+        step += 1;
+        match inp.u8() % 19 {
+            0 => {
+                let (k, v) = (key(&mut inp), val(&mut inp));
+                let present = m.map.contains_key(&k);
+                let r = s.set(&k, &v);
+                if check_put(&m, &k, v.len(), present, &r, "set") {
+                    m.map.insert(k, Entry { val: v, ttl: None });
+                }
+            }
+            1 => {
+                let (k, v) = (key(&mut inp), val(&mut inp));
+                let present = m.map.contains_key(&k);
+                let r = s.add(&k, &v);
+                if present && !k.is_empty() && k.len() + v.len() <= CAP {
+                    assert!(matches!(r, Err(Error::Exists)), "add of a present key: {r:?}");
+                } else if check_put(&m, &k, v.len(), present, &r, "add") {
+                    m.map.insert(k, Entry { val: v, ttl: None });
+                }
+            }
+            2 => {
+                let (k, v) = (key(&mut inp), val(&mut inp));
+                let present = m.map.contains_key(&k);
+                let r = s.replace(&k, &v);
+                if !present && !k.is_empty() && k.len() + v.len() <= CAP {
+                    assert!(matches!(r, Err(Error::NotFound)), "replace of an absent key: {r:?}");
+                } else if check_put(&m, &k, v.len(), present, &r, "replace") {
+                    m.map.get_mut(&k).unwrap().val = v;
+                }
+            }
+            3 => {
+                let k = key(&mut inp);
+                // Expected: the current value half of the time.
+                let exp = match (inp.u8() % 2, m.map.get(&k)) {
+                    (0, Some(e)) => e.val.clone(),
+                    _ => val(&mut inp),
+                };
+                let v = val(&mut inp);
+                let r = s.cas(&k, &exp, &v);
+                let cur = m.map.get(&k).map(|e| e.val.clone());
+                if k.is_empty() || k.len() + v.len() > CAP {
+                    check_put(&m, &k, v.len(), true, &r, "cas");
+                } else {
+                    match cur {
+                        None => assert!(matches!(r, Err(Error::NotFound)), "cas absent: {r:?}"),
+                        Some(c) if c == exp => {
+                            assert!(r.is_ok(), "cas matching: {r:?}");
+                            m.map.get_mut(&k).unwrap().val = v;
+                        }
+                        Some(_) => {
+                            assert!(matches!(r, Err(Error::Conflict(_))), "cas differing: {r:?}")
+                        }
+                    }
+                }
+            }
+            4 => {
+                let k = key(&mut inp);
+                let delta = match inp.u8() % 4 {
+                    0 => 0,
+                    1 => 1,
+                    2 => -7,
+                    _ => inp.u64() as i64,
+                };
+                let r = s.incr(&k, delta);
+                if key_rejected(&k, &r, "incr") {
+                    continue;
+                }
+                match m.map.get_mut(&k) {
+                    Some(e) if e.val.len() != 8 => {
+                        assert!(matches!(r, Err(Error::NotInteger)), "incr non-integer: {r:?}")
+                    }
+                    Some(e) => {
+                        let cur = i64::from_le_bytes(e.val[..].try_into().unwrap());
+                        match cur.checked_add(delta) {
+                            None => {
+                                assert!(matches!(r, Err(Error::Overflow)), "incr overflow: {r:?}")
+                            }
+                            Some(n) => {
+                                assert_eq!(r.ok(), Some(n), "incr result");
+                                e.val = n.to_le_bytes().to_vec();
+                            }
+                        }
+                    }
+                    None if delta == 0 => {
+                        assert!(matches!(r, Err(Error::NotFound)), "incr 0 of absent: {r:?}")
+                    }
+                    None => {
+                        let rr = r.map(|n| {
+                            assert_eq!(n, delta, "incr of an absent key");
+                        });
+                        if check_put(&m, &k, 8, false, &rr, "incr") {
+                            m.map.insert(k, Entry { val: delta.to_le_bytes().to_vec(), ttl: None });
+                        }
+                    }
+                }
+            }
+            5 => {
+                let k = key(&mut inp);
+                let r = s.del(&k);
+                if key_rejected(&k, &r, "del") {
+                } else if m.map.remove(&k).is_some() {
+                    assert!(r.is_ok(), "del present: {r:?}");
+                    m.kill_uids(&k);
+                } else {
+                    assert!(matches!(r, Err(Error::NotFound)), "del absent: {r:?}");
+                }
+            }
+            6 => {
+                let (k, v, t) = (key(&mut inp), val(&mut inp), ttl(&mut inp));
+                let present = m.map.contains_key(&k);
+                let r = s.set_ex(&k, &v, t);
+                if t == 0 {
+                    assert!(matches!(r, Err(Error::InvalidArg(_))), "set_ex ttl 0: {r:?}");
+                } else if check_put(&m, &k, v.len(), present, &r, "set_ex") {
+                    m.map.insert(k, Entry { val: v, ttl: Some(t) });
+                }
+            }
+            7 => {
+                let (k, t) = (key(&mut inp), ttl(&mut inp));
+                let r = s.expire(&k, t);
+                if key_rejected(&k, &r, "expire") {
+                } else if let Some(e) = m.map.get_mut(&k) {
+                    assert!(r.is_ok(), "expire present: {r:?}");
+                    e.ttl = (t != 0).then_some(t);
+                } else {
+                    assert!(matches!(r, Err(Error::NotFound)), "expire absent: {r:?}");
+                }
+            }
+            8 => {
+                let k = key(&mut inp);
+                let r = s.ttl(&k);
+                if key_rejected(&k, &r, "ttl") {
+                } else {
+                    match m.map.get(&k) {
+                        None => assert!(matches!(r, Err(Error::NotFound)), "ttl absent: {r:?}"),
+                        Some(Entry { ttl: None, .. }) => assert_eq!(r.ok(), Some(None), "ttl none"),
+                        Some(Entry { ttl: Some(t), .. }) => {
+                            let got = r.expect("ttl present").expect("ttl set");
+                            assert!(got <= *t && got + 60_000 > *t, "ttl {got} for {t}");
+                        }
+                    }
+                }
+            }
+            9 => {
+                let k = key(&mut inp);
+                let r = s.uid(&k);
+                if key_rejected(&k, &r, "uid") {
+                } else if m.map.contains_key(&k) {
+                    let u = r.expect("uid of a present key");
+                    if let Some((known, _)) = m.uids.iter().find(|(_, kk)| *kk == k) {
+                        assert_eq!(*known, u, "uid changed while the key lived");
+                    } else {
+                        assert!(!m.dead.contains(&u), "a deleted key's uid came back");
+                        m.uids.push((u, k));
+                    }
+                } else {
+                    assert!(matches!(r, Err(Error::NotFound)), "uid absent: {r:?}");
+                }
+            }
+            10 | 11 => {
+                let del = inp.u8() % 2 == 1;
+                let pick = inp.u8() as usize;
+                let (uid, owner) = match pick % 3 {
+                    0 if !m.uids.is_empty() => {
+                        let (u, k) = &m.uids[pick % m.uids.len()];
+                        (*u, Some(k.clone()))
+                    }
+                    1 if !m.dead.is_empty() => (m.dead[pick % m.dead.len()], None),
+                    _ => (SLOTS + inp.u16() as u64, None), // names no slot
+                };
+                if del {
+                    let r = s.del_by_uid(uid);
+                    match owner {
+                        Some(k) => {
+                            assert!(r.is_ok(), "del_by_uid live: {r:?}");
+                            m.map.remove(&k);
+                            m.kill_uids(&k);
+                        }
+                        None => {
+                            assert!(matches!(r, Err(Error::NotFound)), "del_by_uid dead: {r:?}")
+                        }
+                    }
+                } else {
+                    let r = s.get_by_uid(uid, &mut buf);
+                    match owner {
+                        Some(k) => {
+                            let n = r.expect("get_by_uid live");
+                            assert_eq!(&buf[..n], &m.map[&k].val[..], "get_by_uid value");
+                        }
+                        None => {
+                            assert!(matches!(r, Err(Error::NotFound)), "get_by_uid dead: {r:?}")
+                        }
+                    }
+                }
+            }
+            12 => {
+                let n = 1 + inp.u8() as usize % 6;
+                let keys: Vec<Vec<u8>> = (0..n).map(|_| key(&mut inp)).collect();
+                let small = inp.u8() % 4 == 0;
+                let mut store: Vec<Vec<u8>> = vec![vec![0u8; if small { 4 } else { 64 }]; n];
+                let mut bufs: Vec<&mut [u8]> = store.iter_mut().map(|b| &mut b[..]).collect();
+                let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+                let mut out: Vec<maph::Result<usize>> = (0..n).map(|_| Ok(0)).collect();
+                s.mget(&refs, &mut bufs, &mut out);
+                for i in 0..n {
+                    check_get(&m, &keys[i], &out[i], bufs[i], "mget");
+                }
+            }
+            13 => {
+                let n = 1 + inp.u8() as usize % 6;
+                let kv: Vec<(Vec<u8>, Vec<u8>)> =
+                    (0..n).map(|_| (key(&mut inp), val(&mut inp))).collect();
+                let keys: Vec<&[u8]> = kv.iter().map(|(k, _)| &k[..]).collect();
+                let vals: Vec<&[u8]> = kv.iter().map(|(_, v)| &v[..]).collect();
+                let mut out: Vec<maph::Result<()>> = (0..n).map(|_| Ok(())).collect();
+                s.mset(&keys, &vals, &mut out);
+                // In order, as if each were a `set`.
+                for (i, (k, v)) in kv.into_iter().enumerate() {
+                    let present = m.map.contains_key(&k);
+                    if check_put(&m, &k, v.len(), present, &out[i], "mset") {
+                        m.map.insert(k, Entry { val: v, ttl: None });
+                    }
+                }
+            }
+            14 => {
+                let r = s.optimize();
+                assert!(r.is_ok(), "optimize: {r:?}");
+            }
+            15 => {
+                drop(s);
+                s = open(&file);
+            }
+            16 => verify(&s, &m),
+            _ => {
+                let k = key(&mut inp);
+                let small = inp.u8() % 4 == 0;
+                let mut b = vec![0u8; if small { 4 } else { 64 }];
+                let r = s.get(&k, &mut b);
+                check_get(&m, &k, &r, &b, "get");
+            }
+        }
+        if step % 16 == 0 {
+            verify(&s, &m);
+        }
+    }
+    verify(&s, &m);
+    for (k, e) in &m.map {
+        assert_eq!(s.get_vec(k).expect("final get"), e.val, "final value");
+    }
+});
+
+fn check_get(m: &Model, k: &[u8], r: &maph::Result<usize>, buf: &[u8], what: &str) {
+    if key_rejected(k, r, what) {
+        return;
+    }
+    match m.map.get(k) {
+        None => assert!(matches!(r, Err(Error::NotFound)), "{what} absent: {r:?}"),
+        Some(e) if e.val.len() > buf.len() => {
+            assert!(
+                matches!(r, Err(Error::BufferTooSmall(n)) if *n == e.val.len()),
+                "{what} small: {r:?}"
+            )
+        }
+        Some(e) => {
+            let n = *r.as_ref().unwrap_or_else(|err| panic!("{what} present: {err:?}"));
+            assert_eq!(&buf[..n], &e.val[..], "{what} value");
+        }
+    }
+}
+
+/// Whether `k` is a key every operation refuses (empty: `InvalidArg`;
+/// longer than a slot holds: `TooLarge`); if so, asserts that `r` says so.
+fn key_rejected<T: std::fmt::Debug>(k: &[u8], r: &maph::Result<T>, what: &str) -> bool {
+    if k.is_empty() {
+        assert!(matches!(r, Err(Error::InvalidArg(_))), "{what} empty key: {r:?}");
+        return true;
+    }
+    if k.len() > CAP {
+        assert!(matches!(r, Err(Error::TooLarge(_))), "{what} key too long: {r:?}");
+        return true;
+    }
+    false
+}
