@@ -45,6 +45,10 @@ pub enum Error {
     Busy,
     /// The path already exists (C: `MAPH_E_EXISTS`).
     Exists,
+    /// A log line was dropped because the log's buffer was full; the drop
+    /// is counted. An expected outcome, like `Empty`: it leaves no last
+    /// error message (C: `MAPH_E_FULL`).
+    Dropped,
     /// Nothing to take: the queue is empty (C: `MAPH_E_EMPTY`).
     Empty,
     /// A wait with a timeout ended before the condition held
@@ -95,6 +99,7 @@ impl fmt::Display for Error {
             Error::ReadOnly => write!(f, "store is open read-only"),
             Error::Busy => write!(f, "slot or lock busy for longer than the wait limit"),
             Error::Exists => write!(f, "already exists"),
+            Error::Dropped => write!(f, "log buffer full: line dropped"),
             Error::Empty => write!(f, "empty"),
             Error::Timeout => write!(f, "timed out"),
             Error::Conflict(m) => write!(f, "conflict: {m}"),

@@ -242,7 +242,7 @@ fn full_buffer_drops_counts_and_announces_after_the_lines_it_held() {
     for i in 0..100 {
         match log.write(4, &line_of(0, i, 50), WhenFull::Drop) {
             Ok(_) => ok += 1,
-            Err(Error::Full) => full += 1,
+            Err(Error::Dropped) => full += 1,
             Err(e) => panic!("{e}"),
         }
     }

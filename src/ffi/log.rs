@@ -9,18 +9,15 @@
 //! Every function goes through the boundary in `ffi/mod.rs` (see its
 //! safety contract: `log` is a handle from `maph_log_create`/`_create_anon`
 //! /`_open` not yet closed, `line` points to `len` bytes), except
-//! `maph_log_close` (void), which frees through `free_handle`. The writes
-//! use `call_full_expected`: a full buffer is an expected outcome there.
+//! `maph_log_close` (void), which frees through `free_handle`. A full
+//! buffer is `Error::Dropped`: `MAPH_E_FULL` with no last-error message.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{
-    bytes, c_str, call, call_full_expected, free_handle, hand_out, handle, maph_status, opt_out,
-    out_param,
-};
+use super::{bytes, c_str, call, free_handle, hand_out, handle, maph_status, opt_out, out_param};
 use crate::error::Error;
 use crate::log::{self, Drainer, Entry, Kind, Log, Output, WhenFull};
 use crate::sys::pid::current_pid;
@@ -298,7 +295,7 @@ pub unsafe extern "C" fn maph_log_write(
     log: *mut maph_log_t, level: u8, line: *const c_char, len: usize,
 ) -> maph_status {
     // SAFETY: the C contract (ffi/mod.rs).
-    call_full_expected(|| unsafe { write_line(log, level, line, len, WhenFull::Drop) })
+    call(|| unsafe { write_line(log, level, line, len, WhenFull::Drop) })
 }
 
 /// As `maph_log_write`, but when the buffer is full waits for the drainer
@@ -314,7 +311,7 @@ pub unsafe extern "C" fn maph_log_write(
 pub unsafe extern "C" fn maph_log_write_wait(
     log: *mut maph_log_t, level: u8, line: *const c_char, len: usize, timeout_ms: i64,
 ) -> maph_status {
-    call_full_expected(|| {
+    call(|| {
         let when_full = match timeout_ms {
             MAPH_LOG_WAIT_FOREVER => WhenFull::Wait(Duration::MAX),
             t if t >= 0 => WhenFull::Wait(Duration::from_millis(t as u64)),

@@ -171,7 +171,7 @@ pub(crate) fn status_of(e: &Error) -> maph_status {
         Error::Io(..) => MAPH_E_IO,
         Error::Corrupt(_) => MAPH_E_CORRUPT,
         Error::Version(_) => MAPH_E_VERSION,
-        Error::Full | Error::NoSpace { .. } => MAPH_E_FULL,
+        Error::Full | Error::NoSpace { .. } | Error::Dropped => MAPH_E_FULL,
         Error::TooLarge(_) => MAPH_E_TOO_LARGE,
         Error::BufferTooSmall(_) => MAPH_E_BUFFER_TOO_SMALL,
         Error::ReadOnly => MAPH_E_READ_ONLY,
@@ -201,10 +201,10 @@ pub(crate) fn set_last_error(msg: String) {
 }
 
 /// Records `e` as the thread's last error and returns its status. Normal
-/// outcomes (absent, empty, timed out) leave no message and cost no
-/// allocation.
+/// outcomes (absent, empty, timed out, a log line dropped) leave no message
+/// and cost no allocation.
 pub(crate) fn fail(e: &Error) -> maph_status {
-    if !matches!(e, Error::NotFound | Error::Empty | Error::Timeout) {
+    if !matches!(e, Error::NotFound | Error::Empty | Error::Timeout | Error::Dropped) {
         set_last_error(e.to_string());
     }
     status_of(e)
@@ -214,20 +214,8 @@ pub(crate) fn fail(e: &Error) -> maph_status {
 /// `MAPH_OK`; an error becomes its status and the thread's last error; a
 /// panic becomes `MAPH_E_PANIC` with its message (never an unwind into C).
 pub(crate) fn call(body: impl FnOnce() -> Result<(), Error>) -> maph_status {
-    run(body, false)
-}
-
-/// As [`call`], but `Full` is an expected outcome too, like `Timeout`: a
-/// log writer that outruns its drainer gets `MAPH_E_FULL` with no message
-/// and no allocation (`maph_log_write`'s contract).
-pub(crate) fn call_full_expected(body: impl FnOnce() -> Result<(), Error>) -> maph_status {
-    run(body, true)
-}
-
-fn run(body: impl FnOnce() -> Result<(), Error>, full_expected: bool) -> maph_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => maph_status::MAPH_OK,
-        Ok(Err(Error::Full)) if full_expected => maph_status::MAPH_E_FULL,
         Ok(Err(e)) => fail(&e),
         Err(p) => {
             let msg = p
@@ -390,7 +378,9 @@ pub(crate) unsafe fn free_handle<H>(p: *mut H) {
 /// gets "unknown status". Never NULL. Thread-safe.
 #[no_mangle]
 pub extern "C" fn maph_strerror(status: u32) -> *const c_char {
-    maph_status::from_u32(status).map_or(c"unknown status", |s| s.message()).as_ptr()
+    call_value(c"unknown status".as_ptr(), || {
+        maph_status::from_u32(status).map_or(c"unknown status", |s| s.message()).as_ptr()
+    })
 }
 
 /// The enumerator name of a status, for logs and test output (for example

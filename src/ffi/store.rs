@@ -164,18 +164,20 @@ pub(crate) unsafe fn create_into(
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
-    let d = Options::default();
-    // SAFETY: a non-NULL `opts` points to a `maph_options` (contract).
-    unsafe { opt_out(opts) }.set(maph_options {
-        slots: d.slots,
-        slot_size: d.slot_size,
-        max_probes: d.max_probes,
-        mode: d.mode,
-        lock_count: d.lock_count,
-        seed: d.seed,
-        flags: 0,
-        reserved: [0; 3],
-    });
+    call_value((), || {
+        let d = Options::default();
+        // SAFETY: a non-NULL `opts` points to a `maph_options` (contract).
+        unsafe { opt_out(opts) }.set(maph_options {
+            slots: d.slots,
+            slot_size: d.slot_size,
+            max_probes: d.max_probes,
+            mode: d.mode,
+            lock_count: d.lock_count,
+            seed: d.seed,
+            flags: 0,
+            reserved: [0; 3],
+        })
+    })
 }
 
 /// Creates a new store file at `path` and opens it read-write.

@@ -135,7 +135,7 @@ pub fn lap_diff(a: u64, b: u64) -> i64 {
 
 /// The shape of a log buffer, computed from its slot count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Geometry {
+pub struct LogGeometry {
     /// Number of slots (a power of two).
     pub slot_count: u64,
     /// log2(slot_count).
@@ -146,12 +146,12 @@ pub struct Geometry {
     pub total_len: u64,
 }
 
-impl Geometry {
+impl LogGeometry {
     /// The geometry for a buffer of about `capacity_bytes`: the largest
     /// power-of-two slot count whose slots fit, at least `MIN_SLOTS`.
     /// Errors: `InvalidArg` (fewer than `MIN_SLOTS` slots' worth of
     /// bytes), `TooLarge` (more than `MAX_SLOTS`).
-    pub fn for_capacity(capacity_bytes: u64) -> Result<Geometry, Error> {
+    pub fn for_capacity(capacity_bytes: u64) -> Result<LogGeometry, Error> {
         let slots = capacity_bytes / SLOT_SIZE;
         if slots < MIN_SLOTS {
             return Err(Error::InvalidArg("log capacity below 64 slots of 1024 bytes (64 KiB)"));
@@ -163,8 +163,8 @@ impl Geometry {
         Ok(Self::from_slots(slot_count))
     }
 
-    fn from_slots(slot_count: u64) -> Geometry {
-        Geometry {
+    fn from_slots(slot_count: u64) -> LogGeometry {
+        LogGeometry {
             slot_count,
             shift: slot_count.trailing_zeros(),
             slots_off: HEADER_SIZE,
@@ -190,7 +190,7 @@ impl Geometry {
     /// Validates the fixed header bytes against themselves and the length
     /// of the object (`object_len`). Errors: `Corrupt` (not a log buffer,
     /// damaged, or truncated), `Version`.
-    pub fn decode(h: &[u8; FIXED_LEN], object_len: u64) -> Result<Geometry, Error> {
+    pub fn decode(h: &[u8; FIXED_LEN], object_len: u64) -> Result<LogGeometry, Error> {
         let u32_at = |o: usize| u32::from_le_bytes(h[o..o + 4].try_into().unwrap());
         let u64_at = |o: usize| u64::from_le_bytes(h[o..o + 8].try_into().unwrap());
         if h[..8] != MAGIC {
@@ -229,23 +229,23 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_every_damaged_byte_is_rejected() {
-        let g = Geometry::for_capacity(1 << 20).unwrap();
+        let g = LogGeometry::for_capacity(1 << 20).unwrap();
         assert_eq!(g.slot_count, 1024);
         let h = g.encode(42);
-        assert_eq!(Geometry::decode(&h, g.total_len), Ok(g));
+        assert_eq!(LogGeometry::decode(&h, g.total_len), Ok(g));
         for i in 0..FIXED_LEN {
             let mut d = h;
             d[i] ^= 0x10;
-            assert!(Geometry::decode(&d, g.total_len).is_err(), "byte {i}");
+            assert!(LogGeometry::decode(&d, g.total_len).is_err(), "byte {i}");
         }
-        assert!(Geometry::decode(&h, g.total_len - 1).is_err());
+        assert!(LogGeometry::decode(&h, g.total_len - 1).is_err());
     }
 
     #[test]
     fn capacity_rounds_down_to_a_power_of_two_and_limits_are_enforced() {
-        assert_eq!(Geometry::for_capacity(3000 * 1024).unwrap().slot_count, 2048);
-        assert!(matches!(Geometry::for_capacity(63 * 1024), Err(Error::InvalidArg(_))));
-        assert!(matches!(Geometry::for_capacity(u64::MAX), Err(Error::TooLarge(_))));
+        assert_eq!(LogGeometry::for_capacity(3000 * 1024).unwrap().slot_count, 2048);
+        assert!(matches!(LogGeometry::for_capacity(63 * 1024), Err(Error::InvalidArg(_))));
+        assert!(matches!(LogGeometry::for_capacity(u64::MAX), Err(Error::TooLarge(_))));
     }
 
     #[test]

@@ -51,8 +51,8 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::sys::futex::futex_wait;
 use crate::sys::pid::current_pid;
-use layout::{kind_of, lap_diff, lap_of, state, Geometry, Kind as SlotKind};
-use region::Region;
+use layout::{kind_of, lap_diff, lap_of, state, Kind as SlotKind, LogGeometry};
+use region::LogRegion;
 
 pub use drain::{DrainReport, Drainer, Output};
 pub use record::{format_entry, Entry, Kind, LEVEL_NAMES, MAX_LINE};
@@ -104,7 +104,7 @@ pub enum WhenFull {
 /// inherited across `fork()`). Writes take no lock and make no system call
 /// unless the buffer is full and the writer chose to wait.
 pub struct Log {
-    r: Region,
+    r: LogRegion,
     drain: Mutex<drain::DrainState>,
 }
 
@@ -125,7 +125,7 @@ impl Log {
     /// the path is missing), `Io`. On error nothing is left behind.
     pub fn create(name: impl AsRef<[u8]>, capacity_bytes: u64) -> Result<Log> {
         let place = sys::place(name.as_ref())?;
-        let geom = Geometry::for_capacity(capacity_bytes)?;
+        let geom = LogGeometry::for_capacity(capacity_bytes)?;
         let file = sys::create(&place)?;
         Self::build(&file, geom).inspect_err(|_| {
             let _ = sys::unlink(&place);
@@ -136,21 +136,21 @@ impl Log {
     /// process and children forked afterwards share it through the same
     /// `Log`. Capacity and errors as [`Log::create`].
     pub fn create_anon(capacity_bytes: u64) -> Result<Log> {
-        let geom = Geometry::for_capacity(capacity_bytes)?;
+        let geom = LogGeometry::for_capacity(capacity_bytes)?;
         let file = crate::sys::shm::memfd(c"maph-log")?;
         Self::build(&file, geom)
     }
 
-    fn build(file: &std::fs::File, geom: Geometry) -> Result<Log> {
+    fn build(file: &std::fs::File, geom: LogGeometry) -> Result<Log> {
         file.set_len(geom.total_len).map_err(|e| Error::from_io(&e, "sizing the log buffer"))?;
         crate::sys::space::reserve(file, geom.total_len, "the log buffer")?;
-        let r = Region::map(file, geom)?;
+        let r = LogRegion::map(file, geom)?;
         // Zero-filled: every slot reads free(lap 0), tail = head = 0.
         r.write_header(&geom.encode(current_pid()));
         Ok(Log::wrap(r))
     }
 
-    fn wrap(r: Region) -> Log {
+    fn wrap(r: LogRegion) -> Log {
         Log { r, drain: Mutex::new(drain::DrainState::default()) }
     }
 
@@ -173,8 +173,8 @@ impl Log {
                 file.read_exact_at(&mut h, 0)
                     .map_err(|e| Error::from_io(&e, "reading the log header"))?;
                 if h[..8] != [0; 8] {
-                    let geom = Geometry::decode(&h, len)?;
-                    return Ok(Log::wrap(Region::map(&file, geom)?));
+                    let geom = LogGeometry::decode(&h, len)?;
+                    return Ok(Log::wrap(LogRegion::map(&file, geom)?));
                 }
             }
             if start.elapsed() > Duration::from_secs(2) {
@@ -334,7 +334,7 @@ impl Log {
         let timeout = match when_full {
             WhenFull::Drop => {
                 dropped.fetch_add(1, Ordering::Relaxed);
-                return Err(Error::Full);
+                return Err(Error::Dropped);
             }
             WhenFull::Wait(d) => d,
         };

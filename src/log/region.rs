@@ -1,6 +1,6 @@
 //! The unsafe core of the log: the only code that touches its mapping.
 //!
-//! A `Region` owns a shared mapping whose geometry `layout::Geometry` built
+//! A `LogRegion` owns a shared mapping whose geometry `layout::LogGeometry` built
 //! or validated. Every method is safe to call: slot indices and offsets are
 //! checked here (a bad one panics, which the C boundary turns into
 //! `MAPH_E_PANIC`), so no value read from shared memory can make us touch
@@ -13,29 +13,29 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 
-use super::layout::{self, Geometry, SLOT_SIZE};
+use super::layout::{self, LogGeometry, SLOT_SIZE};
 use crate::error::Error;
 
 /// A mapped log buffer.
-pub struct Region {
+pub struct LogRegion {
     /// Owns the mapping (unmapped on drop); reached through `base`.
     #[allow(dead_code)]
     map: MmapRaw,
     base: *mut u8,
-    geom: Geometry,
+    geom: LogGeometry,
 }
 
-// SAFETY: a `Region` hands out atomics over the mapping and copies bytes in
+// SAFETY: a `LogRegion` hands out atomics over the mapping and copies bytes in
 // and out through raw pointers; atomics are sound from any thread, and the
 // copies never form references to shared bytes. `base` points into the
-// mapping owned by `map`, which lives as long as the `Region`.
-unsafe impl Send for Region {}
+// mapping owned by `map`, which lives as long as the `LogRegion`.
+unsafe impl Send for LogRegion {}
 // SAFETY: as for `Send`.
-unsafe impl Sync for Region {}
+unsafe impl Sync for LogRegion {}
 
-impl Region {
+impl LogRegion {
     /// Maps `geom.total_len` bytes of `file` shared and writable.
-    pub fn map(file: &File, geom: Geometry) -> Result<Region, Error> {
+    pub fn map(file: &File, geom: LogGeometry) -> Result<LogRegion, Error> {
         let len = usize::try_from(geom.total_len)
             .map_err(|_| Error::TooLarge("log larger than the address space"))?;
         let map = MmapOptions::new()
@@ -45,12 +45,12 @@ impl Region {
         assert!(map.len() as u64 >= geom.total_len, "mapping shorter than the log");
         let base = map.as_mut_ptr();
         assert!((base as usize).is_multiple_of(4096), "mapping not page-aligned");
-        Ok(Region { map, base, geom })
+        Ok(LogRegion { map, base, geom })
     }
 
     /// The validated geometry.
     #[inline]
-    pub fn geom(&self) -> &Geometry {
+    pub fn geom(&self) -> &LogGeometry {
         &self.geom
     }
 
