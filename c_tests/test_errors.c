@@ -19,7 +19,7 @@
  *
  * File offsets used below (docs/FORMAT.md): header u32 version at 8, u32
  * slot_size at 16, u64 slot_count at 24, u64 slots_offset at 56, u64
- * checksum at 88, u64 keys_outside_mphf at 144, u64 longest_probe at 192;
+ * ctrl_offset at 88, u64 checksum at 96, u64 keys_outside_mphf at 144, u64 longest_probe at 192;
  * slot: u64 seqlock word at +0, u32 key_len at +8, u32 val_len at +12, u32
  * state at +16 (1 = live), key at +32.
  */
@@ -216,9 +216,9 @@ static void test_open_with_any_flipped_checksummed_header_byte_reports_corrupt(v
     char p[H_PATH_MAX];
     int off;
     REQUIRE(make_store(p, "s.maph") != NULL);
-    /* bytes [0, 96): the checked fields and the checksum itself; version
+    /* bytes [0, 104): the checked fields and the checksum itself; version
      * (8..11) is checked first and answers MAPH_E_VERSION, below */
-    for (off = 0; off < 96; off++) {
+    for (off = 0; off < 104; off++) {
         unsigned char b;
         if (off >= 8 && off < 12) continue;
         REQUIRE(h_pread(p, off, &b, 1) == 0);
@@ -258,12 +258,13 @@ static void test_open_with_counters_beyond_their_limits_reports_corrupt(void) {
 
 /* ---- MAPH_E_VERSION ---------------------------------------------------- */
 
-static void test_open_of_version_2_store_reports_version_before_checksum(void) {
+static void test_open_of_another_format_version_reports_version_before_checksum(void) {
     char p[H_PATH_MAX];
-    static const uint32_t versions[] = {2, 0, 0xFFFFFFFFu};
+    /* 1: a store made before the control bytes (format 1) */
+    static const uint32_t versions[] = {1, 3, 0, 0xFFFFFFFFu};
     size_t i;
     REQUIRE(make_store(p, "s.maph") != NULL);
-    REQUIRE(h_read_u32(p, 8) == 1);
+    REQUIRE(h_read_u32(p, 8) == 2);
     for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         REQUIRE(h_write_u32(p, 8, versions[i]) == 0);
         EXPECT_OPEN_FAILS(p, MAPH_E_VERSION);
@@ -543,7 +544,7 @@ int main(void) {
     RUN(test_open_with_changed_slot_count_fails_checksum_and_reports_corrupt);
     RUN(test_open_with_any_flipped_checksummed_header_byte_reports_corrupt);
     RUN(test_open_with_counters_beyond_their_limits_reports_corrupt);
-    RUN(test_open_of_version_2_store_reports_version_before_checksum);
+    RUN(test_open_of_another_format_version_reports_version_before_checksum);
     RUN(test_get_of_slot_whose_value_length_exceeds_the_slot_reports_corrupt);
     RUN(test_get_of_slot_whose_key_length_exceeds_the_slot_reports_corrupt);
     RUN(test_set_beyond_slot_capacity_reports_too_large);

@@ -2,9 +2,8 @@
 //!
 //! Keys are taken in groups of `GROUP`: the group's hashes are computed
 //! together (`hash_batch`: AVX2 lanes where the CPU has them), then every
-//! key's home slot is prefetched (its first three cache lines), then the
-//! MPHF is evaluated once per key and its slot prefetched where it differs,
-//! and only then are the slots read, so the group's cache misses overlap
+//! key's control word and home slot (its first cache lines) are
+//! prefetched, and only then are the control words and slots read, so the group's cache misses overlap
 //! instead of following one another (memory-level
 //! parallelism; the batched, prefetched lookups of MICA, Lim et al.,
 //! NSDI 2014).
@@ -30,40 +29,31 @@ impl Store {
     /// key's error (`NotFound`, `BufferTooSmall(n)`, `InvalidArg` for an
     /// empty key, `TooLarge`, `Corrupt`, `Busy`). `keys`, `bufs` and `out`
     /// must have the same length (panics otherwise). Lock-free, thread- and
-    /// process-safe; uses the MPHF after `optimize()`.
+    /// process-safe.
     pub fn mget(&self, keys: &[&[u8]], bufs: &mut [&mut [u8]], out: &mut [Result<usize>]) {
         assert!(keys.len() == bufs.len() && keys.len() == out.len(), "mget: lengths differ");
-        let view = self.current_view();
         let r = self.region();
         let mut hashes = [0u64; GROUP];
         let mut locs = [None; GROUP];
-        let mut hints = [None; GROUP];
         for start in (0..keys.len()).step_by(GROUP) {
             let end = (start + GROUP).min(keys.len());
             let ks = &keys[start..end];
             let hs = &mut hashes[..ks.len()];
             self.hash_group(ks, hs);
-            // Start every slot's lines loading before reading any of them:
-            // the home slots first (their loads overlap the MPHF's work),
-            // then the MPHF's slots where they differ.
+            // Start every key's control word and home slot loading before
+            // reading any of them.
             for (j, &h) in hs.iter().enumerate() {
                 let loc = self.locate_hashed(h);
+                r.prefetch_ctrl(loc.home / 8);
                 r.prefetch_slot(loc.home);
                 locs[j] = Some(loc);
-            }
-            for (j, &h) in hs.iter().enumerate() {
-                let home = locs[j].as_ref().map_or(0, |l| l.home);
-                hints[j] = self.mphf_slot(h, home, &view);
-                if let Some(idx) = hints[j].filter(|&i| i != home) {
-                    r.prefetch_slot(idx);
-                }
             }
             for (j, &k) in ks.iter().enumerate() {
                 let i = start + j;
                 let buf = &mut *bufs[i];
                 let loc = locs[j].expect("set above");
                 out[i] = self.check_key(k).and_then(|()| {
-                    let (vl, _, _) = self.probe_from(k, &loc, hints[j], |idx, kl, vl| {
+                    let (vl, _, _) = self.probe_from(k, hs[j], &loc, |idx, kl, vl| {
                         if vl <= buf.len() {
                             r.copy_out(idx, kl, &mut buf[..vl]);
                         }

@@ -10,7 +10,8 @@
 //!
 //! ```text
 //! [0, 4096)                         header (fixed fields, checksum, shared counters)
-//! [4096, slots_offset)              lock table: lock_count entries of 16 bytes
+//! [4096, ctrl_offset)               lock table: lock_count entries
+//! [ctrl_offset, slots_offset)       control bytes: one per slot (ctrl.rs)
 //! [slots_offset, extra_offset)      slot_count slots of slot_size bytes
 //! [extra_offset, file_len)          extra section: two MPHF banks
 //! ```
@@ -24,7 +25,7 @@ use crate::error::Error;
 /// Magic bytes at offset 0 of every store.
 pub const MAGIC: [u8; 8] = *b"MAPHSTOR";
 /// The format version this library reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Size of the header in bytes (one 4 KiB page).
 pub const HEADER_SIZE: usize = 4096;
 /// Hash function id 1: XXH3-64 with the store's 64-bit seed
@@ -118,10 +119,12 @@ pub const OFF_EXTRA_OFFSET: usize = 64;
 pub const OFF_EXTRA_LEN: usize = 72;
 /// Offset in the header of `file_len` (see docs/FORMAT.md).
 pub const OFF_FILE_LEN: usize = 80;
+/// Offset in the header of `ctrl_offset` (see docs/FORMAT.md).
+pub const OFF_CTRL_OFFSET: usize = 88;
 /// Offset in the header of `checksum` (see docs/FORMAT.md).
-pub const OFF_CHECKSUM: usize = 88;
+pub const OFF_CHECKSUM: usize = 96;
 /// The checksum covers bytes `[0, CHECKSUMMED_LEN)`.
-pub const CHECKSUMMED_LEN: usize = 88;
+pub const CHECKSUMMED_LEN: usize = 96;
 
 // Shared counters (written while the store is in use; not checksummed).
 // Each group sits on its own cache line. Live keys and tombstones are
@@ -198,6 +201,7 @@ pub struct Geometry {
     lock_count: u32,
     seed: u64,
     locks_offset: u64,
+    ctrl_offset: u64,
     slots_offset: u64,
     extra_offset: u64,
     extra_len: u64,
@@ -226,8 +230,8 @@ impl Geometry {
             return Err(Error::InvalidArg("lock count must be a power of two up to 2^20"));
         }
         let locks_offset = HEADER_SIZE as u64;
-        let slots_offset =
-            align_page(locks_offset + u64::from(lock_count) * lock_stride(slot_size));
+        let ctrl_offset = align_page(locks_offset + u64::from(lock_count) * lock_stride(slot_size));
+        let slots_offset = align_page(ctrl_offset + ctrl_len(slot_count));
         let extra_offset = slot_count
             .checked_mul(u64::from(slot_size))
             .and_then(|b| b.checked_add(slots_offset))
@@ -247,6 +251,7 @@ impl Geometry {
             lock_count,
             seed,
             locks_offset,
+            ctrl_offset,
             slots_offset,
             extra_offset,
             extra_len,
@@ -288,6 +293,20 @@ impl Geometry {
     #[inline]
     pub fn locks_offset(&self) -> u64 {
         self.locks_offset
+    }
+
+    /// Byte offset of the control bytes (page-aligned).
+    #[inline]
+    pub fn ctrl_offset(&self) -> u64 {
+        self.ctrl_offset
+    }
+
+    /// Number of 8-byte control words: `ceil(slot_count / 8)`. Word `w`
+    /// holds the control bytes of slots `8w .. 8w + 8` (byte `i % 8` of the
+    /// little-endian word is slot `i`'s).
+    #[inline]
+    pub fn ctrl_words(&self) -> u64 {
+        self.slot_count.div_ceil(8)
     }
 
     /// Byte offset of slot 0 (page-aligned).
@@ -342,6 +361,7 @@ impl Geometry {
         put64(h, OFF_EXTRA_OFFSET, self.extra_offset);
         put64(h, OFF_EXTRA_LEN, self.extra_len);
         put64(h, OFF_FILE_LEN, self.file_len);
+        put64(h, OFF_CTRL_OFFSET, self.ctrl_offset);
         let sum = checksum(&h[..CHECKSUMMED_LEN]);
         put64(h, OFF_CHECKSUM, sum);
     }
@@ -384,6 +404,7 @@ impl Geometry {
             other => other,
         })?;
         if get64(h, OFF_LOCKS_OFFSET) != g.locks_offset
+            || get64(h, OFF_CTRL_OFFSET) != g.ctrl_offset
             || get64(h, OFF_SLOTS_OFFSET) != g.slots_offset
             || get64(h, OFF_EXTRA_OFFSET) != g.extra_offset
         {
@@ -413,6 +434,12 @@ impl Geometry {
 /// Whether `s` is an allowed slot size.
 pub fn valid_slot_size(s: u32) -> bool {
     s.is_power_of_two() && (MIN_SLOT_SIZE..=MAX_SLOT_SIZE).contains(&s)
+}
+
+/// Bytes of the control-byte section before page alignment: one byte per
+/// slot, rounded up to whole 8-byte words.
+pub fn ctrl_len(slot_count: u64) -> u64 {
+    slot_count.div_ceil(8) * 8
 }
 
 fn align_page(x: u64) -> u64 {
@@ -462,7 +489,8 @@ mod tests {
     fn slots_start_page_aligned_after_the_lock_table() {
         let g = Geometry::new(10, 64, 4, 4096, 1).unwrap();
         assert_eq!(g.locks_offset, 4096);
-        assert_eq!(g.slots_offset, 4096 + 4096 * 128);
+        assert_eq!(g.ctrl_offset, 4096 + 4096 * 128);
+        assert_eq!(g.slots_offset, g.ctrl_offset + 4096);
         assert_eq!(g.slots_offset % 4096, 0);
         assert_eq!(g.extra_offset, g.slots_offset + 640);
         assert_eq!(g.file_len, g.extra_offset + 2 * mphf_bank_len(10));
@@ -497,7 +525,7 @@ mod tests {
     fn wrong_version_and_hash_are_version_errors() {
         let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
         let mut h = header(&g);
-        put32(&mut h, OFF_VERSION, 2);
+        put32(&mut h, OFF_VERSION, FORMAT_VERSION + 1);
         assert!(matches!(Geometry::decode(&h, g.file_len), Err(Error::Version(_))));
         let mut h = header(&g);
         put32(&mut h, OFF_HASH_ID, 9);
@@ -521,6 +549,7 @@ mod tests {
             (OFF_MAX_PROBES, 5000, true),      // more than slots
             (OFF_LOCK_COUNT, 3, true),         // not a power of two
             (OFF_SLOTS_OFFSET, 0, false),      // slots over the header
+            (OFF_CTRL_OFFSET, 4096, false),    // control bytes over the locks
             (OFF_EXTRA_LEN, u64::MAX, false),  // length overflow
             (OFF_FILE_LEN, 1 << 62, false),    // disagrees with sections
         ];

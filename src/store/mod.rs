@@ -13,6 +13,7 @@
 //! on one `Store`, and from many processes mapping the same file.
 
 pub mod batch;
+mod ctrl;
 mod expiry;
 pub mod format;
 mod lock_table;

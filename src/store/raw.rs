@@ -205,6 +205,29 @@ impl Region {
         }
     }
 
+    /// Control word `w` (the control bytes of slots `8w .. 8w + 8`, see
+    /// `ctrl.rs`). Panics when `w >= ctrl_words`.
+    #[inline]
+    pub fn ctrl_word(&self, w: u64) -> &AtomicU64 {
+        assert!(w < self.geom.ctrl_words(), "control word out of range");
+        // SAFETY: `Geometry` placed `ctrl_words * 8` bytes at the
+        // page-aligned `ctrl_offset`, before the slots and inside the
+        // mapping; `w < ctrl_words`, so the 8-aligned word is in bounds.
+        unsafe {
+            AtomicU64::from_ptr(
+                self.base.add(self.geom.ctrl_offset() as usize + (w as usize) * 8).cast(),
+            )
+        }
+    }
+
+    /// Asks for the cache line holding control word `w` (a hint; never
+    /// faults).
+    #[inline]
+    pub fn prefetch_ctrl(&self, w: u64) {
+        let p: *const AtomicU64 = self.ctrl_word(w);
+        prefetch(p.cast());
+    }
+
     /// The seqlock word of slot `idx`.
     #[inline]
     pub fn seq(&self, idx: u64) -> &AtomicU64 {
@@ -295,17 +318,9 @@ impl Region {
         let to = to.min(self.geom.slot_size() as usize);
         let mut off = from & !63;
         while off < to {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `_mm_prefetch` is a hint that never faults; `p + off`
-            // is inside the slot (`off < slot_size`), and SSE is part of the
-            // x86_64 baseline.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    p.add(off).cast(),
-                )
-            };
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = p;
+            // `wrapping_add` keeps the pointer arithmetic safe; `off` is
+            // inside the slot (`off < slot_size`) anyway.
+            prefetch(p.wrapping_add(off));
             off += 64;
         }
     }
@@ -430,4 +445,18 @@ impl<'a> SlotRef<'a> {
         }
         true
     }
+}
+
+/// Asks the CPU to start loading the cache line of `p` (`_mm_prefetch`,
+/// T0). A hint: it never faults, whatever `p` is.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` is a hint that never faults, for any address;
+    // SSE is part of the x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

@@ -1,7 +1,10 @@
 //! The read path: find a key's slot and read it under its seqlock.
 //!
-//! `fastrange` home slot, then (after `optimize()`) the MPHF's slot, then
-//! linear probing up to the maximum probe distance; each slot is read
+//! `fastrange` home slot, then linear probing through the control bytes
+//! (`ctrl.rs`): only slots whose control byte carries the key's 7-bit tag
+//! are read, and an `EMPTY` byte ends the search, so a miss usually reads
+//! no slot and a hit one. After `optimize()`, a probe sequence longer than
+//! one control word asks the MPHF for the key's slot. Each slot is read
 //! between a seqlock `read_begin` and `read_validate` and its key compared
 //! in full. No lock; a slot found locked is waited on (bounded), and after a
 //! millisecond its writer is checked and, if dead, its write repaired
@@ -10,9 +13,10 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::store::ctrl;
 use crate::store::expiry::expired;
+use crate::store::format::LOCK_OFF_OWNER;
 use crate::store::format::{SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, STATE_LIVE};
-use crate::store::mphf::View;
 use crate::store::raw::Region;
 use crate::store::{Loc, Store, ValueRef};
 use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
@@ -38,59 +42,119 @@ impl Store {
         &self, key: &[u8], f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
         self.check_key(key)?;
-        let view = self.current_view();
-        self.probe_read_hashed(key, self.hash(key), &view, f)
+        self.probe_read_hashed(key, self.hash(key), f)
     }
 
-    /// `probe_read` with the key's hash and MPHF view already at hand. The
-    /// key must be valid (`check_key`).
+    /// `probe_read` with the key's hash at hand. The key must be valid
+    /// (`check_key`).
     ///
-    /// The home slot is prefetched before the MPHF is evaluated, so that the
-    /// MPHF's own memory reads overlap the slot's; the MPHF's slot (usually
-    /// the home slot, else a few slots on, in the same page) is prefetched
-    /// as soon as it is known.
+    /// The home slot is prefetched first, so that its load overlaps the
+    /// read of the control word (most keys sit in their home slot).
     #[inline]
     pub(crate) fn probe_read_hashed<R>(
-        &self, key: &[u8], h: u64, view: &View, f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], h: u64, f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
         let loc = self.locate_hashed(h);
         self.region.prefetch_slot(loc.home);
-        let hint = self.mphf_slot(h, loc.home, view);
-        if let Some(idx) = hint {
-            if idx != loc.home {
-                self.region.prefetch_slot(idx);
-            }
-        }
-        self.probe_from(key, &loc, hint, f)
+        self.probe_from(key, h, &loc, f)
     }
 
-    /// The slot the MPHF names for hash `h` (home `home`), if any.
-    #[inline]
-    pub(crate) fn mphf_slot(&self, h: u64, home: u64, view: &View) -> Option<u64> {
-        view.index.as_ref().and_then(|i| i.distance(h)).map(|d| self.wrap(home + d))
-    }
-
-    /// Looks `key` up from `loc`: first in slot `hint` (the MPHF's answer)
-    /// if given, then by probing from home. Prefetching is the caller's.
+    /// Looks `key` (hash `h`) up from `loc` through the control bytes: one
+    /// control word (8 slots) at a time, reading only the slots whose byte
+    /// carries the key's tag, up to the first `EMPTY` byte or the maximum
+    /// probe distance. When the first word neither holds the key nor ends
+    /// the sequence (a long probe sequence) and an MPHF is in force, the
+    /// slot it names is read before the scan goes on. Prefetching is the
+    /// caller's.
     #[inline]
     pub(crate) fn probe_from<R>(
-        &self, key: &[u8], loc: &Loc, hint: Option<u64>, mut f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], h: u64, loc: &Loc, mut f: impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
-        if let Some(idx) = hint {
-            // The MPHF names one slot; on any mismatch, probe as usual.
-            if let Slot::Hit(out, w) = self.read_slot(idx, key, loc.tag, &mut f)? {
-                return Ok((out, idx, w));
+        match self.scan_ctrl(key, h, loc, &mut f) {
+            Err(Error::NotFound) if self.repaired_stripe(loc) => {
+                self.scan_ctrl(key, h, loc, &mut f)
             }
+            other => other,
         }
+    }
+
+    /// After a miss: whether the key's lock entry was held by a dead
+    /// writer, now repaired. A writer killed after it locked a slot but
+    /// before it published the slot's control byte leaves a write that no
+    /// control byte leads to; the key's own lock entry still names the dead
+    /// writer, so a miss looks there (one load; a liveness check only when
+    /// the entry is held) and completes the write before answering, so that
+    /// a key written by a dead writer never appears after a miss.
+    #[inline]
+    fn repaired_stripe(&self, loc: &Loc) -> bool {
+        let owner = self.region.lock_u32(loc.lock, LOCK_OFF_OWNER).load(Ordering::Acquire);
+        owner != 0 && self.rescue_entry(loc.lock)
+    }
+
+    /// The scan of `probe_from`, once.
+    #[inline]
+    fn scan_ctrl<R>(
+        &self, key: &[u8], h: u64, loc: &Loc, f: &mut impl FnMut(u64, usize, usize) -> R,
+    ) -> Result<(R, u64, u64)> {
+        let r = &self.region;
+        let n = r.geom().slot_count();
+        let max = u64::from(r.geom().max_probes());
+        let want = ctrl::full(loc.tag);
         let mut idx = loc.home;
-        for _ in 0..self.region.geom().max_probes() {
-            match self.read_slot(idx, key, loc.tag, &mut f)? {
-                Slot::Hit(out, w) => return Ok((out, idx, w)),
-                Slot::Never => return Err(Error::NotFound),
-                Slot::Other => idx = self.next_slot(idx),
+        let mut seen = 0u64;
+        loop {
+            let w = idx / 8;
+            let from = idx % 8;
+            let to = (n - w * 8).min(8).min(from + (max - seen));
+            let g = r.ctrl_word(w).load(Ordering::Acquire);
+            let lanes = ctrl::lanes(from, to);
+            let empty = ctrl::match_empty(g) & lanes;
+            let mut cand = ctrl::match_byte(g, want) & lanes;
+            if empty != 0 {
+                // Only the candidates before the first EMPTY byte.
+                cand &= (empty & empty.wrapping_neg()) - 1;
             }
+            while cand != 0 {
+                let i = w * 8 + ctrl::first(cand);
+                if let Slot::Hit(out, word) = self.read_slot(i, key, loc.tag, f)? {
+                    return Ok((out, i, word));
+                }
+                cand &= cand - 1;
+            }
+            if empty != 0 {
+                return Err(Error::NotFound);
+            }
+            if seen == 0 {
+                if let Some(hit) = self.probe_mphf(key, h, loc, to - from, f)? {
+                    return Ok(hit);
+                }
+            }
+            seen += to - from;
+            if seen >= max {
+                return Err(Error::NotFound);
+            }
+            idx = if (w + 1) * 8 >= n { 0 } else { (w + 1) * 8 };
         }
-        Err(Error::NotFound)
+    }
+
+    /// The MPHF's answer for a long probe sequence: reads the slot it names
+    /// for `h` if that lies past the `seen` slots already scanned.
+    #[cold]
+    fn probe_mphf<R>(
+        &self, key: &[u8], h: u64, loc: &Loc, seen: u64, f: &mut impl FnMut(u64, usize, usize) -> R,
+    ) -> Result<Option<(R, u64, u64)>> {
+        let view = self.current_view();
+        let Some(d) = view.index.as_ref().and_then(|i| i.distance(h)) else {
+            return Ok(None);
+        };
+        if d < seen || d >= u64::from(self.region.geom().max_probes()) {
+            return Ok(None);
+        }
+        let idx = self.wrap(loc.home + d);
+        Ok(match self.read_slot(idx, key, loc.tag, f)? {
+            Slot::Hit(out, w) => Some((out, idx, w)),
+            _ => None,
+        })
     }
 
     /// Reads slot `idx` for `key` (tag `tag`) under its seqlock.

@@ -16,6 +16,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::store::ctrl;
 use crate::store::format::{
     self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB, LOCK_OFF_OWNER,
     LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN,
@@ -67,6 +68,24 @@ impl Store {
         }
     }
 
+    /// Repairs lock entry `e` if its owner is dead (and this handle may
+    /// write). True when a repair ran.
+    #[cold]
+    pub(crate) fn rescue_entry(&self, e: usize) -> bool {
+        let r = self.region();
+        let owner = r.lock_u32(e, LOCK_OFF_OWNER).load(Ordering::Acquire);
+        if !r.writable() || owner == 0 || crate::sys::pid::process_alive(owner) {
+            return false;
+        }
+        match lock_table::try_acquire(r, e, true) {
+            Some((guard, _)) => {
+                self.repair_entry(guard.entry());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Finishes or discards the write a dead owner of entry `e` left (see the
     /// module docs). The caller owns `e`.
     pub(crate) fn repair_entry(&self, e: usize) {
@@ -91,7 +110,9 @@ impl Store {
         let applied = if is_locked(cur) && owner_of(cur) as usize == e {
             // Died inside the slot: complete the write.
             r.apply_image(e, idx, len);
-            seqlock::unlock(seq, cur, r.lock_u32(e, LOCK_OFF_TAG).load(Ordering::Relaxed));
+            let tag = r.lock_u32(e, LOCK_OFF_TAG).load(Ordering::Relaxed);
+            r.set_ctrl(idx, ctrl::for_state(state, tag));
+            seqlock::unlock(seq, cur, tag);
             true
         } else if is_locked(cur) {
             // Another key's writer is in the slot: it was free, so our write
@@ -154,9 +175,14 @@ impl Store {
     }
 
     /// Takes over every lock entry whose owner is dead and repairs its
-    /// unfinished write. Returns how many entries it repaired. Run it after
-    /// processes were killed, before `check`; lookups and writes also repair
-    /// what they meet on their own. Errors: `ReadOnly`.
+    /// unfinished write, then republishes every control byte that disagrees
+    /// with its slot (a state a crash of the machine can leave: the control
+    /// bytes and the slots are on different pages, written back in any
+    /// order). Returns how many entries and slots it repaired. Run it after
+    /// processes were killed or the machine lost power, before `check`;
+    /// lookups and writes also repair dead writers' writes they meet on
+    /// their own. Reads every slot's first cache line. Errors: `ReadOnly`,
+    /// `Busy` when a slot stays locked by a live writer past the wait limit.
     pub fn recover(&self) -> Result<usize> {
         let r = self.region();
         if !r.writable() {
@@ -170,6 +196,20 @@ impl Store {
                     self.repair_entry(guard.entry());
                     n += 1;
                 }
+            }
+        }
+        for idx in 0..r.geom().slot_count() {
+            let w = r.seq(idx).load(Ordering::Acquire);
+            if w != 0
+                && !is_locked(w)
+                && r.ctrl_byte(idx)
+                    != ctrl::for_state(
+                        r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed),
+                        seqlock::tag_of(w),
+                    )
+                && self.rewrite_in_place(idx)?
+            {
+                n += 1;
             }
         }
         Ok(n)

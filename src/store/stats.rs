@@ -2,9 +2,10 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::store::ctrl;
 use crate::store::format::{self, OFF_LONGEST_PROBE, SLOT_OFF_STATE, STATE_LIVE, STATE_TOMBSTONE};
 use crate::store::Store;
-use crate::sync::seqlock::is_locked;
+use crate::sync::seqlock::{is_locked, tag_of};
 
 /// A snapshot of a store's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -72,7 +73,8 @@ impl Store {
     }
 
     /// Walks every slot and checks every invariant: lengths fit, states are
-    /// known, no slot is left locked, every live key is reachable from its
+    /// known, no slot is left locked, each control byte agrees with its
+    /// slot, every live key is reachable from its
     /// home within the probe distance and appears once, the counters match.
     /// Returns the list of violations (empty when the store is sound). Takes
     /// no locks: run it when no writer is active, or expect transient
@@ -95,6 +97,12 @@ impl Store {
             }
             let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
             let (kl, vl) = r.lens(idx);
+            let (byte, want) = (r.ctrl_byte(idx), ctrl::for_state(state, tag_of(w)));
+            if byte != want {
+                errs.push(format!(
+                    "slot {idx}: control byte {byte:#04x}, the slot's state says {want:#04x}"
+                ));
+            }
             match state {
                 STATE_TOMBSTONE => tomb += 1,
                 STATE_LIVE => {

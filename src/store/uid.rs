@@ -37,8 +37,7 @@ impl Store {
 
     fn probe_read_uid<R>(&self, key: &[u8], mut f: impl FnMut(u64) -> R) -> Result<(R, u64, u64)> {
         self.check_key(key)?;
-        let view = self.current_view();
-        self.probe_read_hashed(key, self.hash(key), &view, |idx, _, _| f(idx))
+        self.probe_read_hashed(key, self.hash(key), |idx, _, _| f(idx))
     }
 
     /// Copies the value of the key with `uid` into `buf`; returns its

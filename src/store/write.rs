@@ -29,6 +29,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::store::ctrl;
 use crate::store::expiry::{expired, now_ms};
 use crate::store::format::{
     self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB, LOCK_OFF_REDO,
@@ -206,6 +207,7 @@ impl Store {
             return false;
         };
         r.apply_image(e, idx, IMAGE_HEAD + key.len() + val.len());
+        r.set_ctrl(idx, ctrl::for_state(state, tag));
         seqlock::unlock(seq, locked, tag);
         r.lock_u64(e, LOCK_OFF_LIVE).store(new_live, Ordering::Relaxed);
         r.lock_u64(e, LOCK_OFF_TOMB).store(new_tomb, Ordering::Relaxed);
@@ -327,6 +329,47 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Writes slot `idx` again with its own contents through the redo
+    /// protocol, so that its control byte is published from its state
+    /// (`recover` uses it for control bytes a crash left stale). True when
+    /// the slot was rewritten; false when it was never written, was
+    /// changed by another writer meanwhile (whose write published its
+    /// byte), or its lengths do not fit (`check` reports that).
+    pub(crate) fn rewrite_in_place(&self, idx: u64) -> Result<bool> {
+        let r = self.region();
+        let cap = self.slot_capacity();
+        let mut data = vec![0u8; cap];
+        let seq = r.seq(idx);
+        let (word, state, kl, vl, gen, exp) = loop {
+            let w = read_begin(seq);
+            if w == 0 {
+                return Ok(false);
+            }
+            if is_locked(w) {
+                self.wait_locked_slot(idx, w, &mut Backoff::new())?;
+                continue;
+            }
+            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+            let (kl, vl) = r.lens(idx);
+            let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
+            let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
+            if kl == 0 || kl.saturating_add(vl) > cap {
+                if read_validate(seq, w) {
+                    return Ok(false);
+                }
+                continue;
+            }
+            r.copy_out(idx, 0, &mut data[..kl + vl]);
+            if read_validate(seq, w) {
+                break (w, state, kl, vl, gen, exp);
+            }
+        };
+        let (key, val) = data[..kl + vl].split_at(kl);
+        let loc = self.locate(key);
+        let guard = self.lock_key(&loc)?;
+        Ok(self.commit(&guard, idx, word, tag_of(word), state, gen, exp, key, val, 0, 0))
     }
 
     fn check_fit(&self, key: &[u8], val: &[u8]) -> Result<()> {
@@ -551,8 +594,7 @@ impl Store {
     pub fn ttl(&self, key: &[u8]) -> Result<Option<u64>> {
         self.check_key(key)?;
         let r = self.region();
-        let view = self.current_view();
-        let (exp, _, _) = self.probe_read_hashed(key, self.hash(key), &view, |idx, _, _| {
+        let (exp, _, _) = self.probe_read_hashed(key, self.hash(key), |idx, _, _| {
             r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed)
         })?;
         Ok((exp != 0).then(|| exp.saturating_sub(now_ms())))
