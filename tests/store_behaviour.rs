@@ -25,6 +25,45 @@ fn colliding_tags_never_see_each_others_values() {
     assert_eq!(s.get_vec(b"48"), Err(Error::NotFound));
 }
 
+/// Two keys of one length whose 32-bit tags are equal (so their control
+/// bytes and seqlock tags match too) and that share the one home slot of
+/// a 2-slot store: only the full key compare tells them apart. Lengths
+/// cover each branch of the compare (under 4, 4 to 7, whole 8-byte words,
+/// and words plus an overlapping tail).
+#[test]
+fn keys_with_equal_tags_and_home_are_told_apart_by_the_full_key() {
+    let dir = common::TempDir::new("tags");
+    for width in [3usize, 6, 8, 13, 21] {
+        let s = Store::create(
+            dir.path(&format!("t{width}")),
+            &Options { slots: 2, max_probes: 2, seed: 7, ..Options::default() },
+        )
+        .unwrap();
+        let mut seen = std::collections::HashMap::new();
+        let (a, b) = (0u64..)
+            .find_map(|i| {
+                // `width` bytes, unique per `i < 2^24` in the last three
+                // (so for 13 and 21 the keys differ only in the tail).
+                let mut k = vec![b'x'; width];
+                k[width - 3..].copy_from_slice(&i.to_le_bytes()[..3]);
+                let tag = s.hash(&k) as u32;
+                match seen.insert(tag, k.clone()) {
+                    Some(other) if s.home_slot(&other) == s.home_slot(&k) => Some((other, k)),
+                    _ => None,
+                }
+            })
+            .unwrap();
+        s.set(&a, b"value of a").unwrap();
+        assert_eq!(s.get_vec(&b), Err(Error::NotFound), "width {width}: b read a's value");
+        s.set(&b, b"value of b").unwrap();
+        assert_eq!(s.get_vec(&a).unwrap(), b"value of a");
+        assert_eq!(s.get_vec(&b).unwrap(), b"value of b");
+        s.del(&a).unwrap();
+        assert_eq!(s.get_vec(&a), Err(Error::NotFound));
+        assert_eq!(s.get_vec(&b).unwrap(), b"value of b", "width {width}");
+    }
+}
+
 #[test]
 fn deleted_key_stays_deleted_and_others_stay_reachable() {
     let dir = common::TempDir::new("tomb");

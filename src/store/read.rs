@@ -4,7 +4,7 @@
 //! (`ctrl.rs`): only slots whose control byte carries the key's 7-bit tag
 //! are read, and an `EMPTY` byte ends the search, so a miss usually reads
 //! no slot and a hit one. After `optimize()`, a probe sequence longer than
-//! one control word asks the MPHF for the key's slot. Each slot is read
+//! 8 slots asks the MPHF for the key's slot. Each slot is read
 //! between a seqlock `read_begin` and `read_validate` and its key compared
 //! in full. No lock; a slot found locked is waited on (bounded), and after a
 //! millisecond its writer is checked and, if dead, its write repaired
@@ -62,7 +62,7 @@ impl Store {
     /// Looks `key` (hash `h`) up from `loc` through the control bytes: one
     /// control word (8 slots) at a time, reading only the slots whose byte
     /// carries the key's tag, up to the first `EMPTY` byte or the maximum
-    /// probe distance. When the first word neither holds the key nor ends
+    /// probe distance. When the first 8 slots neither hold the key nor end
     /// the sequence (a long probe sequence) and an MPHF is in force, the
     /// slot it names is read before the scan goes on. Prefetching is the
     /// caller's.
@@ -124,12 +124,13 @@ impl Store {
             if empty != 0 {
                 return Err(Error::NotFound);
             }
-            if seen == 0 {
-                if let Some(hit) = self.probe_mphf(key, h, loc, to - from, f)? {
+            let before = seen;
+            seen += to - from;
+            if before < 8 && seen >= 8 {
+                if let Some(hit) = self.probe_mphf(key, h, loc, seen, f)? {
                     return Ok(hit);
                 }
             }
-            seen += to - from;
             if seen >= max {
                 return Err(Error::NotFound);
             }
