@@ -227,6 +227,8 @@ impl Store {
             refresh: std::sync::Mutex::new(()),
             _file: file,
         };
+        // Huge pages where the memory allows (a hint; errors change nothing).
+        let _ = store.region.advise_huge_pages();
         store.current_view();
         Ok(store)
     }

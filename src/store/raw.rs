@@ -325,6 +325,21 @@ impl Region {
         }
     }
 
+    /// Asks the kernel for 2 MiB pages under the mapping
+    /// (`madvise(MADV_HUGEPAGE)`). A hint: it takes effect only where the
+    /// memory can have them — a tmpfs mounted `huge=advise` or where
+    /// `shmem_enabled` allows it (`huge=always` mounts need no hint); other
+    /// mappings ignore it, and so does this function's caller on error.
+    pub fn advise_huge_pages(&self) -> std::io::Result<()> {
+        // SAFETY: the range is exactly this mapping; MADV_HUGEPAGE changes
+        // no contents and no permissions.
+        let r = unsafe { libc::madvise(self.base.cast(), self.map.len(), libc::MADV_HUGEPAGE) };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Populates this process's page tables for the whole mapping without
     /// touching the data (`madvise(MADV_POPULATE_READ)`, Linux 5.14+), so
     /// later reads take no first-touch page fault. A forked child inherits a
