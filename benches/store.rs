@@ -568,6 +568,36 @@ fn maph_phase(phase: &str, m: &Maph, d: &Data, cfg: &Cfg, r: &mut Report) {
     let p = pass(hits.len(), |i| s.get(hits[i], &mut buf).is_ok());
     put_pass(r, &format!("{phase}.get_hit"), p);
 
+    // Two threads, each over the whole hit list from its own half onwards:
+    // total gets per second of wall time against one thread's wall rate.
+    let wall1 = p.wall_rate;
+    let t = Instant::now();
+    let ok: u64 = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..2)
+            .map(|k| {
+                let hits = &hits;
+                sc.spawn(move || {
+                    let mut b = vec![0u8; cap];
+                    let n = hits.len();
+                    (0..n)
+                        .map(|i| u64::from(s.get(hits[(i + k * n / 2) % n], &mut b).is_ok()))
+                        .sum::<u64>()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("reader thread")).sum()
+    });
+    let rate2 = 2.0 * hits.len() as f64 / t.elapsed().as_secs_f64();
+    r.put(&format!("{phase}.get_hit_throughput_2threads_wall"), rate2, "ops/s");
+    r.put(&format!("{phase}.get_hit_2threads_over_1thread_wall"), rate2 / wall1, "x");
+    if ok != 2 * hits.len() as u64 {
+        r.put(
+            &format!("{phase}.get_hit_2threads_failures"),
+            (2 * hits.len() as u64 - ok) as f64,
+            "ops",
+        );
+    }
+
     let lat = sampled(misses.len(), stride, |i| {
         matches!(s.get(misses[i], &mut buf), Err(Error::NotFound))
     });

@@ -92,7 +92,7 @@ impl Store {
     }
 
     /// The scan of `probe_from`, once.
-    #[inline]
+    #[inline(always)]
     fn scan_ctrl<R>(
         &self, key: &[u8], h: u64, loc: &Loc, f: &mut impl FnMut(u64, usize, usize) -> R,
     ) -> Result<(R, u64, u64)> {
@@ -159,7 +159,7 @@ impl Store {
     }
 
     /// Reads slot `idx` for `key` (tag `tag`) under its seqlock.
-    #[inline]
+    #[inline(always)]
     fn read_slot<R>(
         &self, idx: u64, key: &[u8], tag: u32, f: &mut impl FnMut(u64, usize, usize) -> R,
     ) -> Result<Slot<R>> {
