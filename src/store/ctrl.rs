@@ -95,13 +95,13 @@ pub fn match_empty(g: u64) -> u64 {
     !g & !(g << 7) & HI
 }
 
-/// Mask of the bytes `from..to` of a word (`from <= to <= 8`), as bit 7 of
-/// each byte.
+/// Mask of the bytes `from..to` of a word (`from <= to`, `1 <= to <= 8`),
+/// as bit 7 of each byte.
 #[inline]
 pub fn lanes(from: u64, to: u64) -> u64 {
-    let hi = if to >= 8 { u64::MAX } else { (1u64 << (to * 8)) - 1 };
-    let lo = (1u64 << (from * 8)) - 1;
-    hi & !lo & HI
+    // Shifts by 0..=56 only (`to == 8` shifts by 0: every byte).
+    let below_to = u64::MAX >> ((8 - to) * 8);
+    (u64::MAX << (from * 8)) & below_to & HI
 }
 
 /// Byte index (0..8) of the lowest byte flagged in a match mask.
@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn lane_masks_cover_exactly_their_bytes() {
         for from in 0..8 {
-            for to in from..=8 {
+            for to in from.max(1)..=8 {
                 let m = lanes(from, to);
                 for i in 0..8 {
                     assert_eq!(m >> (i * 8 + 7) & 1 == 1, (from..to).contains(&i));

@@ -307,8 +307,16 @@ impl Region {
     /// address depends on the key length read from the first line).
     #[inline]
     pub fn prefetch_slot(&self, idx: u64) {
-        let n = Self::PREFETCH_BYTES.min(self.geom.slot_size() as usize);
-        self.prefetch_range(idx, 0, n);
+        let p = self.slot_ptr(idx);
+        // Slots are at least 64 bytes; `wrapping_add` keeps the arithmetic
+        // safe, and a prefetch past a small slot is only a hint.
+        prefetch(p);
+        if self.geom.slot_size() as usize >= Self::PREFETCH_BYTES {
+            prefetch(p.wrapping_add(64));
+            prefetch(p.wrapping_add(128));
+        } else if self.geom.slot_size() >= 128 {
+            prefetch(p.wrapping_add(64));
+        }
     }
 
     /// Prefetches bytes `[from, to)` of slot `idx`, one hint per cache line.
