@@ -11,7 +11,13 @@
 # needs a git directory of the C++ maph's public repository, which this
 # project does not ship or build); point ANCHORS at its output directory
 # (default target/anchors). Drivers that are missing are reported and
-# skipped; maph's own driver is required. The machine's floor drifts by
+# skipped; maph's own driver is required.
+#
+# BEFORE_LIB=DIR adds a column "maph_before": maph's driver run again with
+# the libmaph.so in DIR (for example an older commit built in a worktree:
+# `git worktree add /tmp/before OLD && cargo build --release` there, then
+# BEFORE_LIB=/tmp/before/target/release), interleaved with the others, so
+# an engine change shows its figures before and after in one table. The machine's floor drifts by
 # ±30% between runs, so only medians of interleaved rounds compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +29,11 @@ read -r -a ARGS <<<"${WORKLOAD:-1000000 5000000 1000000}"
 [ -e target/release/libmaph.so.0 ] || ln -sf libmaph.so target/release/libmaph.so.0
 
 systems=()
-for d in maph_w1 maphcpp_v1 maphcpp_v3 lmdb_w1; do
+for d in maph_w1 maph_before maphcpp_v1 maphcpp_v3 lmdb_w1; do
+  if [ "$d" = maph_before ]; then
+    [ -n "${BEFORE_LIB:-}" ] && systems+=(maph_before)
+    continue
+  fi
   if [ -x "$ANCHORS/$d" ]; then
     systems+=("$d")
   else
@@ -37,8 +47,12 @@ trap 'rm -rf "$out"' EXIT
 for r in $(seq 1 "$ROUNDS"); do
   for s in "${systems[@]}"; do
     echo "round $r: $s ${ARGS[*]}" >&2
-    "$ANCHORS/$s" "${ARGS[@]}" >"$out/$s.$r" 2>"$out/$s.$r.err" \
-      || { echo "anchors: $s failed:" >&2; cat "$out/$s.$r.err" >&2; exit 1; }
+    if [ "$s" = maph_before ]; then
+      [ -e "$BEFORE_LIB/libmaph.so" ] || { echo "anchors: no $BEFORE_LIB/libmaph.so" >&2; exit 1; }
+      LD_LIBRARY_PATH="$BEFORE_LIB" "$ANCHORS/maph_w1" "${ARGS[@]}" >"$out/$s.$r" 2>"$out/$s.$r.err"
+    else
+      "$ANCHORS/$s" "${ARGS[@]}" >"$out/$s.$r" 2>"$out/$s.$r.err"
+    fi || { echo "anchors: $s failed:" >&2; cat "$out/$s.$r.err" >&2; exit 1; }
   done
 done
 
