@@ -17,7 +17,12 @@
 # the libmaph.so in DIR (for example an older commit built in a worktree:
 # `git worktree add /tmp/before OLD && cargo build --release` there, then
 # BEFORE_LIB=/tmp/before/target/release), interleaved with the others, so
-# an engine change shows its figures before and after in one table. The machine's floor drifts by
+# an engine change shows its figures before and after in one table.
+#
+# SMALL_PAGES=1 adds a column "maph_4k": maph's driver with madvise
+# (MADV_HUGEPAGE) made a no-op by an LD_PRELOAD shim (benches/no_huge_pages.c,
+# built here), i.e. maph on 4 KiB pages where the kernel would otherwise
+# give its file mapping 2 MiB pages — the pages the C++ original runs on. The machine's floor drifts by
 # ±30% between runs, so only medians of interleaved rounds compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +34,17 @@ read -r -a ARGS <<<"${WORKLOAD:-1000000 5000000 1000000}"
 [ -e target/release/libmaph.so.0 ] || ln -sf libmaph.so target/release/libmaph.so.0
 
 systems=()
-for d in maph_w1 maph_before maphcpp_v1 maphcpp_v3 lmdb_w1; do
+for d in maph_w1 maph_4k maph_before maphcpp_v1 maphcpp_v3 lmdb_w1; do
   if [ "$d" = maph_before ]; then
     [ -n "${BEFORE_LIB:-}" ] && systems+=(maph_before)
+    continue
+  fi
+  if [ "$d" = maph_4k ]; then
+    if [ "${SMALL_PAGES:-0}" = 1 ]; then
+      mkdir -p target/bench
+      gcc -shared -fPIC -O2 -o target/bench/no_huge_pages.so benches/no_huge_pages.c
+      systems+=(maph_4k)
+    fi
     continue
   fi
   if [ -x "$ANCHORS/$d" ]; then
@@ -47,7 +60,9 @@ trap 'rm -rf "$out"' EXIT
 for r in $(seq 1 "$ROUNDS"); do
   for s in "${systems[@]}"; do
     echo "round $r: $s ${ARGS[*]}" >&2
-    if [ "$s" = maph_before ]; then
+    if [ "$s" = maph_4k ]; then
+      LD_PRELOAD="$PWD/target/bench/no_huge_pages.so" "$ANCHORS/maph_w1" "${ARGS[@]}" >"$out/$s.$r" 2>"$out/$s.$r.err"
+    elif [ "$s" = maph_before ]; then
       [ -e "$BEFORE_LIB/libmaph.so" ] || { echo "anchors: no $BEFORE_LIB/libmaph.so" >&2; exit 1; }
       LD_LIBRARY_PATH="$BEFORE_LIB" "$ANCHORS/maph_w1" "${ARGS[@]}" >"$out/$s.$r" 2>"$out/$s.$r.err"
     else
