@@ -65,7 +65,42 @@ impl Store {
         }
         if let Some((guard, _)) = lock_table::try_acquire(r, e, true) {
             self.repair_entry(guard.entry());
+            if r.seq(idx).load(Ordering::Acquire) == w {
+                self.publish_orphan(idx, w);
+            }
         }
+    }
+
+    /// Publishes slot `idx`, left locked (word `w`) by lock entry `e` that
+    /// the caller now holds and has repaired: a slot still locked then is
+    /// an *orphan* — no writer is inside (one would hold `e`) and no redo
+    /// record names it. Only a crash of the machine (the slot's page
+    /// written back, the lock entry's page not) or a damaged file leaves
+    /// one. It is published as it stands, its tag recomputed from its key:
+    /// a live key stays live, anything that is not a well-formed live key
+    /// becomes a tombstone. Before this, every lookup that met it waited
+    /// 2 s and answered `Busy`.
+    fn publish_orphan(&self, idx: u64, w: u64) {
+        let r = self.region();
+        let cap = self.slot_capacity();
+        let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+        let (kl, vl) = r.lens(idx);
+        let well_formed = kl >= 1 && kl.saturating_add(vl) <= cap;
+        let tag = if well_formed {
+            let mut key = vec![0u8; kl];
+            r.copy_out(idx, 0, &mut key);
+            self.hash(&key) as u32
+        } else {
+            0
+        };
+        let state = if state == STATE_LIVE && well_formed {
+            STATE_LIVE
+        } else {
+            r.slot_u32(idx, SLOT_OFF_STATE).store(STATE_TOMBSTONE, Ordering::Relaxed);
+            STATE_TOMBSTONE
+        };
+        r.set_ctrl(idx, ctrl::for_state(state, tag));
+        seqlock::unlock(r.seq(idx), w, tag);
     }
 
     /// Repairs lock entry `e` if its owner is dead (and this handle may
@@ -129,6 +164,85 @@ impl Store {
             r.lock_u64(e, LOCK_OFF_TOMB).store(tomb, Ordering::Relaxed);
         }
         r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
+    }
+
+    /// Makes a tombstone of every live key that lookups cannot reach (a
+    /// never-written slot ends its probe sequence first) or that another
+    /// slot of the same key shadows. Only a machine crash leaves either: a
+    /// slot leaves the never-written state for good before any key is
+    /// placed past it, so a key beyond a slot that the file shows as never
+    /// written was written after the last `sync` — dropping it loses
+    /// nothing synced — and left alone it would come back when its key is
+    /// written again and then deleted. Returns how many it dropped.
+    fn drop_shadowed_keys(&self) -> Result<usize> {
+        let r = self.region();
+        let cap = self.slot_capacity();
+        let mut key = vec![0u8; cap];
+        let mut n = 0;
+        for idx in 0..r.geom().slot_count() {
+            let seq = r.seq(idx);
+            let w = read_begin(seq);
+            if w == 0 || is_locked(w) {
+                continue;
+            }
+            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+            let (kl, vl) = r.lens(idx);
+            if state != STATE_LIVE || kl == 0 || kl.saturating_add(vl) > cap {
+                continue;
+            }
+            r.copy_out(idx, 0, &mut key[..kl]);
+            if !read_validate(seq, w) {
+                continue;
+            }
+            let reached = match self.probe_read(&key[..kl], |_, _, _| ()) {
+                Ok((_, found, _)) => found == idx,
+                Err(Error::NotFound) => false,
+                Err(e) => return Err(e),
+            };
+            if !reached && self.delete_in_place(idx, w, &key[..kl])? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sets the store's live-key and tombstone counts from the slots, when
+    /// this handle can take every lock entry at once (no writer at work);
+    /// otherwise leaves them. The counts are kept per lock entry and only
+    /// their sums mean anything, so the sums go to entry 0. A machine crash
+    /// can leave them off: they sit on other pages than the slots.
+    fn recount(&self) {
+        let r = self.region();
+        let mut guards = Vec::with_capacity(r.geom().lock_count() as usize);
+        for e in 0..r.geom().lock_count() as usize {
+            match lock_table::try_acquire(r, e, true) {
+                Some((g, taken_over)) => {
+                    if taken_over {
+                        self.repair_entry(g.entry());
+                    }
+                    guards.push(g);
+                }
+                None => return,
+            }
+        }
+        let (mut live, mut tomb) = (0u64, 0u64);
+        for idx in 0..r.geom().slot_count() {
+            let w = r.seq(idx).load(Ordering::Acquire);
+            if w == 0 || is_locked(w) {
+                continue;
+            }
+            match r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) {
+                STATE_LIVE => live += 1,
+                STATE_TOMBSTONE => tomb += 1,
+                _ => {}
+            }
+        }
+        for e in 0..r.geom().lock_count() as usize {
+            let (l, t) = if e == 0 { (live, tomb) } else { (0, 0) };
+            r.lock_u64(e, LOCK_OFF_LIVE).store(l, Ordering::Relaxed);
+            r.lock_u64(e, LOCK_OFF_TOMB).store(t, Ordering::Relaxed);
+        }
+        drop(guards);
     }
 
     /// Whether slot `idx` (unlocked) shows the effect of entry `e`'s image:
@@ -198,6 +312,20 @@ impl Store {
                 }
             }
         }
+        // Slots left locked with no writer inside (a machine crash).
+        for idx in 0..r.geom().slot_count() {
+            let w = r.seq(idx).load(Ordering::Acquire);
+            let e = owner_of(w) as usize;
+            if is_locked(w) && e < r.geom().lock_count() as usize {
+                if let Some((guard, _)) = lock_table::try_acquire(r, e, true) {
+                    self.repair_entry(guard.entry());
+                    if r.seq(idx).load(Ordering::Acquire) == w {
+                        self.publish_orphan(idx, w);
+                        n += 1;
+                    }
+                }
+            }
+        }
         for idx in 0..r.geom().slot_count() {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w != 0
@@ -212,6 +340,8 @@ impl Store {
                 n += 1;
             }
         }
+        n += self.drop_shadowed_keys()?;
+        self.recount();
         Ok(n)
     }
 }

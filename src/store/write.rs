@@ -372,6 +372,31 @@ impl Store {
         Ok(self.commit(&guard, idx, word, tag_of(word), state, gen, exp, key, val, 0, 0))
     }
 
+    /// Makes slot `idx`, seen unlocked at word `w` holding live `key`, a
+    /// tombstone through the redo protocol (`recover` uses it for keys a
+    /// machine crash left unreachable). False when the slot changed since.
+    pub(crate) fn delete_in_place(&self, idx: u64, w: u64, key: &[u8]) -> Result<bool> {
+        let r = self.region();
+        let guard = self.lock_key(&self.locate(key))?;
+        let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
+        if r.seq(idx).load(Ordering::Acquire) != w {
+            return Ok(false);
+        }
+        Ok(self.commit(
+            &guard,
+            idx,
+            w,
+            tag_of(w),
+            STATE_TOMBSTONE,
+            gen.wrapping_add(1),
+            0,
+            key,
+            &[],
+            -1,
+            1,
+        ))
+    }
+
     fn check_fit(&self, key: &[u8], val: &[u8]) -> Result<()> {
         if key.len() + val.len() > self.slot_capacity() {
             return Err(Error::TooLarge("key plus value do not fit a slot"));
