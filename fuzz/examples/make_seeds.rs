@@ -141,7 +141,11 @@ fn main() {
         ("multibulk-binary", 0xff, b"*2\r\n$3\r\nGET\r\n$6\r\na\r\n\x00b\xff\r\n"),
         ("inline-ping", 0xff, b"PING\r\n"),
         ("inline-tabs-lf", 0xff, b"SET  k\tv\nGET k\r\n"),
-        ("pipelined", 0xff, b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"),
+        (
+            "pipelined",
+            0xff,
+            b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n",
+        ),
         ("pipelined-mixed", 0xff, b"PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nDEL a b c\r\n\r\n"),
         ("partial-bulk", 0xff, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc"),
         ("partial-header", 0xff, b"*2\r\n$3\r\nGET\r\n$1"),

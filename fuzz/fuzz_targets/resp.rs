@@ -158,7 +158,8 @@ fuzz_target!(|data: &[u8]| {
         max_inline: INLINE[usize::from(b >> 5)],
     };
     let stream = &data[5..];
-    let cut = |i: usize| usize::from(u16::from_le_bytes([data[i], data[i + 1]])) % (stream.len() + 1);
+    let cut =
+        |i: usize| usize::from(u16::from_le_bytes([data[i], data[i + 1]])) % (stream.len() + 1);
     let (c1, c2) = (cut(1), cut(3));
 
     // Prefixes agree with the whole.
@@ -173,7 +174,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(Parsed::Frame { len }) => match pre {
             Ok(Parsed::Incomplete { need }) => {
-                assert!(need == 0 || (need > c1 && need <= len), "need {need}, cut {c1}, frame {len}")
+                assert!(
+                    need == 0 || (need > c1 && need <= len),
+                    "need {need}, cut {c1}, frame {len}"
+                )
             }
             other => panic!("prefix of {c1} bytes of a {len}-byte frame: {other:?}"),
         },
