@@ -26,15 +26,18 @@
 //!   final: no more bytes can make it valid).
 //! - streaming: the stream fed whole, and fed in three pieces split at the
 //!   two cuts, through the server's loop (`server/src/conn.rs`: parse every
-//!   whole request, drop the parsed bytes, skip parsing while the buffer is
-//!   shorter than the last `need`), yields the same requests in the same
-//!   order and ends the same way (waiting for more, or a protocol error).
+//!   whole request with `parse_resumable`, which continues a pending
+//!   multibulk request where it stopped, drop the parsed bytes, skip parsing
+//!   while the buffer is shorter than the last `need`), yields the same
+//!   requests in the same order and ends the same way (waiting for more, or
+//!   a protocol error). `parse` itself (stateless) must agree too: a stream
+//!   whose first request `parse` reads whole gives the same first request.
 #![no_main]
 
 use std::ops::Range;
 
 use libfuzzer_sys::fuzz_target;
-use maph_server::resp::{parse, Limits, Parsed, ProtocolError};
+use maph_server::resp::{parse, parse_resumable, Limits, Parsed, ProtocolError, Resume};
 
 const BULK: [usize; 4] = [0, 3, 64, 512 << 20];
 const ARGS: [usize; 8] = [0, 1, 2, 3, 8, 64, 1024, 1 << 20];
@@ -65,9 +68,9 @@ fn encode(args: &Args) -> Vec<u8> {
 
 /// Parses `buf` and checks the answer on its own (first bullet above).
 fn parse_checked(
-    buf: &[u8], lim: &Limits, ranges: &mut Vec<Range<usize>>,
+    buf: &[u8], lim: &Limits, ranges: &mut Vec<Range<usize>>, resume: &mut Resume,
 ) -> Result<Parsed, ProtocolError> {
-    let r = parse(buf, lim, ranges);
+    let r = parse_resumable(buf, lim, ranges, resume);
     match &r {
         Ok(Parsed::Frame { len }) => {
             let len = *len;
@@ -111,10 +114,12 @@ fn parse_checked(
     r
 }
 
-/// The server's read loop over `stream` delivered in `pieces`.
+/// The server's read loop over `stream` delivered in pieces ending at
+/// `cuts`, parsing with `parse_resumable` as the server does.
 fn drive(stream: &[u8], cuts: &[usize], lim: &Limits) -> Run {
     let mut buf = Vec::new();
     let mut ranges = Vec::new();
+    let mut resume = Resume::default();
     let mut run = Run { frames: Vec::new(), error: false };
     let mut need = 0;
     let mut from = 0;
@@ -127,7 +132,7 @@ fn drive(stream: &[u8], cuts: &[usize], lim: &Limits) -> Run {
         let mut start = 0;
         loop {
             let rest = &buf[start..];
-            match parse_checked(rest, lim, &mut ranges) {
+            match parse_checked(rest, lim, &mut ranges, &mut resume) {
                 Ok(Parsed::Frame { len }) => {
                     run.frames.push(owned(rest, &ranges));
                     start += len;
@@ -164,9 +169,9 @@ fuzz_target!(|data: &[u8]| {
 
     // Prefixes agree with the whole.
     let mut whole_ranges = Vec::new();
-    let whole = parse_checked(stream, &lim, &mut whole_ranges);
+    let whole = parse_checked(stream, &lim, &mut whole_ranges, &mut Resume::default());
     let mut pre_ranges = Vec::new();
-    let pre = parse_checked(&stream[..c1], &lim, &mut pre_ranges);
+    let pre = parse_checked(&stream[..c1], &lim, &mut pre_ranges, &mut Resume::default());
     match whole {
         Ok(Parsed::Frame { len }) if c1 >= len => {
             assert_eq!(pre, Ok(Parsed::Frame { len }), "a prefix holding the frame");
@@ -191,4 +196,8 @@ fuzz_target!(|data: &[u8]| {
     let one = drive(stream, &[], &lim);
     let three = drive(stream, &[c1.min(c2), c1.max(c2)], &lim);
     assert_eq!(one, three, "cuts at {c1} and {c2}");
+    let mut plain = Vec::new();
+    if let Ok(Parsed::Frame { .. }) = parse(stream, &lim, &mut plain) {
+        assert_eq!(one.frames.first(), Some(&owned(stream, &plain)), "parse and the loop");
+    }
 });
