@@ -131,4 +131,35 @@ fn main() {
         ],
     );
     write(&queue, "one-element", None, &[0, 0, 0, 0, 1, 0, 0, 1, 7, 2, 0, 1, 2, 0]);
+    // resp: byte 0 picks the limits (0xff: Redis's defaults; 0x05: max_bulk
+    // 3, max_args 1, max_inline 0), bytes 1..5 two cut points, then the
+    // client's byte stream.
+    let resp = root.join("resp");
+    let cuts = |a: u16, b: u16| [a.to_le_bytes(), b.to_le_bytes()].concat();
+    let seeds: [(&str, u8, &[u8]); 15] = [
+        ("multibulk-set", 0xff, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n"),
+        ("multibulk-binary", 0xff, b"*2\r\n$3\r\nGET\r\n$6\r\na\r\n\x00b\xff\r\n"),
+        ("inline-ping", 0xff, b"PING\r\n"),
+        ("inline-tabs-lf", 0xff, b"SET  k\tv\nGET k\r\n"),
+        (
+            "pipelined",
+            0xff,
+            b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n",
+        ),
+        ("pipelined-mixed", 0xff, b"PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nDEL a b c\r\n\r\n"),
+        ("partial-bulk", 0xff, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc"),
+        ("partial-header", 0xff, b"*2\r\n$3\r\nGET\r\n$1"),
+        ("empty-frames", 0xff, b"*0\r\n*-1\r\n\r\nPING\r\n"),
+        ("bad-bulk-length", 0xff, b"*1\r\n$-1\r\n"),
+        ("bad-multibulk-length", 0xff, b"*x\r\n$3\r\nGET\r\n"),
+        ("no-crlf-after-bulk", 0xff, b"*1\r\n$3\r\nabcde\r\n"),
+        ("expected-dollar", 0xff, b"*2\r\n$3\r\nGET\r\n:1\r\n"),
+        ("over-small-limits", 0x05, b"*1\r\n$4\r\nabcd\r\n*2\r\nab\r\n"),
+        ("length-line-too-long", 0xff, b"*1\r\n$00000000000000000000000000000000000001\r\na\r\n"),
+    ];
+    for (i, (name, limits, stream)) in seeds.iter().enumerate() {
+        let n = stream.len() as u16;
+        let c = cuts(n / 2 + i as u16 % 3, n / 3);
+        write(&resp, name, Some(*limits), &[&c[..], stream].concat());
+    }
 }

@@ -89,6 +89,9 @@ async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session
     let mut buf: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::new();
     let mut ranges: Vec<Range<usize>> = Vec::new();
+    // A pending multibulk request's parse state (the request stays at the
+    // start of `buf`, and `ranges` holds its arguments so far).
+    let mut resume = resp::Resume::default();
     let mut need = 0usize;
     loop {
         // Execute every whole request in the buffer.
@@ -97,7 +100,7 @@ async fn run(mut sock: TcpStream, sh: &Shared, lim: &ConnLimits, s: &mut Session
             let mut args: Vec<&[u8]> = Vec::with_capacity(8);
             loop {
                 let rest = &buf[start..];
-                match resp::parse(rest, &lim.proto, &mut ranges) {
+                match resp::parse_resumable(rest, &lim.proto, &mut ranges, &mut resume) {
                     Ok(Parsed::Frame { len }) => {
                         if !ranges.is_empty() {
                             args.clear();

@@ -9,7 +9,7 @@ mod info;
 mod intval;
 mod names;
 mod reply;
-mod resp;
+use maph_server::resp;
 mod stats;
 mod table;
 
