@@ -245,7 +245,10 @@ static void test_damaged_mphf_bank_is_never_used_and_no_key_is_missed(void) {
     maph_close(db);
 }
 
-static void test_optimize_over_slot_left_locked_reports_busy_not_hang(void) {
+/* A slot locked by lock entry 0 while entry 0 is free with no redo record
+ * (no writer inside; a machine crash leaves this): optimize() publishes it
+ * and succeeds, instead of answering MAPH_E_BUSY forever. */
+static void test_optimize_over_slot_left_locked_with_no_writer_publishes_it_and_succeeds(void) {
     char p[H_PATH_MAX];
     maph_t *db = NULL;
     maph_stats_t s;
@@ -262,10 +265,11 @@ static void test_optimize_over_slot_left_locked_reports_busy_not_hang(void) {
     REQUIRE(h_write_u64(p, slot, (w & 0xffffffffu) + 1) == 0); /* locked by entry 0 */
     REQUIRE_ST(maph_open(p, MAPH_RDWR, &db), MAPH_OK);
     t0 = h_now();
-    CHECK_ST(maph_optimize(db), MAPH_E_BUSY);
-    CHECK(h_now() - t0 < 20.0);
+    CHECK_ST(maph_optimize(db), MAPH_OK);
+    CHECK(h_now() - t0 < 5.0);
     CHECK_ST(maph_stats(db, &s), MAPH_OK);
-    CHECK(s.generation == 0);
+    CHECK(s.generation == 1 && s.mphf_in_use == 1);
+    CHECK(wrong_range(db, 0, 10) == 0);
     maph_close(db);
 }
 
@@ -313,7 +317,7 @@ int main(void) {
     RUN(test_optimize_in_another_process_is_picked_up);
     RUN(test_optimize_through_read_only_handle_reports_read_only);
     RUN(test_damaged_mphf_bank_is_never_used_and_no_key_is_missed);
-    RUN(test_optimize_over_slot_left_locked_reports_busy_not_hang);
+    RUN(test_optimize_over_slot_left_locked_with_no_writer_publishes_it_and_succeeds);
     RUN(test_insert_delete_churn_after_optimize_keeps_store_openable);
     return h_summary();
 }

@@ -1339,10 +1339,16 @@ maph_status maph_flush_expired(struct maph_t *db, uint64_t max_count, uint64_t *
 /**
  * Repairs every write left unfinished by a process that died (killed at
  * any instruction): each such write is completed or discarded whole, and
- * the counts follow. Sets `*repaired` (may be NULL) to how many. Lookups
- * and writes repair what they meet on their own within about a
- * millisecond; call this after killing processes, before a full check.
- * Errors: `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`. Thread- and
+ * the counts follow. After a machine crash (power loss) it also publishes
+ * slots left locked with no writer inside, rewrites control bytes that
+ * disagree with their slots, drops keys that lookups cannot reach (only
+ * writes after the last `maph_sync` can be such) and recounts keys and
+ * tombstones when no writer holds a lock. Sets `*repaired` (may be NULL)
+ * to how many entries and slots it repaired. Lookups and writes repair
+ * dead writers' writes they meet on their own within about a millisecond;
+ * call this after killing processes or a crash, before a full check. Reads
+ * every slot. Errors: `MAPH_E_INVALID_ARG`, `MAPH_E_READ_ONLY`,
+ * `MAPH_E_BUSY` (a slot stayed locked by a live writer). Thread- and
  * process-safe.
  */
 maph_status maph_recover(struct maph_t *db, uint64_t *repaired);
