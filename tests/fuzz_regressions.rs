@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::fs::FileExt;
 
 use maph::store::format::{lock_stride, HEADER_SIZE, LOCK_OFF_LIVE};
-use maph::{OpenMode, Options, Store};
+use maph::{Error, OpenMode, Options, Store};
 
 /// fuzz/open, crash-594fb390: `optimize()` sized its key list from the
 /// key count summed over the lock table — counters read from the file — so
@@ -65,4 +65,29 @@ fn slot_locked_by_a_nonexistent_lock_entry_answers_corrupt_at_once_not_busy() {
     assert!(matches!(s.optimize(), Err(maph::Error::Corrupt(_))), "optimize");
     assert!(t.elapsed() < std::time::Duration::from_secs(1), "answered without waiting");
     assert!(!s.check().is_empty(), "check() reports the locked slot");
+}
+
+/// Found by the `ops` target (30-minute run on format 2): an `incr` whose
+/// key leaves no room for the 8-byte counter, on a store whose probe window
+/// was full, answered `Full` instead of `TooLarge` — the size was checked
+/// only once a free slot was found. A record that can never fit is too
+/// large whether or not the table is full.
+#[test]
+fn incr_that_can_never_fit_a_full_table_answers_too_large_not_full() {
+    let dir = common::TempDir::new("fuzz-full-too-large");
+    let s = Store::create(
+        dir.path("s"),
+        &Options { slots: 4, max_probes: 4, slot_size: 64, ..Options::default() },
+    )
+    .unwrap();
+    let cap = s.slot_capacity();
+    let mut i = 0u32;
+    while s.stats().keys < 4 {
+        let _ = s.set(format!("k{i}").as_bytes(), b"v");
+        i += 1;
+    }
+    let long = vec![b'x'; cap - 4];
+    assert!(matches!(s.incr(&long, 1), Err(Error::TooLarge(_))));
+    assert!(matches!(s.set(&long, b"12345678"), Err(Error::TooLarge(_))));
+    assert_eq!(s.set(b"new", b"v"), Err(Error::Full));
 }

@@ -320,9 +320,11 @@ impl Store {
                 }
                 Target::Full => {
                     let (plan, out) = decide(None)?;
-                    if !matches!(plan, Plan::Put(..)) {
+                    let Plan::Put(v, _) = plan else {
                         return Ok(out);
-                    }
+                    };
+                    // A record that can never fit is too large, full or not.
+                    self.check_fit(key, v.bytes())?;
                     if self.reclaim_expired(&loc, &guard)? == 0 {
                         return Err(Error::Full);
                     }
