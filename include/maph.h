@@ -495,8 +495,9 @@ typedef struct maph_options {
    */
   uint64_t slots;
   /**
-   * Bytes per slot: a power of two from 64 to 65536. Default 512. A key
-   * plus its value may take `slot_size - 32` bytes.
+   * Bytes per slot: a power of two from 64 to 65536. Default 512. A
+   * record whose key plus value fit `slot_size - 32` bytes is stored in
+   * its slot; a larger one in the store's heap (`heap_bytes`).
    */
   uint32_t slot_size;
   /**
@@ -525,9 +526,18 @@ typedef struct maph_options {
    */
   uint64_t flags;
   /**
+   * Bytes of the value heap, where records too large for their slot
+   * live (keys up to 65,535 bytes, values up to 1 GiB), rounded up to
+   * 4 KiB. 0 (the default) picks a quarter of the slots' bytes
+   * (`slots * slot_size / 4`), at least 64 KiB. A record larger than the
+   * heap answers `MAPH_E_TOO_LARGE`; one the heap has no free extent for
+   * now answers `MAPH_E_FULL`. (Added in 0.2 in former reserved space.)
+   */
+  uint64_t heap_bytes;
+  /**
    * Reserved for later options; must be zero.
    */
-  uint64_t reserved[3];
+  uint64_t reserved[2];
 } maph_options;
 
 /**
@@ -590,6 +600,40 @@ typedef struct maph_stats_t {
    */
   uint64_t keys_outside_mphf;
 } maph_stats_t;
+
+/**
+ * Counters of a store's value heap, filled by `maph_heap_stats`. All in
+ * bytes.
+ */
+typedef struct maph_heap_stats_t {
+  /**
+   * Bytes of the heap section.
+   */
+  uint64_t bytes;
+  /**
+   * Bytes of extents in use (per-extent 16-byte headers and size-class
+   * rounding included).
+   */
+  uint64_t used;
+  /**
+   * Bytes of freed extents on the free lists, reused by records of their
+   * size class.
+   */
+  uint64_t free;
+  /**
+   * Bytes never allocated yet.
+   */
+  uint64_t untouched;
+  /**
+   * Largest extent one allocation can get now: the larger of
+   * `untouched` and the largest free extent.
+   */
+  uint64_t largest_free;
+  /**
+   * Reserved; written as zero.
+   */
+  uint64_t reserved[3];
+} maph_heap_stats_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1395,6 +1439,16 @@ maph_status maph_prefault(const struct maph_t *db);
  * concurrent writes. Errors: `MAPH_E_INVALID_ARG` (NULL). Thread-safe.
  */
 maph_status maph_stats(const struct maph_t *db, struct maph_stats_t *out);
+
+/**
+ * Fills `*out` with the counters of the store's value heap: its size,
+ * bytes in use, bytes free for reuse, bytes never allocated, and the
+ * largest extent one record can get now (see `maph_heap_stats_t`). Read
+ * without a lock: a moment old under concurrent writes. (`maph_stats_t`
+ * has no reserved room, so these are not in it.) Errors:
+ * `MAPH_E_INVALID_ARG` (NULL). Thread- and process-safe.
+ */
+maph_status maph_heap_stats(const struct maph_t *db, struct maph_heap_stats_t *out);
 
 /**
  * Builds a minimal perfect hash (BBHash, via boomphf, gamma 2) over the

@@ -47,7 +47,8 @@ fn mset_reports_each_keys_own_failure() {
     let s =
         Store::create(dir.path("s"), &Options { slots: 64, slot_size: 64, ..Options::default() })
             .unwrap();
-    let big = vec![0u8; 100];
+    // Larger than the store's heap (64 KiB): too large for any store place.
+    let big = vec![0u8; 100_000];
     let keys: [&[u8]; 3] = [b"a", b"b", b""];
     let vals: [&[u8]; 3] = [b"1", &big, b"3"];
     let mut out = vec![Ok(()); 3];

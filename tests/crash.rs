@@ -20,7 +20,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use maph::{Error, Options, Store};
@@ -73,9 +73,20 @@ fn shared_memory() -> &'static Shared {
     }
 }
 
-/// A self-checking value: seq, writer, length, fill, checksum.
+/// Set (before the workers fork) for the run whose values cross into the
+/// heap.
+static LARGE_VALUES: AtomicBool = AtomicBool::new(false);
+
+/// A self-checking value: seq, writer, length, fill, checksum. Its length
+/// follows from `seq`: 24 to 173 bytes, or, in the large-value run, also
+/// one in four from 200 bytes to 4 KiB and one in eight from 4 KiB to 1 MiB.
 fn value(seq: u64, writer: u64) -> Vec<u8> {
-    let len = 24 + (seq % 150) as usize;
+    let mix = seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
+    let len = match seq % 8 {
+        0 if LARGE_VALUES.load(Ordering::Relaxed) => 4096 + (mix % ((1 << 20) - 4096)) as usize,
+        1 | 2 if LARGE_VALUES.load(Ordering::Relaxed) => 200 + (mix % 3900) as usize,
+        _ => 24 + (seq % 150) as usize,
+    };
     let mut v = Vec::with_capacity(len);
     v.extend_from_slice(&seq.to_le_bytes());
     v.extend_from_slice(&writer.to_le_bytes());
@@ -216,14 +227,27 @@ fn spawn(store: &Store, shared: &Shared, w: usize) -> libc::pid_t {
     pid
 }
 
+/// Both runs in one test, one after the other: the workers are forked,
+/// and a test binary must not fork while another test's threads run.
 #[test]
-fn killed_workers_never_wedge_the_table_or_tear_a_write() {
+fn killed_workers_never_wedge_the_table_tear_a_write_or_leak_heap_space() {
     let kills: usize =
         std::env::var("MAPH_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    // Records inline in 512-byte slots.
+    run(kills, &Options { slots: 4096, ..Options::default() });
+    // Records of 24 bytes to 1 MiB in 128-byte slots: most in the heap.
+    LARGE_VALUES.store(true, Ordering::Relaxed);
+    let opts = Options { slots: 4096, slot_size: 128, heap_bytes: 256 << 20, ..Options::default() };
+    let (used, live) = run(kills, &opts);
+    assert_eq!(used, live, "heap bytes in use differ from the live records' extents (leak)");
+}
+
+/// One crash run; returns the heap's bytes in use and the sum of the
+/// extents of the live records.
+fn run(kills: usize, opts: &Options) -> (u64, u64) {
     let name = format!("maph-crash-test-{}", std::process::id());
     let _ = Store::shm_unlink(name.as_bytes());
-    let store =
-        Store::shm_create(name.as_bytes(), &Options { slots: 4096, ..Options::default() }).unwrap();
+    let store = Store::shm_create(name.as_bytes(), opts).unwrap();
     Store::shm_unlink(name.as_bytes()).unwrap(); // the workers inherit the handle
     let shared = shared_memory();
     let mut pids: Vec<libc::pid_t> = (0..WORKERS).map(|w| spawn(&store, shared, w)).collect();
@@ -294,10 +318,31 @@ fn killed_workers_never_wedge_the_table_or_tear_a_write() {
         counter >= acked && counter <= acked + max_extra_incr,
         "counter {counter}, acknowledged {acked}, in flight at kills {max_extra_incr}"
     );
+    // Every extent in use belongs to a live record (`check` above says so
+    // extent by extent); sum what the live records need.
+    let mut live = 0;
+    let mut count = |k: &[u8]| match store.heap_footprint(k) {
+        Ok(n) => live += n,
+        Err(Error::NotFound) => {}
+        Err(e) => panic!("{e}"),
+    };
+    for w in 0..WORKERS {
+        for i in 0..OWN_KEYS {
+            count(&own_key(w, i));
+        }
+    }
+    for j in 0..SHARED_KEYS {
+        count(format!("shared:{j}").as_bytes());
+    }
+    count(b"counter");
+    let heap = store.heap_stats();
     println!(
-        "crash test: {kills} kills in {:.1?}, {total_ops} ops, worst survivor stall {worst_stall:.1?}, \
-         counter {counter} = {acked} acked + {} in-flight applied (of {max_extra_incr} possible), {repaired} entries repaired at the end",
+        "crash test (slot size {}): {kills} kills in {:.1?}, {total_ops} ops, worst survivor stall {worst_stall:.1?}, \
+         counter {counter} = {acked} acked + {} in-flight applied (of {max_extra_incr} possible), {repaired} entries repaired at the end; \
+         heap {heap:?}, live extents {live} bytes",
+        opts.slot_size,
         start.elapsed(),
         counter - acked
     );
+    (heap.used, live)
 }

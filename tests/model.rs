@@ -1,5 +1,8 @@
 //! Property tests against a `HashMap` model: random sequences of set, get,
-//! del and reopen must leave the store answering exactly as the model does.
+//! del, optimize and reopen must leave the store answering exactly as the
+//! model does, with values on both sides of the slot's capacity (inline and
+//! in the heap, exactly at the boundary, and overwrites that cross it both
+//! ways).
 //! Guards against: lost keys, resurrected deleted keys, duplicate copies of a
 //! key after tombstone reuse, wrong values after overwrite, state lost on
 //! reopen, and counters drifting from the slots.
@@ -14,6 +17,10 @@ use proptest::prelude::*;
 #[derive(Debug, Clone)]
 enum Op {
     Set(u8, Vec<u8>),
+    /// A value of `cap - key length + delta` bytes (delta -1, 0, 1): the
+    /// largest record a slot holds, and one byte more.
+    SetAtBoundary(u8, i8, u8),
+    Optimize,
     Get(u8),
     Del(u8),
     Reopen,
@@ -28,7 +35,10 @@ fn key(k: u8) -> Vec<u8> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0u8..48, proptest::collection::vec(any::<u8>(), 0..70)).prop_map(|(k, v)| Op::Set(k, v)),
+        3 => (0u8..48, proptest::collection::vec(any::<u8>(), 0..70)).prop_map(|(k, v)| Op::Set(k, v)),
+        2 => (0u8..48, proptest::collection::vec(any::<u8>(), 70..3000)).prop_map(|(k, v)| Op::Set(k, v)),
+        1 => (0u8..48, -1i8..=1, any::<u8>()).prop_map(|(k, d, b)| Op::SetAtBoundary(k, d, b)),
+        1 => Just(Op::Optimize),
         3 => (0u8..48).prop_map(Op::Get),
         2 => (0u8..48).prop_map(Op::Del),
         1 => Just(Op::Reopen),
@@ -43,17 +53,26 @@ proptest! {
                                      slots in 16u64..80, probes in 1u32..16) {
         let dir = common::TempDir::new("model");
         let path = dir.path("s.maph");
-        let opts = Options { slots, slot_size: 128, max_probes: probes.min(slots as u32), lock_count: 4, ..Options::default() };
+        let opts = Options { slots, slot_size: 128, max_probes: probes.min(slots as u32), lock_count: 4, heap_bytes: 1 << 20, ..Options::default() };
         let mut store = Store::create(&path, &opts).unwrap();
         let cap = store.slot_capacity();
         let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
         for op in ops {
+            let op = match op {
+                Op::SetAtBoundary(k, d, b) => {
+                    let len = (cap as isize - key(k).len() as isize + d as isize).max(0) as usize;
+                    Op::Set(k, vec![b; len])
+                }
+                op => op,
+            };
             match op {
+                Op::SetAtBoundary(..) => unreachable!(),
+                Op::Optimize => { store.optimize().unwrap(); }
                 Op::Set(k, v) => {
                     let k = key(k);
                     match store.set(&k, &v) {
                         Ok(()) => { model.insert(k, v); }
-                        Err(Error::TooLarge(_)) => prop_assert!(k.len() + v.len() > cap),
+                        Err(Error::TooLarge(e)) => prop_assert!(false, "set of {} bytes: {e}", k.len() + v.len()),
                         Err(Error::Full) => prop_assert!(!model.contains_key(&k), "Full on an overwrite"),
                         Err(e) => prop_assert!(false, "set: {e}"),
                     }
@@ -87,5 +106,8 @@ proptest! {
         }
         let violations = store.check();
         prop_assert!(violations.is_empty(), "{:?}", violations);
+        // No heap byte outlives its record.
+        let live: u64 = model.keys().map(|k| store.heap_footprint(k).unwrap()).sum();
+        prop_assert_eq!(store.heap_stats().used, live);
     }
 }

@@ -125,11 +125,17 @@ fn oversize_key_or_value_is_too_large_and_changes_nothing() {
     let s = small(&dir, 64);
     let cap = s.slot_capacity();
     assert_eq!(cap, 512 - 32);
+    let heap = s.heap_stats().bytes as usize;
     s.set(b"k", &vec![1u8; cap - 1]).unwrap();
-    assert!(matches!(s.set(b"k", &vec![2u8; cap]), Err(Error::TooLarge(_))));
+    // Larger than the whole heap: never storable.
+    assert!(matches!(s.set(b"k", &vec![2u8; heap]), Err(Error::TooLarge(_))));
     assert_eq!(s.get_vec(b"k").unwrap(), vec![1u8; cap - 1]);
-    assert!(matches!(s.get_vec(&vec![b'a'; cap + 1]), Err(Error::TooLarge(_))));
+    // Keys up to 65,535 bytes; one byte more is too large.
+    assert!(matches!(s.get_vec(&vec![b'a'; 65536]), Err(Error::TooLarge(_))));
+    assert!(matches!(s.set(&vec![b'a'; 65536], b"v"), Err(Error::TooLarge(_))));
+    assert_eq!(s.get_vec(&vec![b'a'; 65535]), Err(Error::NotFound));
     assert!(matches!(s.set(b"", b"v"), Err(Error::InvalidArg(_))));
+    assert!(s.check().is_empty(), "{:?}", s.check());
 }
 
 #[test]

@@ -44,8 +44,9 @@ pub const MAPH_CREATE_SPARSE: u64 = 1;
 pub struct maph_options {
     /// Number of slots, 1 to 2^32-1. One key per slot. Default 65536.
     pub slots: u64,
-    /// Bytes per slot: a power of two from 64 to 65536. Default 512. A key
-    /// plus its value may take `slot_size - 32` bytes.
+    /// Bytes per slot: a power of two from 64 to 65536. Default 512. A
+    /// record whose key plus value fit `slot_size - 32` bytes is stored in
+    /// its slot; a larger one in the store's heap (`heap_bytes`).
     pub slot_size: u32,
     /// Maximum probe distance, 1 to `slots`; 0 picks min(1024, slots).
     pub max_probes: u32,
@@ -62,7 +63,36 @@ pub struct maph_options {
     /// Creation flags: 0 (the default) or `MAPH_CREATE_SPARSE`. Other bits
     /// are `MAPH_E_INVALID_ARG`.
     pub flags: u64,
+    /// Bytes of the value heap, where records too large for their slot
+    /// live (keys up to 65,535 bytes, values up to 1 GiB), rounded up to
+    /// 4 KiB. 0 (the default) picks a quarter of the slots' bytes
+    /// (`slots * slot_size / 4`), at least 64 KiB. A record larger than the
+    /// heap answers `MAPH_E_TOO_LARGE`; one the heap has no free extent for
+    /// now answers `MAPH_E_FULL`. (Added in 0.2 in former reserved space.)
+    pub heap_bytes: u64,
     /// Reserved for later options; must be zero.
+    pub reserved: [u64; 2],
+}
+
+/// Counters of a store's value heap, filled by `maph_heap_stats`. All in
+/// bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct maph_heap_stats_t {
+    /// Bytes of the heap section.
+    pub bytes: u64,
+    /// Bytes of extents in use (per-extent 16-byte headers and size-class
+    /// rounding included).
+    pub used: u64,
+    /// Bytes of freed extents on the free lists, reused by records of their
+    /// size class.
+    pub free: u64,
+    /// Bytes never allocated yet.
+    pub untouched: u64,
+    /// Largest extent one allocation can get now: the larger of
+    /// `untouched` and the largest free extent.
+    pub largest_free: u64,
+    /// Reserved; written as zero.
     pub reserved: [u64; 3],
 }
 
@@ -110,7 +140,7 @@ unsafe fn options_from_c(opts: *const maph_options) -> Result<Options, Error> {
     let Some(c) = (unsafe { opts.as_ref() }) else {
         return Ok(Options::default());
     };
-    if c.reserved != [0; 3] {
+    if c.reserved != [0; 2] {
         return Err(Error::InvalidArg("reserved options must be zero"));
     }
     if c.flags & !MAPH_CREATE_SPARSE != 0 {
@@ -123,6 +153,7 @@ unsafe fn options_from_c(opts: *const maph_options) -> Result<Options, Error> {
         mode: c.mode,
         seed: c.seed,
         lock_count: c.lock_count,
+        heap_bytes: c.heap_bytes,
         sparse: c.flags & MAPH_CREATE_SPARSE != 0,
     })
 }
@@ -175,7 +206,8 @@ pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
             lock_count: d.lock_count,
             seed: d.seed,
             flags: 0,
-            reserved: [0; 3],
+            heap_bytes: 0,
+            reserved: [0; 2],
         })
     })
 }
@@ -586,6 +618,31 @@ pub unsafe extern "C" fn maph_stats(db: *const maph_t, out: *mut maph_stats_t) -
             mphf_in_use: u32::from(s.mphf_in_use()),
             mphf_keys: st.mphf_keys,
             keys_outside_mphf: st.keys_outside_mphf,
+        })
+    })
+}
+
+/// Fills `*out` with the counters of the store's value heap: its size,
+/// bytes in use, bytes free for reuse, bytes never allocated, and the
+/// largest extent one record can get now (see `maph_heap_stats_t`). Read
+/// without a lock: a moment old under concurrent writes. (`maph_stats_t`
+/// has no reserved room, so these are not in it.) Errors:
+/// `MAPH_E_INVALID_ARG` (NULL). Thread- and process-safe.
+#[no_mangle]
+pub unsafe extern "C" fn maph_heap_stats(
+    db: *const maph_t, out: *mut maph_heap_stats_t,
+) -> maph_status {
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, o) = unsafe { (store(db)?, out_param(out, "out is NULL")?) };
+        let h = s.heap_stats();
+        o.put(maph_heap_stats_t {
+            bytes: h.bytes,
+            used: h.used,
+            free: h.free,
+            untouched: h.untouched,
+            largest_free: h.largest_free,
+            reserved: [0; 3],
         })
     })
 }

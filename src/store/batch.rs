@@ -53,11 +53,11 @@ impl Store {
                 let buf = &mut *bufs[i];
                 let loc = locs[j].expect("set above");
                 out[i] = self.check_key(k).and_then(|()| {
-                    let (vl, _, _) = self.probe_from(k, hs[j], &loc, |idx, kl, vl| {
-                        if vl <= buf.len() {
-                            r.copy_out(idx, kl, &mut buf[..vl]);
+                    let (vl, _, _) = self.probe_from(k, hs[j], &loc, |rec| {
+                        if rec.vl <= buf.len() {
+                            self.copy_value(rec, &mut buf[..rec.vl]);
                         }
-                        vl
+                        rec.vl
                     })?;
                     if vl > buf.len() {
                         return Err(Error::BufferTooSmall(vl));

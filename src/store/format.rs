@@ -13,7 +13,8 @@
 //! [4096, ctrl_offset)               lock table: lock_count entries
 //! [ctrl_offset, slots_offset)       control bytes: one per slot (ctrl.rs)
 //! [slots_offset, extra_offset)      slot_count slots of slot_size bytes
-//! [extra_offset, file_len)          extra section: two MPHF banks
+//! [extra_offset, heap_offset)       extra section: two MPHF banks
+//! [heap_offset, file_len)           value heap: records too large for a slot (heap.rs)
 //! ```
 //!
 //! The validation follows odht's `sanity_check`: no byte past the header is
@@ -25,7 +26,7 @@ use crate::error::Error;
 /// Magic bytes at offset 0 of every store.
 pub const MAGIC: [u8; 8] = *b"MAPHSTOR";
 /// The format version this library reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Size of the header in bytes (one 4 KiB page).
 pub const HEADER_SIZE: usize = 4096;
 /// Hash function id 1: XXH3-64 with the store's 64-bit seed
@@ -49,7 +50,7 @@ pub const MAX_LOCK_COUNT: u32 = 1 << 20;
 /// Bytes of a lock-table entry before its redo image. An entry is
 /// `LOCK_META_SIZE + slot_size` bytes: the metadata below, then the image of
 /// the slot its owner is writing (slot bytes from offset 8 on).
-pub const LOCK_META_SIZE: usize = 64;
+pub const LOCK_META_SIZE: usize = 128;
 /// Lock entry: owner pid (u32), 0 when free.
 pub const LOCK_OFF_OWNER: usize = 0;
 /// Lock entry: 1 while the redo image and intent describe a write in
@@ -69,6 +70,19 @@ pub const LOCK_OFF_TOMB: usize = 32;
 pub const LOCK_OFF_NEW_LIVE: usize = 40;
 /// Lock entry: `tomb` once the write in progress is applied (u64).
 pub const LOCK_OFF_NEW_TOMB: usize = 48;
+/// Lock entry: relative offset of the heap extent its owner allocated for
+/// the write in progress, 0 when none (u64). The extent is the entry's
+/// until the slot that references it is published.
+pub const LOCK_OFF_HEAP_NEW: usize = 56;
+/// Lock entry: relative offset of the heap extent the write in progress
+/// replaces, to be freed once the write is published, 0 when none (u64).
+pub const LOCK_OFF_HEAP_OLD: usize = 64;
+
+/// Longest key, in bytes.
+pub const MAX_KEY_LEN: usize = 65535;
+/// Longest value, in bytes (1 GiB). A value must also fit the store's heap
+/// (or its slot).
+pub const MAX_VALUE_LEN: usize = 1 << 30;
 
 /// Bytes of one lock-table entry for slots of `slot_size` bytes.
 pub fn lock_stride(slot_size: u32) -> u64 {
@@ -143,6 +157,26 @@ pub const OFF_MPHF_KEYS: usize = 264;
 /// The `optimize()` lock: a robust lock word (u32 owner pid, 0 when free);
 /// the next 4 bytes stay 0.
 pub const OFF_OPT_LOCK: usize = 320;
+/// Offset in the header of the heap lock: a robust lock (u32 pid, 0 = free).
+pub const OFF_HEAP_LOCK: usize = 384;
+/// Offset in the header of the heap's top: relative offset of the first
+/// byte never allocated (u64).
+pub const OFF_HEAP_TOP: usize = 392;
+/// Offset in the header of the bytes of heap extents in use (u64).
+pub const OFF_HEAP_USED: usize = 400;
+/// Offset in the header of the bytes of heap extents on the free lists (u64).
+pub const OFF_HEAP_FREE: usize = 408;
+/// Offset in the header of the heap journal: `valid` (u32), `count` (u32),
+/// then `count` pairs of (absolute file offset, u64 value) to assign.
+pub const OFF_HEAP_JOURNAL: usize = 448;
+/// Most assignments one heap journal entry holds.
+pub const HEAP_JOURNAL_MAX: usize = 8;
+/// Offset in the header of the heap's free-list heads: one u64 relative
+/// offset per size class (0 = empty).
+pub const OFF_HEAP_CLASSES: usize = 1024;
+/// Bytes at the start of the heap never allocated, so that relative offset
+/// 0 means "none".
+pub const HEAP_RESERVED: u64 = 16;
 
 /// Bytes of an MPHF bank header.
 pub const BANK_HEADER_SIZE: usize = 64;
@@ -205,15 +239,18 @@ pub struct Geometry {
     slots_offset: u64,
     extra_offset: u64,
     extra_len: u64,
+    heap_offset: u64,
     file_len: u64,
 }
 
 impl Geometry {
-    /// Computes the layout of a new store. Errors with `InvalidArg` when a
-    /// parameter is out of range and `TooLarge` when the file would not fit
-    /// in a `u64` or in the address space.
+    /// Computes the layout of a new store with a heap of `heap_bytes`
+    /// (rounded up to a page). Errors with `InvalidArg` when a parameter is
+    /// out of range and `TooLarge` when the file would not fit in a `u64` or
+    /// in the address space.
     pub fn new(
         slot_count: u64, slot_size: u32, max_probes: u32, lock_count: u32, seed: u64,
+        heap_bytes: u64,
     ) -> Result<Geometry, Error> {
         if slot_count == 0 || slot_count > MAX_SLOTS {
             return Err(Error::InvalidArg("slot count must be between 1 and 2^32-1"));
@@ -240,10 +277,18 @@ impl Geometry {
             return Err(Error::TooLarge("store does not fit the address space"));
         }
         let extra_len = 2 * mphf_bank_len(slot_count);
-        let file_len = extra_offset
+        let too_large = || Error::TooLarge("store does not fit the address space");
+        let heap_offset = extra_offset
             .checked_add(extra_len)
             .filter(|&l| l <= isize::MAX as u64)
-            .ok_or(Error::TooLarge("store does not fit the address space"))?;
+            .map(align_page)
+            .ok_or_else(too_large)?;
+        let heap_len =
+            heap_bytes.max(1).checked_add(4095).map(|x| x & !4095).ok_or_else(too_large)?;
+        let file_len = heap_offset
+            .checked_add(heap_len)
+            .filter(|&l| l <= isize::MAX as u64)
+            .ok_or_else(too_large)?;
         Ok(Geometry {
             slot_size,
             max_probes,
@@ -255,6 +300,7 @@ impl Geometry {
             slots_offset,
             extra_offset,
             extra_len,
+            heap_offset,
             file_len,
         })
     }
@@ -327,6 +373,18 @@ impl Geometry {
         self.extra_len
     }
 
+    /// Byte offset of the value heap (page-aligned, after the MPHF banks).
+    #[inline]
+    pub fn heap_offset(&self) -> u64 {
+        self.heap_offset
+    }
+
+    /// Bytes of the value heap: from `heap_offset` to the end of the file.
+    #[inline]
+    pub fn heap_len(&self) -> u64 {
+        self.file_len - self.heap_offset
+    }
+
     /// Bytes of the whole file.
     #[inline]
     pub fn file_len(&self) -> u64 {
@@ -344,7 +402,7 @@ impl Geometry {
     }
 
     /// Writes the fixed header fields and their checksum into `h`.
-    /// The counters are left at zero.
+    /// The counters are left at zero, the heap's top at `HEAP_RESERVED`.
     pub fn encode(&self, h: &mut [u8; HEADER_SIZE]) {
         h.fill(0);
         h[OFF_MAGIC..OFF_MAGIC + 8].copy_from_slice(&MAGIC);
@@ -362,6 +420,7 @@ impl Geometry {
         put64(h, OFF_EXTRA_LEN, self.extra_len);
         put64(h, OFF_FILE_LEN, self.file_len);
         put64(h, OFF_CTRL_OFFSET, self.ctrl_offset);
+        put64(h, OFF_HEAP_TOP, HEAP_RESERVED);
         let sum = checksum(&h[..CHECKSUMMED_LEN]);
         put64(h, OFF_CHECKSUM, sum);
     }
@@ -398,6 +457,7 @@ impl Geometry {
             get32(h, OFF_MAX_PROBES),
             get32(h, OFF_LOCK_COUNT),
             get64(h, OFF_SEED),
+            0,
         )
         .map_err(|e| match e {
             Error::InvalidArg(m) | Error::TooLarge(m) => Error::Corrupt(m),
@@ -412,9 +472,15 @@ impl Geometry {
         }
         let extra_len = get64(h, OFF_EXTRA_LEN);
         let file_len = get64(h, OFF_FILE_LEN);
-        if g.extra_offset.checked_add(extra_len) != Some(file_len) {
+        // The heap is the rest of the file, whole pages after the banks.
+        if extra_len != g.extra_len
+            || file_len < g.heap_offset
+            || file_len % 4096 != 0
+            || file_len > isize::MAX as u64
+        {
             return Err(Error::Corrupt("file length field disagrees with the sections"));
         }
+        let g = Geometry { file_len, ..g };
         if file_len != actual_len {
             return Err(Error::Corrupt(if actual_len < file_len {
                 "file is truncated"
@@ -426,6 +492,10 @@ impl Geometry {
             || get64(h, OFF_MPHF_KEYS) > g.slot_count
         {
             return Err(Error::Corrupt("header counters exceed the slot count"));
+        }
+        let top = get64(h, OFF_HEAP_TOP);
+        if top < HEAP_RESERVED || top > g.heap_len() || top % 8 != 0 {
+            return Err(Error::Corrupt("heap top outside the heap"));
         }
         Ok(g)
     }
@@ -480,37 +550,38 @@ mod tests {
 
     #[test]
     fn encode_decode_round_trips() {
-        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let g = Geometry::new(1000, 512, 64, 16, 42, 8192).unwrap();
         let h = header(&g);
         assert_eq!(Geometry::decode(&h, g.file_len).unwrap(), g);
     }
 
     #[test]
     fn slots_start_page_aligned_after_the_lock_table() {
-        let g = Geometry::new(10, 64, 4, 4096, 1).unwrap();
+        let g = Geometry::new(10, 64, 4, 4096, 1, 8192).unwrap();
         assert_eq!(g.locks_offset, 4096);
-        assert_eq!(g.ctrl_offset, 4096 + 4096 * 128);
+        assert_eq!(g.ctrl_offset, 4096 + 4096 * 192);
         assert_eq!(g.slots_offset, g.ctrl_offset + 4096);
         assert_eq!(g.slots_offset % 4096, 0);
         assert_eq!(g.extra_offset, g.slots_offset + 640);
-        assert_eq!(g.file_len, g.extra_offset + 2 * mphf_bank_len(10));
+        assert_eq!(g.heap_offset, (g.extra_offset + 2 * mphf_bank_len(10) + 4095) & !4095);
+        assert_eq!(g.file_len, g.heap_offset + 8192);
     }
 
     #[test]
     fn rejects_bad_parameters_at_creation() {
-        assert!(Geometry::new(0, 512, 1, 16, 0).is_err(), "zero slots");
-        assert!(Geometry::new(MAX_SLOTS + 1, 512, 1, 16, 0).is_err(), "too many slots");
-        assert!(Geometry::new(10, 100, 1, 16, 0).is_err(), "slot size not a power of two");
-        assert!(Geometry::new(10, 32, 1, 16, 0).is_err(), "slot size below 64");
-        assert!(Geometry::new(10, 131072, 1, 16, 0).is_err(), "slot size above 64 KiB");
-        assert!(Geometry::new(10, 64, 0, 16, 0).is_err(), "zero probes");
-        assert!(Geometry::new(10, 64, 11, 16, 0).is_err(), "more probes than slots");
-        assert!(Geometry::new(10, 64, 1, 12, 0).is_err(), "lock count not a power of two");
+        assert!(Geometry::new(0, 512, 1, 16, 0, 8192).is_err(), "zero slots");
+        assert!(Geometry::new(MAX_SLOTS + 1, 512, 1, 16, 0, 8192).is_err(), "too many slots");
+        assert!(Geometry::new(10, 100, 1, 16, 0, 8192).is_err(), "slot size not a power of two");
+        assert!(Geometry::new(10, 32, 1, 16, 0, 8192).is_err(), "slot size below 64");
+        assert!(Geometry::new(10, 131072, 1, 16, 0, 8192).is_err(), "slot size above 64 KiB");
+        assert!(Geometry::new(10, 64, 0, 16, 0, 8192).is_err(), "zero probes");
+        assert!(Geometry::new(10, 64, 11, 16, 0, 8192).is_err(), "more probes than slots");
+        assert!(Geometry::new(10, 64, 1, 12, 0, 8192).is_err(), "lock count not a power of two");
     }
 
     #[test]
     fn truncated_and_empty_files_are_corrupt() {
-        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let g = Geometry::new(1000, 512, 64, 16, 42, 8192).unwrap();
         let h = header(&g);
         assert!(matches!(Geometry::decode(&[], 0), Err(Error::Corrupt(_))));
         assert!(matches!(Geometry::decode(&h[..100], 100), Err(Error::Corrupt(_))));
@@ -523,7 +594,7 @@ mod tests {
 
     #[test]
     fn wrong_version_and_hash_are_version_errors() {
-        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let g = Geometry::new(1000, 512, 64, 16, 42, 8192).unwrap();
         let mut h = header(&g);
         put32(&mut h, OFF_VERSION, FORMAT_VERSION + 1);
         assert!(matches!(Geometry::decode(&h, g.file_len), Err(Error::Version(_))));
@@ -538,7 +609,7 @@ mod tests {
     /// still be rejected by the cross-checks, never trusted.
     #[test]
     fn inconsistent_fields_with_a_valid_checksum_are_corrupt() {
-        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let g = Geometry::new(1000, 512, 64, 16, 42, 8192).unwrap();
         let cases: Vec<(usize, u64, bool)> = vec![
             (OFF_SLOT_COUNT, u64::MAX, false), // slot count overflow
             (OFF_SLOT_COUNT, 1 << 40, false),  // beyond MAX_SLOTS
@@ -569,7 +640,7 @@ mod tests {
 
     #[test]
     fn any_flipped_byte_of_the_fixed_header_is_detected() {
-        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let g = Geometry::new(1000, 512, 64, 16, 42, 8192).unwrap();
         for i in 0..CHECKSUMMED_LEN + 8 {
             let mut h = header(&g);
             h[i] ^= 0x40;
@@ -579,7 +650,7 @@ mod tests {
 
     #[test]
     fn counters_beyond_their_bounds_are_corrupt() {
-        let g = Geometry::new(1000, 512, 64, 16, 42).unwrap();
+        let g = Geometry::new(1000, 512, 64, 16, 42, 8192).unwrap();
         let mut h = header(&g);
         put64(&mut h, OFF_MPHF_KEYS, 1001);
         assert!(matches!(Geometry::decode(&h, g.file_len), Err(Error::Corrupt(_))));

@@ -16,6 +16,7 @@ pub mod batch;
 mod ctrl;
 mod expiry;
 pub mod format;
+pub mod heap;
 mod lock_table;
 pub mod mphf;
 pub(crate) mod raw;
@@ -46,9 +47,16 @@ use crate::store::raw::Region;
 pub struct Options {
     /// Number of slots (1 to 2^32-1). Each holds one key.
     pub slots: u64,
-    /// Bytes per slot: a power of two from 64 to 65536. A key plus its value
-    /// may take `slot_size - 32` bytes.
+    /// Bytes per slot: a power of two from 64 to 65536. A record whose key
+    /// plus value fit `slot_size - 32` bytes is stored in its slot; a larger
+    /// one goes to the heap (`heap_bytes`).
     pub slot_size: u32,
+    /// Bytes of the value heap, where records too large for their slot
+    /// live (rounded up to 4 KiB). 0 picks a quarter of the slots' bytes
+    /// (`slots * slot_size / 4`), at least 64 KiB. A record larger than
+    /// the heap answers `TooLarge`; one that does not fit the heap's free
+    /// space now answers `Full`.
+    pub heap_bytes: u64,
     /// Maximum probe distance; 0 picks `min(1024, slots)`.
     pub max_probes: u32,
     /// File mode bits of a new file, before the umask; 0 means 0600.
@@ -74,6 +82,7 @@ impl Default for Options {
         Options {
             slots: 65536,
             slot_size: format::DEFAULT_SLOT_SIZE,
+            heap_bytes: 0,
             max_probes: 0,
             mode: 0o600,
             seed: 0,
@@ -102,7 +111,11 @@ impl Options {
             0 => random_seed()?,
             s => s,
         };
-        Geometry::new(self.slots, self.slot_size, max_probes, lock_count, seed)
+        let heap_bytes = match self.heap_bytes {
+            0 => (self.slots.saturating_mul(u64::from(self.slot_size)) / 4).max(64 << 10),
+            b => b,
+        };
+        Geometry::new(self.slots, self.slot_size, max_probes, lock_count, seed, heap_bytes)
     }
 }
 
@@ -306,7 +319,8 @@ impl Store {
         self.region.writable()
     }
 
-    /// Largest key length plus value length, in bytes.
+    /// Largest key length plus value length stored in a slot, in bytes;
+    /// larger records go to the heap.
     pub fn slot_capacity(&self) -> usize {
         self.region.geom().slot_capacity()
     }
@@ -354,8 +368,8 @@ impl Store {
         if key.is_empty() {
             return Err(Error::InvalidArg("empty key"));
         }
-        if key.len() > self.slot_capacity() {
-            return Err(Error::TooLarge("key does not fit a slot"));
+        if key.len() > format::MAX_KEY_LEN {
+            return Err(Error::TooLarge("key longer than 65535 bytes"));
         }
         Ok(())
     }

@@ -171,7 +171,7 @@ impl Store {
         // as a hint, and never past the slot count (a damaged counter asked
         // for an impossible allocation: found by fuzz/open).
         let mut pairs = Vec::with_capacity(self.stats().keys.min(g.slot_count()) as usize);
-        let mut key = vec![0u8; g.slot_capacity()];
+        let mut key = Vec::new();
         for idx in 0..g.slot_count() {
             let seq = r.seq(idx);
             let mut backoff = Backoff::new();
@@ -185,10 +185,12 @@ impl Store {
                     continue;
                 }
                 let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-                let (kl, vl) = r.lens(idx);
-                let ok = state == STATE_LIVE && kl > 0 && kl.saturating_add(vl) <= key.len();
-                if ok {
-                    r.copy_out(idx, 0, &mut key[..kl]);
+                let rec = self.rec_at(idx).filter(|rec| rec.kl > 0);
+                let ok = state == STATE_LIVE && rec.is_some();
+                let kl = rec.map_or(0, |rec| rec.kl);
+                if let (true, Some(rec)) = (ok, rec) {
+                    key.resize(kl, 0);
+                    self.copy_key(&rec, &mut key);
                 }
                 if !read_validate(seq, w) {
                     continue;

@@ -34,7 +34,7 @@ use memmap2::MmapRaw;
 
 use crate::store::format::{self, Geometry, SLOT_HEADER_SIZE};
 
-/// The mapped store: header, lock table and slots.
+/// The mapped store: header, lock table, slots, MPHF banks and heap.
 pub struct Region {
     map: MmapRaw,
     base: *mut u8,
@@ -115,6 +115,15 @@ impl Region {
         // `[locks_offset, locks_offset + lock_count * stride)` lies before the
         // slots, inside the mapping; `i < lock_count`.
         unsafe { self.base.add(off) }
+    }
+
+    /// The absolute offset in the mapping of field `off` of lock entry `i`
+    /// (for the heap journal, which assigns `LOCK_OFF_HEAP_*` fields).
+    pub fn lock_field_abs(&self, i: usize, off: usize) -> u64 {
+        assert!(i < self.geom.lock_count() as usize && off + 8 <= format::LOCK_META_SIZE);
+        self.geom.locks_offset()
+            + i as u64 * format::lock_stride(self.geom.slot_size())
+            + off as u64
     }
 
     /// A u32 field of lock-table entry `i` (one of `format::LOCK_OFF_*`).
@@ -365,6 +374,75 @@ impl Region {
         Ok(())
     }
 
+    /// Checks that `[rel, rel + len)` lies in the heap and returns its
+    /// absolute offset in the mapping. Panics otherwise.
+    #[inline]
+    fn heap_range(&self, rel: u64, len: usize) -> usize {
+        let end = rel.checked_add(len as u64).expect("heap range overflows");
+        assert!(end <= self.geom.heap_len(), "range outside the heap");
+        (self.geom.heap_offset() + rel) as usize
+    }
+
+    /// The u64 at heap offset `rel` (8-aligned; an extent header word).
+    #[inline]
+    pub fn heap_u64(&self, rel: u64) -> &AtomicU64 {
+        assert!(rel.is_multiple_of(8), "unaligned heap word");
+        let abs = self.heap_range(rel, 8);
+        // SAFETY: inside the mapping (checked), 8-aligned (the heap offset is
+        // page-aligned and `rel` is a multiple of 8); alive for `&self`.
+        unsafe { AtomicU64::from_ptr(self.base.add(abs).cast()) }
+    }
+
+    /// The u64 at absolute offset `abs` of the mapping, for the heap
+    /// journal's assignments. Panics when it is unaligned or outside.
+    #[inline]
+    pub fn file_u64(&self, abs: u64) -> &AtomicU64 {
+        assert!(
+            abs.is_multiple_of(8) && abs.checked_add(8).is_some_and(|e| e <= self.geom.file_len())
+        );
+        // SAFETY: inside the mapping (checked) and 8-aligned (checked).
+        unsafe { AtomicU64::from_ptr(self.base.add(abs as usize).cast()) }
+    }
+
+    /// Copies heap bytes `[rel, rel + out.len())` into `out`. A racy read
+    /// when another writer may own the extent: validate before use.
+    #[inline]
+    pub fn copy_from_heap(&self, rel: u64, out: &mut [u8]) {
+        let abs = self.heap_range(rel, out.len());
+        // SAFETY: the source is inside the heap (checked) and does not
+        // overlap caller memory.
+        unsafe { std::ptr::copy_nonoverlapping(self.base.add(abs), out.as_mut_ptr(), out.len()) }
+    }
+
+    /// Writes `bytes` at heap offset `rel`. The caller owns the extent
+    /// (its lock entry names it as allocated for its write).
+    #[inline]
+    pub fn copy_to_heap(&self, rel: u64, bytes: &[u8]) {
+        self.check_write();
+        let abs = self.heap_range(rel, bytes.len());
+        // SAFETY: the destination is inside the heap (checked) and the
+        // mapping is writable (checked); caller memory does not overlap it.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(abs), bytes.len()) }
+    }
+
+    /// A pointer to heap byte `rel`, with `[rel, rel + len)` checked inside
+    /// the heap (for `get_ptr`).
+    #[inline]
+    pub fn heap_ptr(&self, rel: u64, len: usize) -> *const u8 {
+        let abs = self.heap_range(rel, len);
+        // SAFETY: inside the mapping (checked).
+        unsafe { self.base.add(abs) }
+    }
+
+    /// Whether heap bytes `[rel, rel + key.len())` equal `key` (racy;
+    /// validate).
+    #[inline]
+    pub fn heap_eq(&self, rel: u64, key: &[u8]) -> bool {
+        let abs = self.heap_range(rel, key.len());
+        // SAFETY: the range is inside the heap (checked).
+        unsafe { racy_eq(self.base.add(abs), key) }
+    }
+
     /// Checks that `[off, off + len)` lies in the extra section and returns
     /// its absolute offset in the mapping.
     fn extra_range(&self, off: usize, len: usize) -> usize {
@@ -447,43 +525,69 @@ impl<'a> SlotRef<'a> {
     #[inline]
     pub fn key_eq(&self, key: &[u8]) -> bool {
         assert!(key.len() <= self.cap);
-        // SAFETY: the key area `[32, 32 + key.len())` lies inside the slot.
-        let p = unsafe { self.p.add(SLOT_HEADER_SIZE) };
-        let n = key.len();
-        // Plain unaligned reads of the racy key bytes, validated by the
-        // caller's seqlock: whole 8-byte words, then the last 8 (or 4)
-        // bytes again, overlapping, instead of a byte loop.
-        let word = |i: usize| {
-            // SAFETY: callers pass `i + 8 <= n`: inside the key area.
-            unsafe { p.add(i).cast::<u64>().read_unaligned() }
-        };
-        let mine = |i: usize| u64::from_ne_bytes(key[i..i + 8].try_into().expect("8 bytes"));
-        if n >= 8 {
-            let mut i = 0;
-            while i + 8 <= n {
-                if word(i) != mine(i) {
-                    return false;
-                }
-                i += 8;
-            }
-            return i == n || word(n - 8) == mine(n - 8);
-        }
-        if n >= 4 {
-            let half = |i: usize| {
-                // SAFETY: `i + 4 <= n`: inside the key area.
-                unsafe { p.add(i).cast::<u32>().read_unaligned() }
-            };
-            let mine4 = |i: usize| u32::from_ne_bytes(key[i..i + 4].try_into().expect("4 bytes"));
-            return half(0) == mine4(0) && half(n - 4) == mine4(n - 4);
-        }
-        for (i, &b) in key.iter().enumerate() {
-            // SAFETY: `i < n`: inside the key area.
-            if unsafe { p.add(i).read() } != b {
+        // SAFETY: the key area `[32, 32 + key.len())` lies inside the slot
+        // (checked above).
+        unsafe { racy_eq(self.p.add(SLOT_HEADER_SIZE), key) }
+    }
+
+    /// The heap reference of a record that does not fit its slot: the u64
+    /// at the start of the data area (racy; validate).
+    #[inline]
+    pub fn heap_ref(&self) -> u64 {
+        // SAFETY: data bytes `[0, 8)` (slot bytes 32..40) lie inside every
+        // slot (slots are at least 64 bytes) and are 8-aligned.
+        unsafe { AtomicU64::from_ptr(self.p.add(SLOT_HEADER_SIZE).cast()) }.load(Ordering::Relaxed)
+    }
+
+    /// Whether the data area from byte `off` equals `bytes` (racy; validate).
+    /// Panics when the range leaves the slot.
+    #[inline]
+    pub fn data_eq(&self, off: usize, bytes: &[u8]) -> bool {
+        assert!(off.checked_add(bytes.len()).is_some_and(|e| e <= self.cap));
+        // SAFETY: `[off, off + len)` of the data area is inside the slot.
+        unsafe { racy_eq(self.p.add(SLOT_HEADER_SIZE + off), bytes) }
+    }
+}
+
+/// Whether the `key.len()` bytes at `p` equal `key`: plain unaligned reads
+/// of racy bytes, validated by the caller's seqlock — whole 8-byte words,
+/// then the last 8 (or 4) bytes again, overlapping, instead of a byte loop.
+///
+/// # Safety
+/// `[p, p + key.len())` must lie inside the mapping.
+#[inline(always)]
+unsafe fn racy_eq(p: *const u8, key: &[u8]) -> bool {
+    let n = key.len();
+    let word = |i: usize| {
+        // SAFETY: callers pass `i + 8 <= n`: inside the range.
+        unsafe { p.add(i).cast::<u64>().read_unaligned() }
+    };
+    let mine = |i: usize| u64::from_ne_bytes(key[i..i + 8].try_into().expect("8 bytes"));
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            if word(i) != mine(i) {
                 return false;
             }
+            i += 8;
         }
-        true
+        return i == n || word(n - 8) == mine(n - 8);
     }
+    if n >= 4 {
+        let half = |i: usize| {
+            // SAFETY: `i + 4 <= n`: inside the range.
+            unsafe { p.add(i).cast::<u32>().read_unaligned() }
+        };
+        let mine4 = |i: usize| u32::from_ne_bytes(key[i..i + 4].try_into().expect("4 bytes"));
+        return half(0) == mine4(0) && half(n - 4) == mine4(n - 4);
+    }
+    for (i, &b) in key.iter().enumerate() {
+        // SAFETY: `i < n`: inside the range.
+        if unsafe { p.add(i).read() } != b {
+            return false;
+        }
+    }
+    true
 }
 
 /// Asks the CPU to start loading the cache line of `p` (`_mm_prefetch`,

@@ -16,11 +16,26 @@ use crate::error::{Error, Result};
 use crate::store::ctrl;
 use crate::store::expiry::expired;
 use crate::store::format::LOCK_OFF_OWNER;
-use crate::store::format::{SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, STATE_LIVE};
-use crate::store::raw::Region;
+use crate::store::format::{
+    HEAP_RESERVED, MAX_KEY_LEN, MAX_VALUE_LEN, SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY, SLOT_OFF_STATE,
+    STATE_LIVE,
+};
+use crate::store::heap::{extent_need, EXTENT_HEADER};
+use crate::store::raw::{Region, SlotRef};
 use crate::store::{Loc, Store, ValueRef};
 use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
 use crate::sync::wait::Backoff;
+
+/// A record found by a lookup: its slot, key and value lengths, and where
+/// its bytes are — in the slot's data area (`heap == 0`), or in the heap
+/// extent at relative offset `heap` (key from `heap + 16`, then the value).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rec {
+    pub idx: u64,
+    pub kl: usize,
+    pub vl: usize,
+    pub heap: u64,
+}
 
 /// What one slot says about a key.
 enum Slot<R> {
@@ -34,12 +49,12 @@ enum Slot<R> {
 
 impl Store {
     /// Finds `key` and, inside the seqlock read section of its slot, calls
-    /// `f(idx, key_len, val_len)`. `f` may read the slot (racy); its result
+    /// `f(&rec)` with the record found. `f` may read the slot (racy); its result
     /// is returned only once the read validates. Returns the result, the
     /// slot and the validated word.
     #[inline]
     pub(crate) fn probe_read<R>(
-        &self, key: &[u8], f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], f: impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
         self.check_key(key)?;
         self.probe_read_hashed(key, self.hash(key), f)
@@ -52,7 +67,7 @@ impl Store {
     /// read of the control word (most keys sit in their home slot).
     #[inline]
     pub(crate) fn probe_read_hashed<R>(
-        &self, key: &[u8], h: u64, f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], h: u64, f: impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
         let loc = self.locate_hashed(h);
         self.region.prefetch_slot(loc.home);
@@ -68,7 +83,7 @@ impl Store {
     /// caller's.
     #[inline]
     pub(crate) fn probe_from<R>(
-        &self, key: &[u8], h: u64, loc: &Loc, mut f: impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], h: u64, loc: &Loc, mut f: impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
         match self.scan_ctrl(key, h, loc, &mut f) {
             Err(Error::NotFound) if self.repaired_stripe(loc) => {
@@ -94,7 +109,7 @@ impl Store {
     /// The scan of `probe_from`, once.
     #[inline(always)]
     fn scan_ctrl<R>(
-        &self, key: &[u8], h: u64, loc: &Loc, f: &mut impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], h: u64, loc: &Loc, f: &mut impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
         let r = &self.region;
         let n = r.geom().slot_count();
@@ -142,7 +157,7 @@ impl Store {
     /// for `h` if that lies past the `seen` slots already scanned.
     #[cold]
     fn probe_mphf<R>(
-        &self, key: &[u8], h: u64, loc: &Loc, seen: u64, f: &mut impl FnMut(u64, usize, usize) -> R,
+        &self, key: &[u8], h: u64, loc: &Loc, seen: u64, f: &mut impl FnMut(&Rec) -> R,
     ) -> Result<Option<(R, u64, u64)>> {
         let view = self.current_view();
         let Some(d) = view.index.as_ref().and_then(|i| i.distance(h)) else {
@@ -161,7 +176,7 @@ impl Store {
     /// Reads slot `idx` for `key` (tag `tag`) under its seqlock.
     #[inline(always)]
     fn read_slot<R>(
-        &self, idx: u64, key: &[u8], tag: u32, f: &mut impl FnMut(u64, usize, usize) -> R,
+        &self, idx: u64, key: &[u8], tag: u32, f: &mut impl FnMut(&Rec) -> R,
     ) -> Result<Slot<R>> {
         let r = &self.region;
         let cap = self.slot_capacity();
@@ -190,17 +205,18 @@ impl Store {
                 continue;
             }
             if kl.saturating_add(vl) > cap {
-                if read_validate(seq, w) {
-                    return Err(Error::Corrupt("slot length exceeds the slot"));
+                // Too large for the slot: the record is in the heap.
+                match self.read_heap_record(slot, idx, key, kl, vl, w, f) {
+                    Some(done) => return done,
+                    None => continue,
                 }
-                continue;
             }
             let hit = kl == key.len() && slot.key_eq(key);
             if hit && SLOT_HEADER_SIZE + kl + vl > Region::PREFETCH_BYTES {
                 // A long value: ask for all its lines at once before copying.
                 r.prefetch_range(idx, Region::PREFETCH_BYTES, SLOT_HEADER_SIZE + kl + vl);
             }
-            let out = if hit { Some(f(idx, kl, vl)) } else { None };
+            let out = if hit { Some(f(&Rec { idx, kl, vl, heap: 0 })) } else { None };
             if !read_validate(seq, w) {
                 continue;
             }
@@ -208,6 +224,94 @@ impl Store {
                 Some(out) => Slot::Hit(out, w),
                 None => Slot::Other,
             });
+        }
+    }
+
+    /// The part of `read_slot` for a record in the heap (slot `idx`, seen
+    /// at even word `w` with lengths `kl`, `vl` that do not fit the slot):
+    /// checks the reference lies in the heap, compares the key prefix the
+    /// slot keeps, then the whole key in the extent. None when the slot
+    /// changed meanwhile (read it again).
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn read_heap_record<R>(
+        &self, slot: SlotRef<'_>, idx: u64, key: &[u8], kl: usize, vl: usize, w: u64,
+        f: &mut impl FnMut(&Rec) -> R,
+    ) -> Option<Result<Slot<R>>> {
+        let r = &self.region;
+        let seq = slot.seq();
+        let rel = slot.heap_ref();
+        let sane = kl >= 1
+            && kl <= MAX_KEY_LEN
+            && vl <= MAX_VALUE_LEN
+            && rel >= HEAP_RESERVED
+            && rel.is_multiple_of(8)
+            && rel.checked_add(extent_need(kl, vl)).is_some_and(|e| e <= r.geom().heap_len());
+        if !sane {
+            return read_validate(seq, w)
+                .then_some(Err(Error::Corrupt("slot references bytes outside the heap")));
+        }
+        let prefix = kl.min(self.slot_capacity() - 8);
+        let hit = kl == key.len()
+            && slot.data_eq(8, &key[..prefix])
+            && r.heap_eq(rel + EXTENT_HEADER, key);
+        let out = if hit { Some(f(&Rec { idx, kl, vl, heap: rel })) } else { None };
+        if !read_validate(seq, w) {
+            return None;
+        }
+        Some(Ok(match out {
+            Some(out) => Slot::Hit(out, w),
+            None => Slot::Other,
+        }))
+    }
+
+    /// The record slot `idx` holds, as its racy fields say (validate before
+    /// trusting it): None when its lengths do not fit the slot and its heap
+    /// reference is out of range (a damaged slot, or the tombstone of a key
+    /// too long for the slot, which keeps no extent).
+    pub(crate) fn rec_at(&self, idx: u64) -> Option<Rec> {
+        let r = &self.region;
+        let slot = r.slot(idx);
+        let (kl, vl) = slot.lens();
+        if kl.saturating_add(vl) <= self.slot_capacity() {
+            return Some(Rec { idx, kl, vl, heap: 0 });
+        }
+        let rel = slot.heap_ref();
+        let sane = kl >= 1
+            && kl <= MAX_KEY_LEN
+            && vl <= MAX_VALUE_LEN
+            && rel >= HEAP_RESERVED
+            && rel.is_multiple_of(8)
+            && rel.checked_add(extent_need(kl, vl)).is_some_and(|e| e <= r.geom().heap_len());
+        sane.then_some(Rec { idx, kl, vl, heap: rel })
+    }
+
+    /// Copies `out.len()` bytes of `rec`'s value, from its first byte, into
+    /// `out` (a racy read: the caller validates).
+    #[inline(always)]
+    pub(crate) fn copy_value(&self, rec: &Rec, out: &mut [u8]) {
+        if rec.heap == 0 {
+            self.region.copy_out(rec.idx, rec.kl, out);
+        } else {
+            self.region.copy_from_heap(rec.heap + EXTENT_HEADER + rec.kl as u64, out);
+        }
+    }
+
+    /// Copies `rec`'s key into `out` (`rec.kl` bytes; racy).
+    pub(crate) fn copy_key(&self, rec: &Rec, out: &mut [u8]) {
+        if rec.heap == 0 {
+            self.region.copy_out(rec.idx, 0, &mut out[..rec.kl]);
+        } else {
+            self.region.copy_from_heap(rec.heap + EXTENT_HEADER, &mut out[..rec.kl]);
+        }
+    }
+
+    /// A pointer to `rec`'s value inside the mapping.
+    pub(crate) fn value_ptr(&self, rec: &Rec) -> *const u8 {
+        if rec.heap == 0 {
+            self.region.data_ptr(rec.idx, rec.kl, rec.vl)
+        } else {
+            self.region.heap_ptr(rec.heap + EXTENT_HEADER + rec.kl as u64, rec.vl)
         }
     }
 
@@ -219,12 +323,11 @@ impl Store {
     /// past the wait limit.
     #[inline]
     pub fn get(&self, key: &[u8], buf: &mut [u8]) -> Result<usize> {
-        let r = &self.region;
-        let (vl, _, _) = self.probe_read(key, |idx, kl, vl| {
-            if vl <= buf.len() {
-                r.copy_out(idx, kl, &mut buf[..vl]);
+        let (vl, _, _) = self.probe_read(key, |rec| {
+            if rec.vl <= buf.len() {
+                self.copy_value(rec, &mut buf[..rec.vl]);
             }
-            vl
+            rec.vl
         })?;
         if vl > buf.len() {
             return Err(Error::BufferTooSmall(vl));
@@ -234,10 +337,12 @@ impl Store {
 
     /// The value of `key` as a new vector.
     pub fn get_vec(&self, key: &[u8]) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; self.slot_capacity()];
-        let n = self.get(key, &mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
+        let (v, _, _) = self.probe_read(key, |rec| {
+            let mut v = vec![0u8; rec.vl];
+            self.copy_value(rec, &mut v);
+            v
+        })?;
+        Ok(v)
     }
 
     /// A pointer to the value of `key` inside the mapping, with a token.
@@ -246,13 +351,27 @@ impl Store {
     /// it was when found. The pointer stays dereferenceable while the store
     /// is open.
     pub fn get_ref(&self, key: &[u8]) -> Result<ValueRef> {
-        let r = &self.region;
-        let (ptr, idx, w) = self.probe_read(key, |idx, kl, vl| (r.data_ptr(idx, kl, vl), vl))?;
+        let (ptr, idx, w) = self.probe_read(key, |rec| (self.value_ptr(rec), rec.vl))?;
         Ok(ValueRef {
             ptr: ptr.0,
             len: ptr.1,
             token: (idx << 32) | u64::from(seqlock::version_of(w)),
         })
+    }
+
+    /// Bytes `key`'s record takes in the heap: the size of its extent
+    /// (header, key, value and size-class rounding), or 0 for a record in
+    /// its slot. Errors as `get`.
+    pub fn heap_footprint(&self, key: &[u8]) -> Result<u64> {
+        let r = &self.region;
+        let (size, _, _) = self.probe_read(key, |rec| {
+            if rec.heap == 0 {
+                0
+            } else {
+                r.heap_u64(rec.heap).load(Ordering::Relaxed) & !7
+            }
+        })?;
+        Ok(size)
     }
 
     /// Whether the value found by `get_ref` with this token is unchanged.

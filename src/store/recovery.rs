@@ -22,7 +22,9 @@ use crate::store::format::{
     LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN,
     STATE_LIVE, STATE_TOMBSTONE,
 };
+use crate::store::format::{LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD};
 use crate::store::lock_table;
+use crate::store::write::data_len;
 use crate::store::Store;
 use crate::sync::seqlock::{self, is_locked, owner_of, read_begin, read_validate};
 use crate::sync::wait::Backoff;
@@ -82,16 +84,16 @@ impl Store {
     /// 2 s and answered `Busy`.
     fn publish_orphan(&self, idx: u64, w: u64) {
         let r = self.region();
-        let cap = self.slot_capacity();
         let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-        let (kl, vl) = r.lens(idx);
-        let well_formed = kl >= 1 && kl.saturating_add(vl) <= cap;
-        let tag = if well_formed {
-            let mut key = vec![0u8; kl];
-            r.copy_out(idx, 0, &mut key);
-            self.hash(&key) as u32
-        } else {
-            0
+        let rec = self.rec_at(idx).filter(|rec| rec.kl >= 1);
+        let well_formed = rec.is_some();
+        let tag = match rec {
+            Some(rec) => {
+                let mut key = vec![0u8; rec.kl];
+                self.copy_key(&rec, &mut key);
+                self.hash(&key) as u32
+            }
+            None => 0,
         };
         let state = if state == STATE_LIVE && well_formed {
             STATE_LIVE
@@ -122,12 +124,17 @@ impl Store {
     }
 
     /// Finishes or discards the write a dead owner of entry `e` left (see the
-    /// module docs). The caller owns `e`.
+    /// module docs), then settles the heap extents the entry names: the
+    /// replaced one is freed when the write took effect, the new one when
+    /// it did not. The caller owns `e`.
     pub(crate) fn repair_entry(&self, e: usize) {
         let r = self.region();
         if r.lock_u32(e, LOCK_OFF_REDO).load(Ordering::Acquire) != 1 {
+            // No write in progress: whatever the entry names is free.
+            let _ = self.settle_heap_fields(e);
             return;
         }
+        let cap = self.slot_capacity();
         let intent = r.lock_u64(e, LOCK_OFF_INTENT).load(Ordering::Relaxed);
         let idx = intent >> 32;
         let mut head = [0u8; IMAGE_HEAD];
@@ -135,11 +142,16 @@ impl Store {
         let kl = format::get32(&head, 0) as usize;
         let vl = format::get32(&head, 4) as usize;
         let state = format::get32(&head, 8);
-        if idx >= r.geom().slot_count() || kl.saturating_add(vl) > self.slot_capacity() {
+        if idx >= r.geom().slot_count() || kl > format::MAX_KEY_LEN || vl > format::MAX_VALUE_LEN {
+            // A damaged record: nothing to complete, and no extent to trust.
+            for f in [LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD] {
+                r.lock_u64(e, f).store(0, Ordering::Relaxed);
+            }
             r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
             return;
         }
-        let len = IMAGE_HEAD + kl + vl;
+        let len = IMAGE_HEAD + data_len(kl, vl, cap);
+        let heap_old = r.lock_u64(e, LOCK_OFF_HEAP_OLD).load(Ordering::Relaxed);
         let seq = r.seq(idx);
         let cur = seq.load(Ordering::Acquire);
         let applied = if is_locked(cur) && owner_of(cur) as usize == e {
@@ -155,13 +167,24 @@ impl Store {
             // the tombstone is being reused.
             state == STATE_TOMBSTONE
         } else {
-            self.slot_shows_image(e, idx, kl, vl, state)
+            self.slot_shows_image(e, idx, kl, vl, state, heap_old)
         };
         if applied {
             let live = r.lock_u64(e, LOCK_OFF_NEW_LIVE).load(Ordering::Relaxed);
             let tomb = r.lock_u64(e, LOCK_OFF_NEW_TOMB).load(Ordering::Relaxed);
             r.lock_u64(e, LOCK_OFF_LIVE).store(live, Ordering::Relaxed);
             r.lock_u64(e, LOCK_OFF_TOMB).store(tomb, Ordering::Relaxed);
+        }
+        // The extent that lost its owner goes back to the heap; the field
+        // of the one that kept it (the slot) is cleared, in one heap step.
+        let heap_new = r.lock_u64(e, LOCK_OFF_HEAP_NEW).load(Ordering::Relaxed);
+        let freed = if applied { heap_old } else { heap_new };
+        if (heap_old != 0 || heap_new != 0)
+            && self.heap_free(e, freed, &[LOCK_OFF_HEAP_OLD, LOCK_OFF_HEAP_NEW]).is_err()
+        {
+            // The heap lock stayed busy: leave the record for the next
+            // repair of this entry rather than leak or free wrongly.
+            return;
         }
         r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
     }
@@ -176,8 +199,7 @@ impl Store {
     /// written again and then deleted. Returns how many it dropped.
     fn drop_shadowed_keys(&self) -> Result<usize> {
         let r = self.region();
-        let cap = self.slot_capacity();
-        let mut key = vec![0u8; cap];
+        let mut key = Vec::new();
         let mut n = 0;
         for idx in 0..r.geom().slot_count() {
             let seq = r.seq(idx);
@@ -186,15 +208,17 @@ impl Store {
                 continue;
             }
             let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (kl, vl) = r.lens(idx);
-            if state != STATE_LIVE || kl == 0 || kl.saturating_add(vl) > cap {
-                continue;
-            }
-            r.copy_out(idx, 0, &mut key[..kl]);
+            let rec = match self.rec_at(idx) {
+                Some(rec) if state == STATE_LIVE && rec.kl > 0 => rec,
+                _ => continue,
+            };
+            let kl = rec.kl;
+            key.resize(kl, 0);
+            self.copy_key(&rec, &mut key);
             if !read_validate(seq, w) {
                 continue;
             }
-            let reached = match self.probe_read(&key[..kl], |_, _, _| ()) {
+            let reached = match self.probe_read(&key[..kl], |_| ()) {
                 Ok((_, found, _)) => found == idx,
                 Err(Error::NotFound) => false,
                 Err(e) => return Err(e),
@@ -246,13 +270,19 @@ impl Store {
     }
 
     /// Whether slot `idx` (unlocked) shows the effect of entry `e`'s image:
-    /// for a put, the slot equals the image; for a delete, the key is no
-    /// longer live there.
-    fn slot_shows_image(&self, e: usize, idx: u64, kl: usize, vl: usize, state: u32) -> bool {
+    /// for a put, the slot equals the image (whose heap reference, if any,
+    /// names an extent only this write owns); for a delete, the key is no
+    /// longer live there — for a record in the heap, the slot no longer
+    /// references `heap_old`, the extent only that record owned.
+    fn slot_shows_image(
+        &self, e: usize, idx: u64, kl: usize, vl: usize, state: u32, heap_old: u64,
+    ) -> bool {
         let r = self.region();
-        let mut image = vec![0u8; IMAGE_HEAD + kl + vl];
+        let cap = self.slot_capacity();
+        let dl = data_len(kl, vl, cap);
+        let mut image = vec![0u8; IMAGE_HEAD + dl];
         r.read_image(e, 0, &mut image);
-        let key = &image[IMAGE_HEAD..IMAGE_HEAD + kl];
+        let mut slot = vec![0u8; cap];
         let mut backoff = Backoff::new();
         loop {
             let w = read_begin(r.seq(idx));
@@ -264,24 +294,33 @@ impl Store {
             }
             let s = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
             let (skl, svl) = r.lens(idx);
-            let mut slot =
-                vec![
-                    0u8;
-                    if skl.saturating_add(svl) <= self.slot_capacity() { skl + svl } else { 0 }
-                ];
-            r.copy_out(idx, 0, &mut slot);
+            let sdl = if skl <= format::MAX_KEY_LEN { data_len(skl, svl, cap) } else { 0 };
+            r.copy_out(idx, 0, &mut slot[..sdl]);
             let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
             let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
             if !read_validate(r.seq(idx), w) {
                 continue;
             }
-            let key_live = s == STATE_LIVE && skl == kl && slot.len() >= kl && &slot[..kl] == key;
+            let slot = &slot[..sdl];
             return if state == STATE_TOMBSTONE {
-                !key_live
+                let still_live = if heap_old != 0 {
+                    s == STATE_LIVE
+                        && skl.saturating_add(svl) > cap
+                        && slot.len() >= 8
+                        && format::get64(slot, 0) == heap_old
+                } else {
+                    s == STATE_LIVE
+                        && skl == kl
+                        && kl <= cap
+                        && slot.len() >= kl
+                        && slot[..kl] == image[IMAGE_HEAD..IMAGE_HEAD + kl]
+                };
+                !still_live
             } else {
-                key_live
+                s == STATE_LIVE
+                    && skl == kl
                     && svl == vl
-                    && slot[kl..] == image[IMAGE_HEAD + kl..]
+                    && slot == &image[IMAGE_HEAD..]
                     && gen == format::get32(&image, 12)
                     && exp == format::get64(&image, 16)
             };

@@ -85,7 +85,16 @@ impl Store {
         let cap = g.slot_capacity();
         let mut errs = Vec::new();
         let (mut live, mut tomb) = (0u64, 0u64);
-        let mut key = vec![0u8; cap];
+        let mut key = Vec::new();
+        let mut referenced = Vec::new();
+        for e in 0..g.lock_count() as usize {
+            for f in [format::LOCK_OFF_HEAP_NEW, format::LOCK_OFF_HEAP_OLD] {
+                let x = r.lock_u64(e, f).load(Ordering::Relaxed);
+                if x != 0 {
+                    referenced.push(x);
+                }
+            }
+        }
         for idx in 0..g.slot_count() {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w == 0 {
@@ -107,14 +116,22 @@ impl Store {
                 STATE_TOMBSTONE => tomb += 1,
                 STATE_LIVE => {
                     live += 1;
-                    if kl == 0 || kl.saturating_add(vl) > cap {
-                        errs.push(format!(
-                            "slot {idx}: key length {kl} + value length {vl} exceed {cap}"
-                        ));
-                        continue;
+                    let rec = match self.rec_at(idx) {
+                        Some(rec) if kl > 0 => rec,
+                        _ => {
+                            errs.push(format!(
+                                "slot {idx}: key length {kl} + value length {vl} exceed {cap} \
+                                 and its heap reference is out of range"
+                            ));
+                            continue;
+                        }
+                    };
+                    if rec.heap != 0 {
+                        referenced.push(rec.heap);
                     }
-                    r.copy_out(idx, 0, &mut key[..kl]);
-                    match self.probe_read(&key[..kl], |_, _, _| ()) {
+                    key.resize(kl, 0);
+                    self.copy_key(&rec, &mut key);
+                    match self.probe_read(&key[..kl], |_| ()) {
                         Ok((_, found, _)) if found == idx => {}
                         Ok((_, found, _)) => {
                             errs.push(format!("slot {idx}: key also in slot {found} (duplicate)"))
@@ -134,6 +151,7 @@ impl Store {
         if st.tombstones != tomb {
             errs.push(format!("header counts {} tombstones, slots hold {tomb}", st.tombstones));
         }
+        self.check_heap(&mut referenced, &mut errs);
         errs
     }
 }

@@ -37,7 +37,7 @@ impl Store {
 
     fn probe_read_uid<R>(&self, key: &[u8], mut f: impl FnMut(u64) -> R) -> Result<(R, u64, u64)> {
         self.check_key(key)?;
-        self.probe_read_hashed(key, self.hash(key), |idx, _, _| f(idx))
+        self.probe_read_hashed(key, self.hash(key), |rec| f(rec.idx))
     }
 
     /// Copies the value of the key with `uid` into `buf`; returns its
@@ -78,21 +78,25 @@ impl Store {
                 && !crate::store::expiry::expired(
                     r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed),
                 );
-            let (kl, vl) = r.lens(idx);
-            let sane = kl.saturating_add(vl) <= self.slot_capacity();
-            let (off, len) = match part {
-                Part::Key => (0, kl),
-                Part::Value => (kl, vl),
+            let rec = self.rec_at(idx);
+            let sane = rec.is_some();
+            let len = match (part, rec) {
+                (_, None) => 0,
+                (Part::Key, Some(rec)) => rec.kl,
+                (Part::Value, Some(rec)) => rec.vl,
             };
-            if live && sane && len <= buf.len() {
-                r.copy_out(idx, off, &mut buf[..len]);
+            if let (true, Some(rec)) = (live && len <= buf.len(), rec) {
+                match part {
+                    Part::Key => self.copy_key(&rec, buf),
+                    Part::Value => self.copy_value(&rec, &mut buf[..len]),
+                }
             }
             if !read_validate(seq, w) {
                 continue;
             }
             return match (live, sane) {
                 (false, _) => Err(Error::NotFound),
-                (true, false) => Err(Error::Corrupt("slot length exceeds the slot")),
+                (true, false) => Err(Error::Corrupt("slot lengths or heap reference out of range")),
                 (true, true) if len > buf.len() => Err(Error::BufferTooSmall(len)),
                 (true, true) => Ok(len),
             };
@@ -106,8 +110,14 @@ impl Store {
         if !self.writable() {
             return Err(Error::ReadOnly);
         }
-        let mut key = vec![0u8; self.slot_capacity()];
-        let kl = self.key_by_uid(uid, &mut key)?;
+        let mut key = vec![0u8; 256];
+        let kl = match self.key_by_uid(uid, &mut key) {
+            Err(Error::BufferTooSmall(n)) => {
+                key.resize(n, 0);
+                self.key_by_uid(uid, &mut key)?
+            }
+            other => other?,
+        };
         let key = &key[..kl];
         let (idx, gen) = (uid & 0xffff_ffff, (uid >> 32) as u32);
         self.write_key(key, self.hash(key), |cur| match cur {

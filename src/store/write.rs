@@ -32,11 +32,14 @@ use crate::error::{Error, Result};
 use crate::store::ctrl;
 use crate::store::expiry::{expired, now_ms};
 use crate::store::format::{
-    self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB, LOCK_OFF_REDO,
-    LOCK_OFF_TAG, LOCK_OFF_TOMB, OFF_GENERATION, OFF_LONGEST_PROBE, OFF_NEW_SINCE_OPT,
-    SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
+    self, LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE,
+    LOCK_OFF_NEW_TOMB, LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, MAX_VALUE_LEN, OFF_GENERATION,
+    OFF_LONGEST_PROBE, OFF_NEW_SINCE_OPT, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN,
+    STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
 };
+use crate::store::heap::{class_for, class_size, extent_need, EXTENT_HEADER};
 use crate::store::lock_table::{self, Guard};
+use crate::store::read::Rec;
 use crate::store::recovery::IMAGE_HEAD;
 use crate::store::{Loc, Store};
 use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of, version_of};
@@ -76,29 +79,71 @@ pub(crate) struct Current<'s> {
     pub idx: u64,
     pub uid_gen: u32,
     pub expiry: u64,
-    kl: usize,
-    vl: usize,
+    rec: Rec,
 }
 
 impl Current<'_> {
     /// Length of the current value.
     pub fn value_len(&self) -> usize {
-        self.vl
+        self.rec.vl
     }
 
     /// Copies the current value (`value_len()` bytes) into `out`.
     pub fn read_value(&self, out: &mut [u8]) {
-        self.store.region().copy_out(self.idx, self.kl, &mut out[..self.vl]);
+        self.store.copy_value(&self.rec, &mut out[..self.rec.vl]);
     }
 
     /// Whether the current value equals `v`.
     pub fn value_is(&self, v: &[u8]) -> bool {
-        if v.len() != self.vl {
+        if v.len() != self.rec.vl {
             return false;
         }
-        let mut cur = vec![0u8; self.vl];
+        let mut cur = vec![0u8; self.rec.vl];
         self.read_value(&mut cur);
         cur == v
+    }
+}
+
+/// The slot bytes a write leaves, from offset 8: the header fields, then
+/// the data area in two pieces — key and value for a record that fits the
+/// slot; the heap reference (8 bytes) and the key's prefix for one that
+/// does not (also for the tombstone of a key too long for the slot, whose
+/// reference is 0).
+pub(crate) struct Image<'a> {
+    pub state: u32,
+    pub uid_gen: u32,
+    pub expiry: u64,
+    pub kl: usize,
+    pub vl: usize,
+    pub data: [&'a [u8]; 2],
+}
+
+/// Eight zero bytes: the heap reference of a tombstone.
+const NO_REF: [u8; 8] = [0; 8];
+
+impl<'a> Image<'a> {
+    /// The tombstone of `key` (UID generation `gen`) in slots of `cap`
+    /// data bytes.
+    fn tombstone(key: &'a [u8], gen: u32, cap: usize) -> Image<'a> {
+        let data: [&[u8]; 2] =
+            if key.len() <= cap { [key, &[]] } else { [&NO_REF, &key[..cap - 8]] };
+        Image { state: STATE_TOMBSTONE, uid_gen: gen, expiry: 0, kl: key.len(), vl: 0, data }
+    }
+
+    /// Bytes of the data area.
+    fn data_len(&self) -> usize {
+        self.data[0].len() + self.data[1].len()
+    }
+}
+
+/// Bytes of a slot's data area that a record of `kl` + `vl` bytes uses in
+/// slots of `cap` data bytes: all of it inline, else the heap reference and
+/// the key's prefix.
+pub(crate) fn data_len(kl: usize, vl: usize, cap: usize) -> usize {
+    if kl.saturating_add(vl) <= cap {
+        kl + vl
+    } else {
+        8 + kl.min(cap - 8)
     }
 }
 
@@ -114,7 +159,9 @@ enum Target {
 }
 
 impl Store {
-    /// Takes the lock entry of `loc`, repairing a dead owner's write first.
+    /// Takes the lock entry of `loc`, repairing a dead owner's write first
+    /// and freeing heap extents the entry still names from an earlier write
+    /// whose heap step could not run (see `commit`).
     pub(crate) fn lock_key(&self, loc: &Loc) -> Result<Guard<'_>> {
         if !self.writable() {
             return Err(Error::ReadOnly);
@@ -123,7 +170,43 @@ impl Store {
         if stolen {
             self.repair_entry(guard.entry());
         }
+        self.settle_heap_fields(guard.entry())?;
         Ok(guard)
+    }
+
+    /// With no write in progress on held entry `e` (`redo == 0`), an
+    /// extent still named by `heap_new` was allocated for a write that was
+    /// never published, and one named by `heap_old` was replaced by a
+    /// published write: both are free now. Errors: `Busy`.
+    pub(crate) fn settle_heap_fields(&self, e: usize) -> Result<()> {
+        let r = self.region();
+        if r.lock_u32(e, LOCK_OFF_REDO).load(Ordering::Acquire) != 0 {
+            return Ok(());
+        }
+        for f in [LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD] {
+            let x = r.lock_u64(e, f).load(Ordering::Relaxed);
+            if x != 0 {
+                self.heap_free(e, x, &[f])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether slot `idx`, whose racy lengths are `kl` and `vl`, holds
+    /// `key` (a racy read: validate with the seqlock before trusting it).
+    fn slot_holds_key(&self, idx: u64, kl: usize, key: &[u8]) -> bool {
+        if kl != key.len() {
+            return false;
+        }
+        match self.rec_at(idx) {
+            Some(rec) if rec.heap == 0 => self.region().key_eq(idx, key),
+            Some(rec) => {
+                let prefix = kl.min(self.slot_capacity() - 8);
+                self.region().slot(idx).data_eq(8, &key[..prefix])
+                    && self.region().heap_eq(rec.heap + EXTENT_HEADER, key)
+            }
+            None => false,
+        }
     }
 
     /// Scans `key`'s probe sequence for a write: the key's slot, or the
@@ -146,12 +229,10 @@ impl Store {
                     return Ok(Target::Free { idx, word: w, state: s, dist: d });
                 }
                 let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-                let (kl, vl) = r.lens(idx);
+                let (kl, _) = r.lens(idx);
                 let hit = state == STATE_LIVE
                     && tag_of(w) == loc.tag
-                    && kl == key.len()
-                    && kl.saturating_add(vl) <= self.slot_capacity()
-                    && r.key_eq(idx, key);
+                    && self.slot_holds_key(idx, kl, key);
                 if !read_validate(seq, w) {
                     continue;
                 }
@@ -171,26 +252,28 @@ impl Store {
         })
     }
 
-    /// Writes `image` (state, key, value, UID generation, expiry) to slot
-    /// `idx` observed at even word `word`, through the redo record of the
-    /// held entry, and moves the entry's counts by `dlive`/`dtomb`. False
+    /// Writes `img` to slot `idx` observed at even word `word`, through
+    /// the redo record of the held entry, and moves the entry's counts by
+    /// `dlive`/`dtomb`. `heap_old` is the extent the write replaces (0:
+    /// none), freed once the write is published, together with the
+    /// entry's `heap_new` (which the slot now owns) in one heap step. False
     /// when the slot changed since it was observed (scan again).
     #[allow(clippy::too_many_arguments)]
     fn commit(
-        &self, guard: &Guard<'_>, idx: u64, word: u64, tag: u32, state: u32, uid_gen: u32,
-        expiry: u64, key: &[u8], val: &[u8], dlive: i64, dtomb: i64,
+        &self, guard: &Guard<'_>, idx: u64, word: u64, tag: u32, img: &Image<'_>, dlive: i64,
+        dtomb: i64, heap_old: u64,
     ) -> bool {
         let r = self.region();
         let e = guard.entry();
         let mut head = [0u8; IMAGE_HEAD];
-        format::put32(&mut head, 0, key.len() as u32);
-        format::put32(&mut head, 4, val.len() as u32);
-        format::put32(&mut head, 8, state);
-        format::put32(&mut head, 12, uid_gen);
-        format::put64(&mut head, 16, expiry);
+        format::put32(&mut head, 0, img.kl as u32);
+        format::put32(&mut head, 4, img.vl as u32);
+        format::put32(&mut head, 8, img.state);
+        format::put32(&mut head, 12, img.uid_gen);
+        format::put64(&mut head, 16, img.expiry);
         r.write_image(e, 0, &head);
-        r.write_image(e, IMAGE_HEAD, key);
-        r.write_image(e, IMAGE_HEAD + key.len(), val);
+        r.write_image(e, IMAGE_HEAD, img.data[0]);
+        r.write_image(e, IMAGE_HEAD + img.data[0].len(), img.data[1]);
         let live = r.lock_u64(e, LOCK_OFF_LIVE).load(Ordering::Relaxed);
         let tomb = r.lock_u64(e, LOCK_OFF_TOMB).load(Ordering::Relaxed);
         let (new_live, new_tomb) =
@@ -201,18 +284,68 @@ impl Store {
         r.lock_u64(e, LOCK_OFF_INTENT)
             .store((idx << 32) | u64::from(version_of(word)), Ordering::Relaxed);
         r.lock_u32(e, LOCK_OFF_REDO).store(1, Ordering::Release);
+        // Named only once the record is valid: a repair that finds
+        // `heap_old` set with `redo == 0` frees it as replaced.
+        r.lock_u64(e, LOCK_OFF_HEAP_OLD).store(heap_old, Ordering::Relaxed);
         let seq = r.seq(idx);
         let Some(locked) = seqlock::try_lock(seq, word, e as u32) else {
+            r.lock_u64(e, LOCK_OFF_HEAP_OLD).store(0, Ordering::Relaxed);
             r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
             return false;
         };
-        r.apply_image(e, idx, IMAGE_HEAD + key.len() + val.len());
-        r.set_ctrl(idx, ctrl::for_state(state, tag));
+        r.apply_image(e, idx, IMAGE_HEAD + img.data_len());
+        r.set_ctrl(idx, ctrl::for_state(img.state, tag));
         seqlock::unlock(seq, locked, tag);
         r.lock_u64(e, LOCK_OFF_LIVE).store(new_live, Ordering::Relaxed);
         r.lock_u64(e, LOCK_OFF_TOMB).store(new_tomb, Ordering::Relaxed);
+        let heap_new = r.lock_u64(e, LOCK_OFF_HEAP_NEW).load(Ordering::Relaxed);
+        if (heap_old != 0 || heap_new != 0)
+            && self.heap_free(e, heap_old, &[LOCK_OFF_HEAP_OLD, LOCK_OFF_HEAP_NEW]).is_err()
+        {
+            // The heap lock stayed busy: the slot owns the new extent; the
+            // old one stays named, freed when the entry is next taken.
+            r.lock_u64(e, LOCK_OFF_HEAP_NEW).store(0, Ordering::Relaxed);
+        }
         r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
         true
+    }
+
+    /// Writes `key` = `val` into slot `idx` (word `word`): inline when it
+    /// fits, else into a new heap extent that the slot then references.
+    /// `heap_old` is the extent of the record it replaces. False when the
+    /// slot changed (scan again). Errors: `TooLarge`, `Full` (no heap
+    /// space), `Corrupt`, `Busy` from the heap.
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &self, guard: &Guard<'_>, idx: u64, word: u64, tag: u32, gen: u32, exp: u64, key: &[u8],
+        val: &[u8], dlive: i64, dtomb: i64, heap_old: u64,
+    ) -> Result<bool> {
+        let cap = self.slot_capacity();
+        let (kl, vl) = (key.len(), val.len());
+        let state = STATE_LIVE;
+        if kl + vl <= cap {
+            let img = Image { state, uid_gen: gen, expiry: exp, kl, vl, data: [key, val] };
+            return Ok(self.commit(guard, idx, word, tag, &img, dlive, dtomb, heap_old));
+        }
+        let e = guard.entry();
+        let r = self.region();
+        let rel = self.heap_alloc(e, extent_need(kl, vl))?;
+        r.copy_to_heap(rel + EXTENT_HEADER, key);
+        r.copy_to_heap(rel + EXTENT_HEADER + kl as u64, val);
+        let refb = rel.to_le_bytes();
+        let img = Image {
+            state,
+            uid_gen: gen,
+            expiry: exp,
+            kl,
+            vl,
+            data: [&refb, &key[..kl.min(cap - 8)]],
+        };
+        let done = self.commit(guard, idx, word, tag, &img, dlive, dtomb, heap_old);
+        if !done {
+            self.heap_free(e, rel, &[LOCK_OFF_HEAP_NEW])?;
+        }
+        Ok(done)
     }
 
     /// The one write path: under `key`'s lock, calls `decide` with the key's
@@ -232,17 +365,19 @@ impl Store {
         let loc = self.locate_hashed(h);
         let guard = self.lock_key(&loc)?;
         let r = self.region();
+        let cap = self.slot_capacity();
         loop {
             match self.scan_for_write(key, &loc)? {
                 Target::Existing { idx, word } => {
-                    let (kl, vl) = r.lens(idx);
+                    let Some(rec) = self.rec_at(idx) else {
+                        return Err(Error::Corrupt("slot lengths or heap reference out of range"));
+                    };
                     let cur = Current {
                         store: self,
                         idx,
                         uid_gen: r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed),
                         expiry: r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed),
-                        kl,
-                        vl,
+                        rec,
                     };
                     let gone = expired(cur.expiry);
                     let (plan, out) = decide(if gone { None } else { Some(&cur) })?;
@@ -253,33 +388,24 @@ impl Store {
                         Plan::Keep => true,
                         Plan::Put(v, exp) => {
                             self.check_fit(key, v.bytes())?;
-                            self.commit(
+                            self.put(
                                 &guard,
                                 idx,
                                 word,
                                 loc.tag,
-                                STATE_LIVE,
                                 gen,
                                 exp,
                                 key,
                                 v.bytes(),
                                 0,
                                 0,
-                            )
+                                rec.heap,
+                            )?
                         }
-                        Plan::Delete => self.commit(
-                            &guard,
-                            idx,
-                            word,
-                            loc.tag,
-                            STATE_TOMBSTONE,
-                            cur.uid_gen.wrapping_add(1),
-                            0,
-                            key,
-                            &[],
-                            -1,
-                            1,
-                        ),
+                        Plan::Delete => {
+                            let img = Image::tombstone(key, cur.uid_gen.wrapping_add(1), cap);
+                            self.commit(&guard, idx, word, loc.tag, &img, -1, 1, rec.heap)
+                        }
                     };
                     if done {
                         return Ok(out);
@@ -297,19 +423,19 @@ impl Store {
                         r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed)
                     };
                     let dtomb = if state == STATE_TOMBSTONE { -1 } else { 0 };
-                    if self.commit(
+                    if self.put(
                         &guard,
                         idx,
                         word,
                         loc.tag,
-                        STATE_LIVE,
                         gen,
                         exp,
                         key,
                         v.bytes(),
                         1,
                         dtomb,
-                    ) {
+                        0,
+                    )? {
                         r.header_u64(OFF_LONGEST_PROBE)
                             .fetch_max(u64::from(dist), Ordering::Relaxed);
                         if r.header_u64(OFF_GENERATION).load(Ordering::Relaxed) != 0 {
@@ -335,16 +461,18 @@ impl Store {
 
     /// Writes slot `idx` again with its own contents through the redo
     /// protocol, so that its control byte is published from its state
-    /// (`recover` uses it for control bytes a crash left stale). True when
-    /// the slot was rewritten; false when it was never written, was
-    /// changed by another writer meanwhile (whose write published its
-    /// byte), or its lengths do not fit (`check` reports that).
+    /// (`recover` uses it for control bytes a crash left stale). A record in
+    /// the heap keeps its extent. True when the slot was rewritten; false
+    /// when it was never written, was changed by another writer meanwhile
+    /// (whose write published its byte), or its lengths do not fit (`check`
+    /// reports that).
     pub(crate) fn rewrite_in_place(&self, idx: u64) -> Result<bool> {
         let r = self.region();
         let cap = self.slot_capacity();
         let mut data = vec![0u8; cap];
+        let mut key = Vec::new();
         let seq = r.seq(idx);
-        let (word, state, kl, vl, gen, exp) = loop {
+        let (word, state, kl, vl, gen, exp, dl) = loop {
             let w = read_begin(seq);
             if w == 0 {
                 return Ok(false);
@@ -357,21 +485,38 @@ impl Store {
             let (kl, vl) = r.lens(idx);
             let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
             let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            if kl == 0 || kl.saturating_add(vl) > cap {
+            let rec = self.rec_at(idx);
+            let tomb_of_long_key = state == STATE_TOMBSTONE && vl == 0 && kl > cap;
+            if kl == 0 || (rec.is_none() && !tomb_of_long_key) {
                 if read_validate(seq, w) {
                     return Ok(false);
                 }
                 continue;
             }
-            r.copy_out(idx, 0, &mut data[..kl + vl]);
+            let dl = data_len(kl, vl, cap);
+            r.copy_out(idx, 0, &mut data[..dl]);
+            // The key, for its lock entry: whole for a live record; the
+            // tombstone of a key too long for the slot keeps only a prefix,
+            // whose entry serves as well (the slot's seqlock, taken by
+            // compare-and-swap from the word seen here, orders this write
+            // against any other).
+            key.clear();
+            match rec {
+                Some(rec) if state == STATE_LIVE => {
+                    key.resize(kl, 0);
+                    self.copy_key(&rec, &mut key);
+                }
+                _ => key.extend_from_slice(&data[..dl][dl - kl.min(dl)..]),
+            }
             if read_validate(seq, w) {
-                break (w, state, kl, vl, gen, exp);
+                break (w, state, kl, vl, gen, exp, dl);
             }
         };
-        let (key, val) = data[..kl + vl].split_at(kl);
-        let loc = self.locate(key);
-        let guard = self.lock_key(&loc)?;
-        Ok(self.commit(&guard, idx, word, tag_of(word), state, gen, exp, key, val, 0, 0))
+        let tag = tag_of(word);
+        let guard = self.lock_key(&self.locate(&key))?;
+        let (d0, d1) = data[..dl].split_at(if kl + vl <= cap { kl } else { 8 });
+        let img = Image { state, uid_gen: gen, expiry: exp, kl, vl, data: [d0, d1] };
+        Ok(self.commit(&guard, idx, word, tag, &img, 0, 0, 0))
     }
 
     /// Makes slot `idx`, seen unlocked at word `w` holding live `key`, a
@@ -381,29 +526,29 @@ impl Store {
         let r = self.region();
         let guard = self.lock_key(&self.locate(key))?;
         let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
+        let heap = self.rec_at(idx).map_or(0, |rec| rec.heap);
         if r.seq(idx).load(Ordering::Acquire) != w {
             return Ok(false);
         }
-        Ok(self.commit(
-            &guard,
-            idx,
-            w,
-            tag_of(w),
-            STATE_TOMBSTONE,
-            gen.wrapping_add(1),
-            0,
-            key,
-            &[],
-            -1,
-            1,
-        ))
+        let img = Image::tombstone(key, gen.wrapping_add(1), self.slot_capacity());
+        Ok(self.commit(&guard, idx, w, tag_of(w), &img, -1, 1, heap))
     }
 
+    /// `TooLarge` when `key` = `val` could never be stored: a value over
+    /// `MAX_VALUE_LEN`, or a record too large for its slot and for the
+    /// largest extent the store's heap could hold.
     fn check_fit(&self, key: &[u8], val: &[u8]) -> Result<()> {
-        if key.len() + val.len() > self.slot_capacity() {
-            return Err(Error::TooLarge("key plus value do not fit a slot"));
+        if key.len() + val.len() <= self.slot_capacity() {
+            return Ok(());
         }
-        Ok(())
+        if val.len() > MAX_VALUE_LEN {
+            return Err(Error::TooLarge("value longer than 1 GiB"));
+        }
+        let heap = self.region().geom().heap_len() - format::HEAP_RESERVED;
+        match class_for(extent_need(key.len(), val.len())) {
+            Some(c) if class_size(c) <= heap => Ok(()),
+            _ => Err(Error::TooLarge("record larger than the store's heap")),
+        }
     }
 
     /// Turns expired keys in `loc`'s probe window into tombstones, taking
@@ -443,12 +588,12 @@ impl Store {
             }
             let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE;
             let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            let (kl, vl) = r.lens(idx);
-            let ok =
-                live && expired(exp) && kl > 0 && kl.saturating_add(vl) <= self.slot_capacity();
-            if ok {
+            let (kl, _) = r.lens(idx);
+            let rec = self.rec_at(idx).filter(|rec| rec.kl > 0);
+            let ok = live && expired(exp) && rec.is_some();
+            if let (true, Some(rec)) = (ok, rec) {
                 key.resize(kl, 0);
-                r.copy_out(idx, 0, &mut key);
+                self.copy_key(&rec, &mut key);
             }
             if !read_validate(r.seq(idx), w) {
                 continue;
@@ -468,7 +613,10 @@ impl Store {
                     Some(self.lock_key(&loc)?)
                 } else {
                     match lock_table::try_acquire(r, loc.lock, false) {
-                        Some((g, _)) => Some(g),
+                        Some((g, _)) => {
+                            self.settle_heap_fields(g.entry())?;
+                            Some(g)
+                        }
                         None => return Ok(false),
                     }
                 };
@@ -481,26 +629,15 @@ impl Store {
         let still = w == word
             || (!is_locked(w)
                 && r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
-                && r.lens(idx).0 == kl
-                && r.key_eq(idx, key)
+                && self.slot_holds_key(idx, r.lens(idx).0, key)
                 && expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed)));
         if !still {
             return Ok(false);
         }
         let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
-        Ok(self.commit(
-            guard,
-            idx,
-            w,
-            loc.tag,
-            STATE_TOMBSTONE,
-            gen.wrapping_add(1),
-            0,
-            key,
-            &[],
-            -1,
-            1,
-        ))
+        let heap = self.rec_at(idx).map_or(0, |rec| rec.heap);
+        let img = Image::tombstone(key, gen.wrapping_add(1), self.slot_capacity());
+        Ok(self.commit(guard, idx, w, loc.tag, &img, -1, 1, heap))
     }
 
     // ---- The operations, each one plan over `write_key`. ----
@@ -621,8 +758,8 @@ impl Store {
     pub fn ttl(&self, key: &[u8]) -> Result<Option<u64>> {
         self.check_key(key)?;
         let r = self.region();
-        let (exp, _, _) = self.probe_read_hashed(key, self.hash(key), |idx, _, _| {
-            r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed)
+        let (exp, _, _) = self.probe_read_hashed(key, self.hash(key), |rec| {
+            r.slot_u64(rec.idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed)
         })?;
         Ok((exp != 0).then(|| exp.saturating_sub(now_ms())))
     }
