@@ -30,7 +30,7 @@ test-loom:
 test-asan:
 	RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address" CARGO_TARGET_DIR=target/asan \
 	  $(CARGO) test --release --target x86_64-unknown-linux-gnu \
-	  --test corrupt_files --test store_behaviour --test model --test queue
+	  --test corrupt_files --test store_behaviour --test model --test queue --test heap
 
 # The committed header must be the one build.rs generates from src/ffi/ (mod.rs and its modules).
 header-check:

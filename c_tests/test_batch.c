@@ -97,7 +97,7 @@ static void test_mset_then_mget_round_trip_across_several_groups(void) {
 static void test_mget_reports_each_keys_own_status(void) {
     static struct batch b;
     maph_t *db = NULL;
-    char huge[200];
+    static char huge[65536]; /* one byte over the longest key */
     REQUIRE_ST(make("b.maph", 512, 128, &db), MAPH_OK);
     fill(&b, "k");
     CHECK_ST(maph_set(db, "k0", 2, "zero", 4), MAPH_OK);
@@ -134,7 +134,8 @@ static void test_mget_reports_each_keys_own_status(void) {
 static void test_mset_reports_each_keys_own_status(void) {
     static struct batch b;
     maph_t *db = NULL;
-    char big[200], buf[64];
+    static char big[70000]; /* larger than the store's 64 KiB heap */
+    char buf[64];
     size_t n = 0;
     maph_stats_t s;
     REQUIRE_ST(make("b.maph", 512, 64, &db), MAPH_OK); /* capacity 32 */

@@ -261,10 +261,11 @@ static void test_open_with_counters_beyond_their_limits_reports_corrupt(void) {
 static void test_open_of_another_format_version_reports_version_before_checksum(void) {
     char p[H_PATH_MAX];
     /* 1: a store made before the control bytes (format 1) */
-    static const uint32_t versions[] = {1, 3, 0, 0xFFFFFFFFu};
+    /* 2: a store made before the value heap (format 2) */
+    static const uint32_t versions[] = {1, 2, 4, 0, 0xFFFFFFFFu};
     size_t i;
     REQUIRE(make_store(p, "s.maph") != NULL);
-    REQUIRE(h_read_u32(p, 8) == 2);
+    REQUIRE(h_read_u32(p, 8) == 3);
     for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         REQUIRE(h_write_u32(p, 8, versions[i]) == 0);
         EXPECT_OPEN_FAILS(p, MAPH_E_VERSION);
@@ -313,41 +314,46 @@ static void test_get_of_slot_whose_key_length_exceeds_the_slot_reports_corrupt(v
 
 /* ---- MAPH_E_TOO_LARGE -------------------------------------------------- */
 
-static void test_set_beyond_slot_capacity_reports_too_large(void) {
+static void test_set_beyond_the_heap_or_the_longest_key_reports_too_large(void) {
     char p[H_PATH_MAX];
-    maph_options o = small_options(16, 64); /* capacity 64 - 32 = 32 */
+    maph_options o = small_options(16, 64); /* capacity 32, heap 64 KiB */
     maph_t *db = NULL;
-    char big[128];
+    static char big[70000];
     maph_stats_t s;
     memset(big, 'x', sizeof big);
     REQUIRE_ST(maph_create(h_path(p, "t.maph"), &o, &db), MAPH_OK);
     CHECK_ST(maph_set(db, big, 16, big, 16), MAPH_OK);
-    CHECK_ST(maph_set(db, big, 16, big, 17), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_set(db, big, 16, big, 17), MAPH_OK);  /* the heap */
+    CHECK_ST(maph_set(db, big, 65536, "v", 1), MAPH_E_TOO_LARGE);
     CHECK(maph_last_error()[0] != '\0');
-    CHECK_ST(maph_set(db, big, 1, big, 32), MAPH_E_TOO_LARGE);
-    CHECK_ST(maph_set(db, big, 1, big, 31), MAPH_OK);
-    CHECK_ST(maph_set(db, big, 32, NULL, 0), MAPH_OK);
-    CHECK_ST(maph_set(db, big, 33, NULL, 0), MAPH_E_TOO_LARGE);
     CHECK_ST(maph_set(db, "k", 1, big, sizeof big), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_set(db, big, 1, big, 31), MAPH_OK);
+    CHECK_ST(maph_set(db, big, 33, NULL, 0), MAPH_OK);  /* a long key, in the heap */
     CHECK_ST(maph_stats(db, &s), MAPH_OK);
     CHECK(s.keys == 3);
+    {
+        uint64_t violations = 1;
+        CHECK_ST(maph_check(db, &violations), MAPH_OK);
+        CHECK(violations == 0);
+    }
     maph_close(db);
 }
 
-static void test_get_with_key_longer_than_a_slot_reports_too_large(void) {
+static void test_get_with_a_key_over_65535_bytes_reports_too_large(void) {
     char p[H_PATH_MAX];
     maph_options o = small_options(16, 64);
     maph_t *db = NULL;
-    char big[128], buf[64];
+    static char big[65536];
+    char buf[64];
     size_t n = 0;
     const void *v = NULL;
     uint64_t tok = 0;
     memset(big, 'y', sizeof big);
     REQUIRE_ST(maph_create(h_path(p, "t.maph"), &o, &db), MAPH_OK);
-    CHECK_ST(maph_get(db, big, 33, buf, sizeof buf, &n), MAPH_E_TOO_LARGE);
-    CHECK_ST(maph_get(db, big, sizeof big, buf, sizeof buf, &n), MAPH_E_TOO_LARGE);
-    CHECK_ST(maph_get_ptr(db, big, 33, &v, &n, &tok), MAPH_E_TOO_LARGE);
-    CHECK_ST(maph_get(db, big, 32, buf, sizeof buf, &n), MAPH_NOT_FOUND);
+    CHECK_ST(maph_get(db, big, 65536, buf, sizeof buf, &n), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_get_ptr(db, big, 65536, &v, &n, &tok), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_get(db, big, 65535, buf, sizeof buf, &n), MAPH_NOT_FOUND);
+    CHECK_ST(maph_get(db, big, 33, buf, sizeof buf, &n), MAPH_NOT_FOUND);
     maph_close(db);
 }
 
@@ -577,8 +583,8 @@ int main(void) {
     RUN(test_open_of_another_format_version_reports_version_before_checksum);
     RUN(test_get_of_slot_whose_value_length_exceeds_the_slot_reports_corrupt);
     RUN(test_get_of_slot_whose_key_length_exceeds_the_slot_reports_corrupt);
-    RUN(test_set_beyond_slot_capacity_reports_too_large);
-    RUN(test_get_with_key_longer_than_a_slot_reports_too_large);
+    RUN(test_set_beyond_the_heap_or_the_longest_key_reports_too_large);
+    RUN(test_get_with_a_key_over_65535_bytes_reports_too_large);
     RUN(test_insert_into_full_store_reports_full_and_stats_show_it);
     RUN(test_full_store_still_overwrites_and_reuses_a_deleted_slot);
     RUN(test_max_probes_1_reports_full_before_the_store_fills);

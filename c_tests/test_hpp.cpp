@@ -115,7 +115,7 @@ static void test_failure_throws_error_with_status_and_message() {
     }
     auto db = maph::store::create(dir + "/t", small());
     try {
-        db.set("k", std::string(1000, 'v'));
+        db.set("k", std::string(1 << 20, 'v'));  // larger than the heap
         CHECK(false);
     } catch (const maph::error &e) {
         CHECK(e.status() == MAPH_E_TOO_LARGE);

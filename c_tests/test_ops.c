@@ -124,7 +124,7 @@ static void test_conditional_writes_report_too_large_and_full_as_set_does(void) 
     char p[H_PATH_MAX];
     maph_options o;
     maph_t *db = NULL;
-    char big[200];
+    static char big[70000]; /* larger than the store's 64 KiB heap */
     memset(big, 'b', sizeof big);
     maph_options_default(&o);
     o.slots = 2;
@@ -132,11 +132,11 @@ static void test_conditional_writes_report_too_large_and_full_as_set_does(void) 
     o.max_probes = 2;
     o.lock_count = 2;
     REQUIRE_ST(maph_create(h_path(p, "f.maph"), &o, &db), MAPH_OK);
-    CHECK_ST(maph_add(db, "k", 1, big, 32), MAPH_E_TOO_LARGE);
-    CHECK_ST(maph_set_ex(db, "k", 1, big, 32, 1000), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_add(db, "k", 1, big, sizeof big), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_set_ex(db, "k", 1, big, sizeof big, 1000), MAPH_E_TOO_LARGE);
     CHECK_ST(set_str(db, "k", "v"), MAPH_OK);
-    CHECK_ST(maph_replace(db, "k", 1, big, 32), MAPH_E_TOO_LARGE);
-    CHECK_ST(maph_cas(db, "k", 1, "v", 1, big, 32), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_replace(db, "k", 1, big, sizeof big), MAPH_E_TOO_LARGE);
+    CHECK_ST(maph_cas(db, "k", 1, "v", 1, big, sizeof big), MAPH_E_TOO_LARGE);
     CHECK(has_str(db, "k", "v"));
     CHECK_ST(maph_add(db, "k2", 2, "v", 1), MAPH_OK);
     CHECK_ST(maph_add(db, "k3", 2, "v", 1), MAPH_E_FULL);
@@ -311,7 +311,7 @@ static void test_ttl_rejects_empty_and_too_long_keys_like_get(void) {
     char p[H_PATH_MAX];
     maph_options o;
     maph_t *db = NULL;
-    char big[100];
+    static char big[65536]; /* one byte over the longest key */
     int64_t ttl = 0;
     memset(big, 'x', sizeof big);
     maph_options_default(&o);

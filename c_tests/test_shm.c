@@ -235,7 +235,7 @@ static void test_shm_create_with_bad_options_reports_invalid_arg_and_leaves_no_n
     CHECK_ST(maph_shm_create(name, &o, &db), MAPH_E_INVALID_ARG);
     CHECK(!shm_exists(name));
     o = small_options();
-    o.reserved[2] = 1;
+    o.reserved[1] = 1;
     CHECK_ST(maph_shm_open_or_create(name, &o, &db), MAPH_E_INVALID_ARG);
     CHECK(!shm_exists(name));
 }

@@ -475,7 +475,7 @@ impl Geometry {
         // The heap is the rest of the file, whole pages after the banks.
         if extra_len != g.extra_len
             || file_len < g.heap_offset
-            || file_len % 4096 != 0
+            || !file_len.is_multiple_of(4096)
             || file_len > isize::MAX as u64
         {
             return Err(Error::Corrupt("file length field disagrees with the sections"));
@@ -494,7 +494,7 @@ impl Geometry {
             return Err(Error::Corrupt("header counters exceed the slot count"));
         }
         let top = get64(h, OFF_HEAP_TOP);
-        if top < HEAP_RESERVED || top > g.heap_len() || top % 8 != 0 {
+        if top < HEAP_RESERVED || top > g.heap_len() || !top.is_multiple_of(8) {
             return Err(Error::Corrupt("heap top outside the heap"));
         }
         Ok(g)

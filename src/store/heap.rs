@@ -312,7 +312,7 @@ impl Store {
     /// extents that live slots and lock entries hold, each listed once per
     /// holder): walks every extent from the start to the top, every free
     /// list, and the counters. Appends violations to `out`.
-    pub(crate) fn check_heap(&self, referenced: &mut Vec<u64>, out: &mut Vec<String>) {
+    pub(crate) fn check_heap(&self, referenced: &mut [u64], out: &mut Vec<String>) {
         let r = self.region();
         let top = match self.heap_top() {
             Ok(t) => t,

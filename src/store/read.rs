@@ -241,13 +241,7 @@ impl Store {
         let r = &self.region;
         let seq = slot.seq();
         let rel = slot.heap_ref();
-        let sane = kl >= 1
-            && kl <= MAX_KEY_LEN
-            && vl <= MAX_VALUE_LEN
-            && rel >= HEAP_RESERVED
-            && rel.is_multiple_of(8)
-            && rel.checked_add(extent_need(kl, vl)).is_some_and(|e| e <= r.geom().heap_len());
-        if !sane {
+        if !self.heap_ref_sane(kl, vl, rel) {
             return read_validate(seq, w)
                 .then_some(Err(Error::Corrupt("slot references bytes outside the heap")));
         }
@@ -277,13 +271,20 @@ impl Store {
             return Some(Rec { idx, kl, vl, heap: 0 });
         }
         let rel = slot.heap_ref();
-        let sane = kl >= 1
-            && kl <= MAX_KEY_LEN
+        self.heap_ref_sane(kl, vl, rel).then_some(Rec { idx, kl, vl, heap: rel })
+    }
+
+    /// Whether a slot's lengths `kl`, `vl` and heap reference `rel` (racy
+    /// values) name an extent that lies inside the heap.
+    #[inline]
+    fn heap_ref_sane(&self, kl: usize, vl: usize, rel: u64) -> bool {
+        (1..=MAX_KEY_LEN).contains(&kl)
             && vl <= MAX_VALUE_LEN
             && rel >= HEAP_RESERVED
             && rel.is_multiple_of(8)
-            && rel.checked_add(extent_need(kl, vl)).is_some_and(|e| e <= r.geom().heap_len());
-        sane.then_some(Rec { idx, kl, vl, heap: rel })
+            && rel
+                .checked_add(extent_need(kl, vl))
+                .is_some_and(|e| e <= self.region.geom().heap_len())
     }
 
     /// Copies `out.len()` bytes of `rec`'s value, from its first byte, into
