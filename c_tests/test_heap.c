@@ -3,6 +3,7 @@
  * into the heap with a token that turns invalid on overwrite, the heap's
  * counters move, and space comes back on delete. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,10 +114,42 @@ static void test_a_record_larger_than_the_heap_is_too_large_and_changes_nothing(
     maph_close(db);
 }
 
+static void test_compact_copy_keeps_the_records_and_shrinks_the_heap(void) {
+    maph_t *db = heap_store("c.maph", 1u << 20), *copy = NULL;
+    unsigned char v[4000], got[4000];
+    char p[H_PATH_MAX];
+    maph_heap_stats_t before, after;
+    size_t n = 0;
+    int i;
+    REQUIRE(db != NULL);
+    for (i = 0; i < 20; i++) {
+        char k[8];
+        int len = snprintf(k, sizeof k, "k%d", i);
+        fill(v, sizeof v, (unsigned)i);
+        CHECK_ST(maph_set(db, k, (size_t)len, v, 1000 + 100 * (size_t)i), MAPH_OK);
+        if (i % 2 == 0) CHECK_ST(maph_del(db, k, (size_t)len), MAPH_OK);
+    }
+    CHECK_ST(maph_heap_stats(db, &before), MAPH_OK);
+    CHECK_ST(maph_compact_copy(db, h_path(p, "copy.maph"), 0), MAPH_OK);
+    CHECK_ST(maph_compact_copy(db, h_path(p, "copy.maph"), 0), MAPH_E_EXISTS);
+    CHECK_ST(maph_compact_copy(db, NULL, 0), MAPH_E_INVALID_ARG);
+    REQUIRE_ST(maph_open(h_path(p, "copy.maph"), MAPH_RDONLY, &copy), MAPH_OK);
+    CHECK_ST(maph_heap_stats(copy, &after), MAPH_OK);
+    CHECK(after.free == 0 && after.used < before.used + before.free);
+    CHECK(after.bytes < before.bytes);
+    fill(v, sizeof v, 7);
+    CHECK_ST(maph_get(copy, "k7", 2, got, sizeof got, &n), MAPH_OK);
+    CHECK(n == 1700 && memcmp(got, v, n) == 0);
+    CHECK_ST(maph_get(copy, "k8", 2, got, sizeof got, &n), MAPH_NOT_FOUND);
+    maph_close(copy);
+    maph_close(db);
+}
+
 int main(void) {
     RUN(test_every_boundary_size_reads_back_whole);
     RUN(test_get_ptr_on_a_heap_value_points_into_the_heap);
     RUN(test_heap_stats_follow_writes_and_deletes);
     RUN(test_a_record_larger_than_the_heap_is_too_large_and_changes_nothing);
+    RUN(test_compact_copy_keeps_the_records_and_shrinks_the_heap);
     return h_summary();
 }

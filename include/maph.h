@@ -1441,6 +1441,25 @@ maph_status maph_prefault(const struct maph_t *db);
 maph_status maph_stats(const struct maph_t *db, struct maph_stats_t *out);
 
 /**
+ * Writes a compacted copy of the store to a new file at `path`: the same
+ * slots, slot size, probe limit and hash seed (so UIDs and `get_ptr`-free
+ * lookups behave as in the source), with a heap of `heap_bytes` bytes (0:
+ * the live heap records' bytes plus a quarter, at least 64 KiB) holding
+ * only the live records, packed. This is how space that deletes,
+ * overwrites, expiry and unused size classes left in the heap is given
+ * back: the heap of an open store never moves a record. Cost: one pass
+ * over the slots and the live records' bytes, plus `maph_optimize` when
+ * the source has an MPHF. The file appears whole or not at all. Other
+ * threads and processes may keep reading and writing the source; a record
+ * written during the copy may be in it with its old or new value, or not at
+ * all. Errors: `MAPH_E_INVALID_ARG` (NULL), `MAPH_E_EXISTS` (path exists),
+ * `MAPH_E_FULL` (`heap_bytes` too small for the live records), `MAPH_E_IO`,
+ * `MAPH_E_CORRUPT` (a damaged source slot), `MAPH_E_BUSY`. Thread- and
+ * process-safe.
+ */
+maph_status maph_compact_copy(const struct maph_t *db, const char *path, uint64_t heap_bytes);
+
+/**
  * Fills `*out` with the counters of the store's value heap: its size,
  * bytes in use, bytes free for reuse, bytes never allocated, and the
  * largest extent one record can get now (see `maph_heap_stats_t`). Read

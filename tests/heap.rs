@@ -215,3 +215,52 @@ fn a_heap_top_outside_the_heap_is_corrupt_at_open() {
     std::fs::write(&p, b).unwrap();
     assert!(matches!(Store::open(&p, OpenMode::ReadOnly), Err(Error::Corrupt(_))));
 }
+
+#[test]
+fn a_compacting_copy_keeps_every_record_and_uid_and_gives_the_heap_back() {
+    let dir = common::TempDir::new("heap-compact");
+    let s = Store::create(dir.path("s"), &opts()).unwrap();
+    // Fragment the heap: values of many sizes, overwritten with others,
+    // half of them deleted.
+    for round in 0..4usize {
+        for i in 0..100usize {
+            let n = 100 + (i * 37 + round * 1011) % 9000;
+            s.set(format!("k{i}").as_bytes(), &val(n, (i + round) as u8)).unwrap();
+        }
+    }
+    for i in (0..100).step_by(2) {
+        s.del(format!("k{i}").as_bytes()).unwrap();
+    }
+    s.set_ex(b"gone", &val(5000, 9), 1).unwrap();
+    s.set(b"small", b"inline").unwrap();
+    s.optimize().unwrap();
+    let uid = s.uid(b"k1").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let before = s.heap_stats();
+    let c = s.compact_to(dir.path("c"), 0).unwrap();
+    let after = c.heap_stats();
+    assert!(after.used < before.used + before.free, "{before:?} -> {after:?}");
+    assert_eq!(after.free, 0);
+    assert!(after.bytes < before.bytes, "{before:?} -> {after:?}");
+    let live: u64 =
+        (1..100).step_by(2).map(|i| c.heap_footprint(format!("k{i}").as_bytes()).unwrap()).sum();
+    assert_eq!(after.used, live);
+    for i in 0..100usize {
+        let k = format!("k{i}");
+        let got = c.get_vec(k.as_bytes());
+        if i % 2 == 0 {
+            assert_eq!(got, Err(Error::NotFound));
+        } else {
+            let n = 100 + (i * 37 + 3 * 1011) % 9000;
+            assert_eq!(got.unwrap(), val(n, (i + 3) as u8));
+        }
+    }
+    assert_eq!(c.get_vec(b"gone"), Err(Error::NotFound));
+    assert_eq!(c.get_vec(b"small").unwrap(), b"inline");
+    assert_eq!(c.uid(b"k1").unwrap(), uid, "UIDs survive the copy");
+    assert!(c.mphf_in_use());
+    assert_eq!(c.stats().keys, s.stats().keys - 1);
+    assert!(c.check().is_empty(), "{:?}", c.check());
+    // The copy does not replace anything: an existing path is refused.
+    assert!(matches!(s.compact_to(dir.path("c"), 0), Err(Error::Exists)));
+}

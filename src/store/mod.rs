@@ -13,6 +13,7 @@
 //! on one `Store`, and from many processes mapping the same file.
 
 pub mod batch;
+mod compact;
 mod ctrl;
 mod expiry;
 pub mod format;
@@ -394,7 +395,7 @@ impl Store {
 
 /// A temporary name beside `path` (same directory, so `link` works), short
 /// enough for any file name that fits `NAME_MAX`.
-fn temp_name(path: &Path) -> std::path::PathBuf {
+pub(crate) fn temp_name(path: &Path) -> std::path::PathBuf {
     use std::sync::atomic::AtomicU64;
     static N: AtomicU64 = AtomicU64::new(0);
     let name = format!(".maph-tmp-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));

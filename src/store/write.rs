@@ -259,7 +259,7 @@ impl Store {
     /// entry's `heap_new` (which the slot now owns) in one heap step. False
     /// when the slot changed since it was observed (scan again).
     #[allow(clippy::too_many_arguments)]
-    fn commit(
+    pub(crate) fn commit(
         &self, guard: &Guard<'_>, idx: u64, word: u64, tag: u32, img: &Image<'_>, dlive: i64,
         dtomb: i64, heap_old: u64,
     ) -> bool {
@@ -316,7 +316,7 @@ impl Store {
     /// slot changed (scan again). Errors: `TooLarge`, `Full` (no heap
     /// space), `Corrupt`, `Busy` from the heap.
     #[allow(clippy::too_many_arguments)]
-    fn put(
+    pub(crate) fn put(
         &self, guard: &Guard<'_>, idx: u64, word: u64, tag: u32, gen: u32, exp: u64, key: &[u8],
         val: &[u8], dlive: i64, dtomb: i64, heap_old: u64,
     ) -> Result<bool> {
