@@ -273,6 +273,8 @@ public:
             if (sts[i] == MAPH_OK) {
                 bufs[i].resize(lens[i]);
                 out[i] = std::move(bufs[i]);
+            } else if (sts[i] == MAPH_E_BUFFER_TOO_SMALL) {
+                out[i] = get(keys[i]); /* a value in the heap, longer than a slot */
             } else if (sts[i] != MAPH_NOT_FOUND) {
                 throw error("maph_mget", sts[i]);
             }

@@ -1,5 +1,5 @@
 //! Property tests against a `HashMap` model: random sequences of set, get,
-//! del, optimize and reopen must leave the store answering exactly as the
+//! del, optimize, compacting copy and reopen must leave the store answering exactly as the
 //! model does, with values on both sides of the slot's capacity (inline and
 //! in the heap, exactly at the boundary, and overwrites that cross it both
 //! ways).
@@ -21,6 +21,8 @@ enum Op {
     /// largest record a slot holds, and one byte more.
     SetAtBoundary(u8, i8, u8),
     Optimize,
+    /// Continue on a compacting copy (`compact_to`).
+    Compact,
     Get(u8),
     Del(u8),
     Reopen,
@@ -39,6 +41,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..48, proptest::collection::vec(any::<u8>(), 70..3000)).prop_map(|(k, v)| Op::Set(k, v)),
         1 => (0u8..48, -1i8..=1, any::<u8>()).prop_map(|(k, d, b)| Op::SetAtBoundary(k, d, b)),
         1 => Just(Op::Optimize),
+        1 => Just(Op::Compact),
         3 => (0u8..48).prop_map(Op::Get),
         2 => (0u8..48).prop_map(Op::Del),
         1 => Just(Op::Reopen),
@@ -52,7 +55,8 @@ proptest! {
     fn store_matches_a_hashmap_model(ops in proptest::collection::vec(op(), 1..300),
                                      slots in 16u64..80, probes in 1u32..16) {
         let dir = common::TempDir::new("model");
-        let path = dir.path("s.maph");
+        let mut path = dir.path("s.maph");
+        let mut copies = 0;
         let opts = Options { slots, slot_size: 128, max_probes: probes.min(slots as u32), lock_count: 4, heap_bytes: 1 << 20, ..Options::default() };
         let mut store = Store::create(&path, &opts).unwrap();
         let cap = store.slot_capacity();
@@ -68,6 +72,13 @@ proptest! {
             match op {
                 Op::SetAtBoundary(..) => unreachable!(),
                 Op::Optimize => { store.optimize().unwrap(); }
+                Op::Compact => {
+                    copies += 1;
+                    let next = dir.path(&format!("copy{copies}.maph"));
+                    // A heap as large as the original's, so later writes fit.
+                    store = store.compact_to(&next, 1 << 20).unwrap();
+                    path = next;
+                }
                 Op::Set(k, v) => {
                     let k = key(k);
                     match store.set(&k, &v) {

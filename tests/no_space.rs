@@ -180,6 +180,40 @@ fn scenario_file_store_on_small_tmpfs() {
 }
 
 #[test]
+fn heap_growing_past_its_file_system_answers_no_space_not_sigbus() {
+    run_in_small_tmpfs("scenario_heap_on_small_tmpfs");
+}
+
+#[test]
+#[ignore = "runs only inside run_in_small_tmpfs's mount namespace"]
+fn scenario_heap_on_small_tmpfs() {
+    let dir = tmpfs_dir();
+    // A 64 MiB heap on a 16 MiB tmpfs: the heap is reserved as it is used,
+    // so creation succeeds, and the write that needs room the tmpfs does
+    // not have answers NoSpace (C: MAPH_E_FULL) instead of SIGBUS.
+    let opts = Options { slots: 1024, slot_size: 128, heap_bytes: 64 << 20, ..opts(1024) };
+    let store = Store::create(dir.join("heap"), &opts).unwrap();
+    let mut written = 0usize;
+    let err = loop {
+        let key = format!("big:{written}");
+        match store.set(key.as_bytes(), &vec![(written % 251) as u8; 100_000]) {
+            Ok(()) => written += 1,
+            Err(e) => break e,
+        }
+        assert!(written < 1000, "64 MiB of values fit a 16 MiB tmpfs?");
+    };
+    assert!(matches!(err, Error::NoSpace { .. }), "{err}");
+    assert!(written >= 50, "only {written} values before the tmpfs filled");
+    for i in 0..written {
+        let v = store.get_vec(format!("big:{i}").as_bytes()).unwrap();
+        assert_eq!(v, vec![(i % 251) as u8; 100_000], "value {i}");
+    }
+    // Records that fit a slot still go in; the store is sound.
+    store.set(b"small", b"v").unwrap();
+    assert!(store.check().is_empty(), "{:?}", store.check());
+}
+
+#[test]
 fn shm_table_and_queue_set_larger_than_dev_shm_are_refused_not_sigbus() {
     run_in_small_tmpfs("scenario_shm_on_small_tmpfs");
 }

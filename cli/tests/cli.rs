@@ -156,7 +156,7 @@ fn load_exits_1_when_a_line_has_no_tab_or_is_too_large_and_stores_the_rest() {
     let s = d.path("s");
     ok(&["create", &s, "--slots", "100", "--slot-size", "64"]);
     let tsv = d.path("in.tsv");
-    let big = "v".repeat(100);
+    let big = "v".repeat(70_000); // larger than the store's 64 KiB heap
     std::fs::write(&tsv, format!("a\t1\nnotab\n\tempty-key\nbig\t{big}\nb\t2\n\n")).unwrap();
     let o = run(&["load", &s, &tsv, "--no-header"]);
     assert_eq!(code(&o), 1);

@@ -35,6 +35,7 @@ fn store_bytes(fill: impl FnOnce(&Store)) -> Vec<u8> {
         max_probes: 8,
         seed: 0x5eed,
         lock_count: 16,
+        heap_bytes: 16 << 10,
         ..Options::default()
     };
     let s = Store::create(&p, &opts).unwrap();
@@ -52,6 +53,11 @@ fn with_keys(s: &Store) {
     s.incr(b"n", 5).unwrap();
     s.set_ex(b"k3", b"expiring", 3_600_000).unwrap();
     s.del(b"k2").unwrap();
+    // Records too large for a 64-byte slot: in the heap (format 3).
+    s.set(b"heap-value", &[7u8; 300]).unwrap();
+    s.set(&[b'L'; 90], b"long key").unwrap();
+    s.set(b"freed", &[1u8; 200]).unwrap();
+    s.del(b"freed").unwrap();
 }
 
 fn main() {

@@ -1,8 +1,9 @@
 //! `open`: arbitrary bytes as a store file and as a queue set.
 //!
 //! Input: one flags byte, then the file's bytes.
-//! - bit 0: recompute the header checksum (bytes 88..96 = XXH3-64 of
-//!   [0, 88)), so mutations reach the checks behind it;
+//! - bit 0: recompute the header checksum (store: bytes 96..104 = XXH3-64
+//!   of [0, 96); queue set: 88..96 of [0, 88)), so mutations reach the
+//!   checks behind it;
 //! - bit 1: zero-extend the file to the length its header names (at most
 //!   `MAX_LEN`), so seeds can be stored without their zero tail;
 //! - bit 2: also open the bytes as a queue set (with the same two fix-ups
@@ -24,19 +25,21 @@ use maph_fuzz::memfd_with;
 
 /// Largest file the harness builds (keeps each run fast and memory small).
 const MAX_LEN: u64 = 16 << 20;
-/// Header offsets shared by both formats: the checksum field and the
-/// length fields (store `file_len` at 80, queue `total_len` at 72).
-const OFF_CHECKSUM: usize = 88;
+/// Header offsets: the checksum fields (store: `format::OFF_CHECKSUM`, 96;
+/// queue set: 88) and the length fields (store `file_len` at 80, queue
+/// `total_len` at 72).
+const STORE_OFF_CHECKSUM: usize = maph::store::format::OFF_CHECKSUM;
+const QUEUE_OFF_CHECKSUM: usize = 88;
 const STORE_OFF_FILE_LEN: usize = 80;
 const QUEUE_OFF_TOTAL_LEN: usize = 72;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, body)) = data.split_first() else { return };
-    let mut store = fixed(body, flags, STORE_OFF_FILE_LEN);
+    let mut store = fixed(body, flags, STORE_OFF_CHECKSUM, STORE_OFF_FILE_LEN);
     store_dead_owners(&mut store);
     run_store(&store);
     if flags & 4 != 0 {
-        let mut queue = fixed(body, flags, QUEUE_OFF_TOTAL_LEN);
+        let mut queue = fixed(body, flags, QUEUE_OFF_CHECKSUM, QUEUE_OFF_TOTAL_LEN);
         queue_dead_owners(&mut queue.0);
         run_queue(&queue);
     }
@@ -56,9 +59,11 @@ fn dead_owner(b: &mut [u8], off: usize) {
     }
 }
 
-/// `dead_owner` for the store's optimize lock and every lock-table entry.
+/// `dead_owner` for the store's optimize and heap locks and every
+/// lock-table entry.
 fn store_dead_owners((b, len): &mut (Vec<u8>, u64)) {
     dead_owner(b, 320);
+    dead_owner(b, maph::store::format::OFF_HEAP_LOCK);
     if b.len() < 4096 {
         return;
     }
@@ -88,11 +93,11 @@ fn queue_dead_owners(b: &mut [u8]) {
 }
 
 /// The file as the flags ask: checksum recomputed, length extended.
-fn fixed(body: &[u8], flags: u8, len_off: usize) -> (Vec<u8>, u64) {
+fn fixed(body: &[u8], flags: u8, sum_off: usize, len_off: usize) -> (Vec<u8>, u64) {
     let mut b = body.to_vec();
-    if flags & 1 != 0 && b.len() >= OFF_CHECKSUM + 8 {
-        let sum = checksum(&b[..OFF_CHECKSUM]);
-        b[OFF_CHECKSUM..OFF_CHECKSUM + 8].copy_from_slice(&sum.to_le_bytes());
+    if flags & 1 != 0 && b.len() >= sum_off + 8 {
+        let sum = checksum(&b[..sum_off]);
+        b[sum_off..sum_off + 8].copy_from_slice(&sum.to_le_bytes());
     }
     let mut len = b.len() as u64;
     if flags & 2 != 0 && b.len() >= len_off + 8 {

@@ -56,7 +56,8 @@ class Options(ctypes.Structure):
         ("lock_count", c_u32),
         ("seed", c_u64),
         ("flags", c_u64),
-        ("reserved", c_u64 * 3),
+        ("heap_bytes", c_u64),
+        ("reserved", c_u64 * 2),
     ]
 
 

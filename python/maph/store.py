@@ -245,6 +245,9 @@ class Store:
                 out.append(bufs[i].raw[: lens[i]])
             elif sts[i] == _lib.NOT_FOUND:
                 out.append(None)
+            elif sts[i] == _lib.BUFFER_TOO_SMALL:
+                # A value in the store's heap, longer than a slot.
+                out.append(self.get(ks[i]))
             else:
                 _lib.fail(sts[i], "maph_mget")
         return out

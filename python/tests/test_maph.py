@@ -59,8 +59,8 @@ def test_errors_are_classes_named_after_statuses(tmp_path, db):
     with pytest.raises(maph.Exists) as e:
         maph.Store.create(path)
     assert e.value.status == 12 and e.value.function == "maph_create"
-    with pytest.raises(maph.TooLarge):
-        db.set(b"k", b"v" * 10_000)
+    with pytest.raises(maph.TooLarge):  # larger than the store's heap
+        db.set(b"k", b"v" * 4_000_000)
     with pytest.raises(maph.InvalidArg) as e:
         db.set(b"", b"v")
     assert isinstance(e.value, ValueError)
@@ -126,13 +126,21 @@ def test_get_ptr_raises_after_the_store_is_closed(tmp_path):
         ref.tobytes()
 
 
+def test_values_longer_than_a_slot_live_in_the_heap(db):
+    cap = db.stats()["slot_capacity"]
+    db.set(b"long", b"L" * (cap + 1))
+    db.set(b"huge", b"H" * 100_000)
+    assert db.get(b"long") == b"L" * (cap + 1)
+    assert db.mget([b"huge", b"long"]) == [b"H" * 100_000, b"L" * (cap + 1)]
+
+
 def test_mget_and_mset(db):
     db.mset({b"a": b"1", b"b": b"2"})
     db.mset([(b"c", b"3")])
     assert db.mget([b"a", b"missing", b"c", b"b"]) == [b"1", None, b"3", b"2"]
     assert db.mget([]) == []
     with pytest.raises(maph.TooLarge) as e:
-        db.mset([(b"ok", b"v"), (b"big", b"x" * 10_000), (b"", b"v")])
+        db.mset([(b"ok", b"v"), (b"big", b"x" * 4_000_000), (b"", b"v")])
     assert [(i, k) for i, k, _ in e.value.failed] == [(1, b"big"), (2, b"")]
     assert isinstance(e.value.failed[1][2], maph.InvalidArg)
     assert db.get(b"ok") == b"v"

@@ -56,12 +56,33 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// `Store::get` into `scratch`, grown to the value's length when the value
+/// is longer (a record in the store's heap, up to what the heap holds). A
+/// scratch buffer grown past 1 MiB by an earlier value is first shrunk back
+/// to one slot, so one large GET does not pin its memory for the
+/// connection's life.
+fn get_into(st: &Store, key: &[u8], scratch: &mut Vec<u8>) -> maph::Result<usize> {
+    if scratch.len() > 1 << 20 {
+        scratch.truncate(st.slot_capacity());
+        scratch.shrink_to_fit();
+    }
+    loop {
+        match st.get(key, scratch) {
+            // Resized to the length needed; a concurrent overwrite with a
+            // longer value asks again.
+            Err(Error::BufferTooSmall(n)) => scratch.resize(n, 0),
+            r => return r,
+        }
+    }
+}
+
 /// Replies with the Redis-worded error for a store error.
 fn store_err(out: &mut Vec<u8>, store: &Store, e: &Error) {
     let msg = match e {
         Error::TooLarge(_) => format!(
-            "ERR value too large: key plus value exceed the store's slot capacity of {} bytes",
-            store.slot_capacity()
+            "ERR value too large: the key is over 65535 bytes, or key plus value exceed the \
+             store's heap of {} bytes",
+            store.heap_stats().bytes
         ),
         Error::Full => "ERR store full: no free slot within the maximum probe distance".into(),
         Error::ReadOnly => "READONLY the store is open read-only".into(),
@@ -142,7 +163,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
             reply::bulk(out, text.as_bytes());
         }
         "dbsize" => reply::int(out, st.stats().keys as i64),
-        "get" => match st.get(a[1], &mut s.scratch) {
+        "get" => match get_into(st, a[1], &mut s.scratch) {
             Ok(n) => {
                 s.local.hits += 1;
                 reply::bulk(out, &s.scratch[..n]);
@@ -190,7 +211,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
         "mget" => {
             reply::array(out, a.len() - 1);
             for k in &a[1..] {
-                match st.get(k, &mut s.scratch) {
+                match get_into(st, k, &mut s.scratch) {
                     Ok(n) => {
                         s.local.hits += 1;
                         reply::bulk(out, &s.scratch[..n]);
@@ -232,7 +253,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
         "exists" => {
             let n = a[1..]
                 .iter()
-                .filter(|k| st.get(k, &mut s.scratch).is_ok())
+                .filter(|k| get_into(st, k, &mut s.scratch).is_ok())
                 .count();
             reply::int(out, n as i64);
         }
@@ -267,7 +288,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
             Err(e) if absent(&e) => reply::int(out, -2),
             Err(e) => store_err(out, st, &e),
         },
-        "type" => match st.get(a[1], &mut s.scratch) {
+        "type" => match get_into(st, a[1], &mut s.scratch) {
             Ok(_) => reply::simple(out, "string"),
             Err(_) => reply::simple(out, "none"),
         },

@@ -10,7 +10,8 @@
 //!   that never reads holds at most 64 KiB plus one reply, plus the kernel's
 //!   socket buffers, and is closed after `write_timeout`; one reply larger
 //!   than `max_output` closes the connection;
-//! - the store scratch buffer: one slot.
+//! - the store scratch buffer: one slot (grown for a value in the heap,
+//!   shrunk back past 1 MiB: `commands::get_into`).
 //!
 //! So the server's memory is bounded by `maxclients` times those.
 

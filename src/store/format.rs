@@ -166,6 +166,10 @@ pub const OFF_HEAP_TOP: usize = 392;
 pub const OFF_HEAP_USED: usize = 400;
 /// Offset in the header of the bytes of heap extents on the free lists (u64).
 pub const OFF_HEAP_FREE: usize = 408;
+/// Offset in the header of the bytes of the heap (from its start) reserved
+/// on the file system so far (u64, whole pages; `sys::space`): extents are
+/// handed out only below it.
+pub const OFF_HEAP_RESERVED: usize = 416;
 /// Offset in the header of the heap journal: `valid` (u32), `count` (u32),
 /// then `count` pairs of (absolute file offset, u64 value) to assign.
 pub const OFF_HEAP_JOURNAL: usize = 448;
@@ -439,8 +443,15 @@ impl Geometry {
         if h[OFF_MAGIC..OFF_MAGIC + 8] != MAGIC {
             return Err(Error::Corrupt("not a maph store (bad magic)"));
         }
-        if get32(h, OFF_VERSION) != FORMAT_VERSION {
-            return Err(Error::Version("unsupported format version"));
+        match get32(h, OFF_VERSION) {
+            FORMAT_VERSION => {}
+            1 | 2 => {
+                return Err(Error::Version(
+                    "store of format 1 or 2 (before the value heap): this library reads \
+                     format 3; copy its data out with the maph that wrote it",
+                ))
+            }
+            _ => return Err(Error::Version("unsupported format version (this library reads 3)")),
         }
         if get64(h, OFF_CHECKSUM) != checksum(&h[..CHECKSUMMED_LEN]) {
             return Err(Error::Corrupt("header checksum mismatch"));
@@ -496,6 +507,10 @@ impl Geometry {
         let top = get64(h, OFF_HEAP_TOP);
         if top < HEAP_RESERVED || top > g.heap_len() || !top.is_multiple_of(8) {
             return Err(Error::Corrupt("heap top outside the heap"));
+        }
+        let reserved = get64(h, OFF_HEAP_RESERVED);
+        if reserved > g.heap_len() || !reserved.is_multiple_of(4096) {
+            return Err(Error::Corrupt("heap reservation outside the heap"));
         }
         Ok(g)
     }

@@ -42,7 +42,7 @@ use std::sync::atomic::Ordering;
 use crate::error::{Error, Result};
 use crate::store::format::{
     HEAP_JOURNAL_MAX, HEAP_RESERVED, OFF_HEAP_CLASSES, OFF_HEAP_FREE, OFF_HEAP_JOURNAL,
-    OFF_HEAP_LOCK, OFF_HEAP_TOP, OFF_HEAP_USED,
+    OFF_HEAP_LOCK, OFF_HEAP_RESERVED, OFF_HEAP_TOP, OFF_HEAP_USED,
 };
 use crate::store::Store;
 use crate::sync::robust_lock::{self, RobustGuard};
@@ -197,6 +197,7 @@ impl Store {
         }
         let size = class_size(c);
         if let Some(end) = top.checked_add(size).filter(|&end| end <= heap_len) {
+            self.reserve_heap_to(end)?;
             let rel = top;
             let hdr = self.heap_abs(rel);
             self.heap_step(&[
@@ -214,6 +215,31 @@ impl Store {
             }
         }
         Err(Error::Full)
+    }
+
+    /// Makes sure heap bytes `[0, end)` are reserved on the file system
+    /// before an extent below `end` is handed out, reserving in steps that
+    /// double (at least 1 MiB, at most to the heap's end). The caller holds
+    /// the heap lock. Errors: `NoSpace` (C: `MAPH_E_FULL`) when the file
+    /// system cannot hold them; the heap is left as it was.
+    fn reserve_heap_to(&self, end: u64) -> Result<()> {
+        let r = self.region();
+        let heap_len = r.geom().heap_len();
+        let have = r.header_u64(OFF_HEAP_RESERVED).load(Ordering::Relaxed).min(heap_len);
+        if end <= have {
+            return Ok(());
+        }
+        let want = end.max(have + have.max(1 << 20)).next_multiple_of(4096).min(heap_len);
+        crate::sys::space::reserve_range(
+            &self._file,
+            r.geom().heap_offset() + have,
+            want - have,
+            "the store's heap",
+        )?;
+        // Monotonic and idempotent: a crash before this store only means
+        // the next step reserves the same bytes again.
+        r.header_u64(OFF_HEAP_RESERVED).store(want, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Takes the head of class `c`'s free list for entry `e`, if any.

@@ -54,7 +54,9 @@ pub struct Options {
     pub slot_size: u32,
     /// Bytes of the value heap, where records too large for their slot
     /// live (rounded up to 4 KiB). 0 picks a quarter of the slots' bytes
-    /// (`slots * slot_size / 4`), at least 64 KiB. A record larger than
+    /// (`slots * slot_size / 4`), at least 64 KiB. The heap is reserved on
+    /// its file system as it is used (1 MiB at creation, then in doubling
+    /// steps), not at creation. A record larger than
     /// the heap answers `TooLarge`; one that does not fit the heap's free
     /// space now answers `Full`.
     pub heap_bytes: u64,
@@ -197,11 +199,14 @@ impl Store {
     /// writes the header.
     fn init_file(file: &File, geom: &Geometry, sparse: bool) -> Result<()> {
         file.set_len(geom.file_len()).map_err(|e| Error::from_io(&e, "sizing the store file"))?;
+        // The heap is reserved as it is used (heap.rs); the rest now.
+        let heap_reserved = if sparse { geom.heap_len() } else { geom.heap_len().min(1 << 20) };
         if !sparse {
-            crate::sys::space::reserve(file, geom.file_len(), "the store")?;
+            crate::sys::space::reserve(file, geom.heap_offset() + heap_reserved, "the store")?;
         }
         let mut h = [0u8; HEADER_SIZE];
         geom.encode(&mut h);
+        format::put64(&mut h, format::OFF_HEAP_RESERVED, heap_reserved);
         file.write_all_at(&h, 0).map_err(|e| Error::from_io(&e, "writing the header"))
     }
 

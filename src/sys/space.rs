@@ -9,6 +9,11 @@
 //! pages themselves, zeroed), and from then on no access to the mapping can
 //! fault for lack of space. A file system that cannot reserve the space
 //! answers at creation instead, with `Error::NoSpace` (C: `MAPH_E_FULL`).
+//! A store's value heap is the exception: it is reserved in growing steps
+//! as the heap's top rises (`reserve_range`, called before any extent in
+//! the new range is handed out), so a large heap costs no space until it is
+//! used, and a full file system answers the insert that needs more with
+//! `NoSpace` — still never `SIGBUS`.
 //!
 //! Where a file system has no `fallocate` (`EOPNOTSUPP`), glibc's
 //! `posix_fallocate` falls back to writing one zero byte into every block,
@@ -36,6 +41,17 @@ use crate::error::{Error, Result};
 /// a few milliseconds per GiB, on tmpfs the time to zero the pages (about
 /// 0.2 s per GiB on the development machine; see `maph_create`'s docs).
 pub fn reserve(file: &File, len: u64, what: &'static str) -> Result<()> {
+    reserve_range(file, 0, len, what)
+}
+
+/// Reserves bytes `[off, off + len)` of `file` on its file system
+/// (`posix_fallocate`), as `reserve` does for a whole object: used for the
+/// part of a store's heap a new extent is about to use. Idempotent.
+/// Errors as `reserve`.
+pub fn reserve_range(file: &File, off: u64, len: u64, what: &'static str) -> Result<()> {
+    let Ok(off_start) = libc::off_t::try_from(off) else {
+        return Err(Error::TooLarge("object larger than off_t"));
+    };
     let Ok(off_len) = libc::off_t::try_from(len) else {
         return Err(Error::TooLarge("object larger than off_t"));
     };
@@ -44,7 +60,7 @@ pub fn reserve(file: &File, len: u64, what: &'static str) -> Result<()> {
     }
     // SAFETY: a plain system call on a descriptor `file` owns; it reads no
     // memory of ours.
-    let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, off_len) };
+    let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), off_start, off_len) };
     match r {
         0 => Ok(()),
         libc::ENOSPC | libc::ENOMEM | libc::EFBIG => {
