@@ -264,3 +264,59 @@ fn a_compacting_copy_keeps_every_record_and_uid_and_gives_the_heap_back() {
     // The copy does not replace anything: an existing path is refused.
     assert!(matches!(s.compact_to(dir.path("c"), 0), Err(Error::Exists)));
 }
+
+#[test]
+fn damaged_heap_header_words_are_errors_not_wild_writes() {
+    use maph::store::format::{
+        put32, OFF_HEAP_CLASSES, OFF_HEAP_JOURNAL, OFF_HEAP_LOCK, OFF_HEAP_RESERVED,
+    };
+    let make = |name: &str| {
+        let dir = common::TempDir::new(name);
+        let p = dir.path("s");
+        {
+            let s = Store::create(&p, &opts()).unwrap();
+            s.set(b"freed", &val(3000, 1)).unwrap();
+            s.del(b"freed").unwrap();
+            s.set(b"kept", &val(3000, 2)).unwrap();
+        }
+        (dir, p)
+    };
+    // A reservation past the heap or not whole pages: refused at open.
+    for bad in [u64::MAX, 4095] {
+        let (_d, p) = make("heap-res");
+        let mut b = std::fs::read(&p).unwrap();
+        put64(&mut b, OFF_HEAP_RESERVED, bad);
+        std::fs::write(&p, b).unwrap();
+        assert!(matches!(Store::open(&p, OpenMode::ReadOnly), Err(Error::Corrupt(_))), "{bad}");
+    }
+    // Every free-list head pointing outside the heap: an allocation that
+    // would take it answers Corrupt; reads and inline writes still work.
+    let (_d, p) = make("heap-heads");
+    let mut b = std::fs::read(&p).unwrap();
+    for c in 0..104 {
+        put64(&mut b, OFF_HEAP_CLASSES + 8 * c, 1 << 50);
+    }
+    std::fs::write(&p, b).unwrap();
+    let s = Store::open(&p, OpenMode::ReadWrite).unwrap();
+    assert!(matches!(s.set(b"new", &val(3000, 3)), Err(Error::Corrupt(_))));
+    assert_eq!(s.get_vec(b"kept").unwrap(), val(3000, 2));
+    s.set(b"small", b"v").unwrap();
+    assert!(!s.check().is_empty());
+    drop(s);
+    // A valid journal left by a dead heap-lock holder whose assignments
+    // point outside the file: skipped on replay, the heap keeps working.
+    let (_d, p) = make("heap-journal");
+    let mut b = std::fs::read(&p).unwrap();
+    put32(&mut b, OFF_HEAP_LOCK, 0x7fff_fff0); // a pid no process has
+    put32(&mut b, OFF_HEAP_JOURNAL, 1);
+    put32(&mut b, OFF_HEAP_JOURNAL + 4, 200); // more than 8: capped
+    for i in 0..8 {
+        put64(&mut b, OFF_HEAP_JOURNAL + 8 + 16 * i, u64::MAX - 7);
+        put64(&mut b, OFF_HEAP_JOURNAL + 16 + 16 * i, 42);
+    }
+    std::fs::write(&p, b).unwrap();
+    let s = Store::open(&p, OpenMode::ReadWrite).unwrap();
+    s.set(b"after", &val(3000, 4)).unwrap();
+    assert_eq!(s.get_vec(b"after").unwrap(), val(3000, 4));
+    assert!(s.check().is_empty(), "{:?}", s.check());
+}
