@@ -55,7 +55,11 @@ def test_store_lifecycle_keys_optimize_stats(hs):
     st, body = req(hs, "GET", "/stores/feat/stats")
     stats = json.loads(body)
     assert st == 200 and stats["keys"] == 49 and stats["slot_size"] == 256
-    assert req(hs, "PUT", "/stores/feat/keys/big", b"x" * 300)[0] == 413
+    # Longer than a 256-byte slot: stored in the heap, read back whole.
+    assert req(hs, "PUT", "/stores/feat/keys/big", b"x" * 300)[0] == 204
+    assert req(hs, "GET", "/stores/feat/keys/big") == (200, b"x" * 300)
+    # Larger than the store's 64 KiB heap: refused.
+    assert req(hs, "PUT", "/stores/feat/keys/huge", b"x" * 100_000)[0] == 413
     assert req(hs, "DELETE", "/stores/feat")[0] == 204
     assert not (hs.dir / "feat.maph").exists()
     assert req(hs, "GET", "/stores/feat/keys/k1")[0] == 404
