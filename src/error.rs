@@ -20,6 +20,14 @@ pub enum Error {
     Version(&'static str),
     /// No free slot within the maximum probe distance (C: `MAPH_E_FULL`).
     Full,
+    /// The store's value heap has no free extent of `need` bytes for a
+    /// record too large for its slot (C: `MAPH_E_FULL`). Size
+    /// `Options::heap_bytes` larger, or write a compacting copy
+    /// (`Store::compact_to`) to get fragmented space back.
+    HeapFull {
+        /// Bytes of the extent asked for (header, key and value).
+        need: u64,
+    },
     /// The file system (or, for anonymous memory, memory) cannot reserve
     /// the object's space at creation: `bytes` is what was asked for,
     /// `errno` the system's reason (`ENOSPC`, `ENOMEM`, `EFBIG`), `what` the
@@ -32,7 +40,8 @@ pub enum Error {
         /// What was being created ("the store", "the queue set").
         what: &'static str,
     },
-    /// Key plus value do not fit one slot, or the store does not fit memory
+    /// A key over 65,535 bytes, a value over 1 GiB, a record larger than
+    /// the store's whole heap, or a store that does not fit memory
     /// (C: `MAPH_E_TOO_LARGE`).
     TooLarge(&'static str),
     /// The caller's buffer is too small; carries the size needed in bytes
@@ -89,6 +98,11 @@ impl fmt::Display for Error {
             Error::Corrupt(m) => write!(f, "corrupt store: {m}"),
             Error::Version(m) => write!(f, "unsupported store: {m}"),
             Error::Full => write!(f, "store full: no free slot within the maximum probe distance"),
+            Error::HeapFull { need } => write!(
+                f,
+                "heap full: no free extent of {need} bytes for a record larger than its slot \
+                 (create the store with a larger heap, or write a compacting copy)"
+            ),
             Error::NoSpace { bytes, errno, what } => write!(
                 f,
                 "no space: cannot reserve {bytes} bytes for {what} on its file system: {}",

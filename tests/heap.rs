@@ -156,7 +156,8 @@ fn a_full_heap_answers_full_and_loses_nothing() {
             Err(e) => break e,
         }
     };
-    assert_eq!(err, Error::Full);
+    assert!(matches!(err, Error::HeapFull { .. }), "{err}");
+    assert!(err.to_string().starts_with("heap full"), "{err}");
     assert!(stored >= 8, "{stored}");
     for i in 0..stored {
         assert_eq!(s.get_vec(format!("k{i}").as_bytes()).unwrap(), val(6000, i as u8));

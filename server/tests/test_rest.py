@@ -58,8 +58,8 @@ def test_store_lifecycle_keys_optimize_stats(hs):
     # Longer than a 256-byte slot: stored in the heap, read back whole.
     assert req(hs, "PUT", "/stores/feat/keys/big", b"x" * 300)[0] == 204
     assert req(hs, "GET", "/stores/feat/keys/big") == (200, b"x" * 300)
-    # Larger than the store's 64 KiB heap: refused.
-    assert req(hs, "PUT", "/stores/feat/keys/huge", b"x" * 100_000)[0] == 413
+    # Larger than the store's 128 KiB heap (1,000 slots x 128 B): refused.
+    assert req(hs, "PUT", "/stores/feat/keys/huge", b"x" * 300_000)[0] == 413
     assert req(hs, "DELETE", "/stores/feat")[0] == 204
     assert not (hs.dir / "feat.maph").exists()
     assert req(hs, "GET", "/stores/feat/keys/k1")[0] == 404

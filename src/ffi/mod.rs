@@ -171,7 +171,9 @@ pub(crate) fn status_of(e: &Error) -> maph_status {
         Error::Io(..) => MAPH_E_IO,
         Error::Corrupt(_) => MAPH_E_CORRUPT,
         Error::Version(_) => MAPH_E_VERSION,
-        Error::Full | Error::NoSpace { .. } | Error::Dropped => MAPH_E_FULL,
+        Error::Full | Error::HeapFull { .. } | Error::NoSpace { .. } | Error::Dropped => {
+            MAPH_E_FULL
+        }
         Error::TooLarge(_) => MAPH_E_TOO_LARGE,
         Error::BufferTooSmall(_) => MAPH_E_BUFFER_TOO_SMALL,
         Error::ReadOnly => MAPH_E_READ_ONLY,
@@ -445,6 +447,8 @@ mod tests {
             status_of(&Error::NoSpace { bytes: 1, errno: libc::ENOSPC, what: "" }),
             maph_status::MAPH_E_FULL
         );
+        // So does a full heap.
+        assert_eq!(status_of(&Error::HeapFull { need: 64 }), maph_status::MAPH_E_FULL);
         let mut seen: Vec<u32> = all.iter().map(|e| status_of(e) as u32).collect();
         seen.sort();
         seen.dedup();

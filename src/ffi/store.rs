@@ -65,8 +65,9 @@ pub struct maph_options {
     pub flags: u64,
     /// Bytes of the value heap, where records too large for their slot
     /// live (keys up to 65,535 bytes, values up to 1 GiB), rounded up to
-    /// 4 KiB. 0 (the default) picks a quarter of the slots' bytes
-    /// (`slots * slot_size / 4`), at least 64 KiB. Reserved on the file
+    /// 4 KiB. 0 (the default) picks the larger of a quarter of the slots'
+    /// bytes and 128 bytes per slot (`max(slots * slot_size / 4,
+    /// slots * 128)`), at least 64 KiB. Reserved on the file
     /// system as it is used (1 MiB at creation, then doubling steps): an
     /// insert that needs more than a full file system has answers
     /// `MAPH_E_FULL`. A record larger than the

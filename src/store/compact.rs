@@ -61,9 +61,9 @@ impl Store {
     /// probe limit, lock table and hash seed, and a heap of `heap_bytes`
     /// (0: the live heap records' bytes plus a quarter, at least 64 KiB).
     /// The file appears whole or not at all (built under a temporary name,
-    /// then linked). Errors: `Exists` (path exists), `Full` (a `heap_bytes`
-    /// too small for the live records, or records grown meanwhile: retry
-    /// with more), `NoSpace`, `Io`, `Corrupt` (a damaged source slot),
+    /// then linked). Errors: `Exists` (path exists), `HeapFull` (a
+    /// `heap_bytes` too small for the live records, or records grown
+    /// meanwhile: retry with more), `NoSpace`, `Io`, `Corrupt` (a damaged source slot),
     /// `Busy`. Safe while other threads and processes use this store (see
     /// the module docs for what the copy then holds).
     pub fn compact_to(&self, path: impl AsRef<Path>, heap_bytes: u64) -> Result<Store> {

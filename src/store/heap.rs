@@ -173,8 +173,8 @@ impl Store {
     /// Allocates an extent of at least `need` bytes for the write lock
     /// entry `e` is doing, and records it as the entry's `heap_new` (which
     /// must be 0). Returns its relative offset. Errors: `TooLarge` when no
-    /// extent of the heap could ever hold `need` bytes; `Full` when none is
-    /// free now; `Corrupt` for a damaged free list; `Busy`.
+    /// extent of the heap could ever hold `need` bytes; `HeapFull` when none
+    /// is free now; `Corrupt` for a damaged free list; `Busy`.
     pub(crate) fn heap_alloc(&self, e: usize, need: u64) -> Result<u64> {
         let r = self.region();
         let heap_len = r.geom().heap_len();
@@ -214,7 +214,7 @@ impl Store {
                 return Ok(rel);
             }
         }
-        Err(Error::Full)
+        Err(Error::HeapFull { need })
     }
 
     /// Makes sure heap bytes `[0, end)` are reserved on the file system

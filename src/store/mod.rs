@@ -53,8 +53,10 @@ pub struct Options {
     /// one goes to the heap (`heap_bytes`).
     pub slot_size: u32,
     /// Bytes of the value heap, where records too large for their slot
-    /// live (rounded up to 4 KiB). 0 picks a quarter of the slots' bytes
-    /// (`slots * slot_size / 4`), at least 64 KiB. The heap is reserved on
+    /// live (rounded up to 4 KiB). 0 picks the larger of a quarter of the
+    /// slots' bytes and 128 bytes per slot (`max(slots * slot_size / 4,
+    /// slots * 128)`), at least 64 KiB: room for every slot's record to
+    /// spill ~100 bytes. The heap is reserved on
     /// its file system as it is used (1 MiB at creation, then in doubling
     /// steps), not at creation. A record larger than
     /// the heap answers `TooLarge`; one that does not fit the heap's free
@@ -115,7 +117,9 @@ impl Options {
             s => s,
         };
         let heap_bytes = match self.heap_bytes {
-            0 => (self.slots.saturating_mul(u64::from(self.slot_size)) / 4).max(64 << 10),
+            0 => (self.slots.saturating_mul(u64::from(self.slot_size)) / 4)
+                .max(self.slots.saturating_mul(128))
+                .max(64 << 10),
             b => b,
         };
         Geometry::new(self.slots, self.slot_size, max_probes, lock_count, seed, heap_bytes)
