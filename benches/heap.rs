@@ -292,28 +292,35 @@ fn file_sizes(p: &Path) -> (u64, u64) {
     (m.len(), m.blocks() * 512)
 }
 
-/// This process's mapping of `path`, from /proc/self/smaps: (resident
-/// bytes, bytes mapped with 2 MiB pages (`FilePmdMapped`)). The floor's
+/// This process's mappings of the file at `path`, from /proc/self/smaps:
+/// (resident bytes, bytes mapped with 2 MiB pages (`FilePmdMapped`)).
+/// Matched by inode: the store maps its file under a temporary name before
+/// linking it in place, so smaps shows that (deleted) name. The floor's
 /// buffer is in 4 KiB pages; a store file the kernel maps with 2 MiB folios
 /// (ext4 on Linux 6.x, README "Huge pages") pays fewer TLB misses than it.
 fn mapped_bytes(path: &Path) -> (u64, u64) {
-    let want = path.to_string_lossy();
+    let Ok(meta) = std::fs::metadata(path) else {
+        return (0, 0);
+    };
+    let ino = meta.ino().to_string();
     let s = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
     let (mut inside, mut rss, mut pmd) = (false, 0u64, 0u64);
     for line in s.lines() {
-        let first = line.split_whitespace().next().unwrap_or("");
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
         if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            inside = line.ends_with(want.as_ref());
+            // address perms offset dev inode [path]
+            inside = f.nth(3) == Some(ino.as_str());
             continue;
         }
         if !inside {
             continue;
         }
-        let kb = |l: &str| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok());
-        if line.starts_with("Rss:") {
-            rss += kb(line).unwrap_or(0) * 1024;
-        } else if line.starts_with("FilePmdMapped:") {
-            pmd += kb(line).unwrap_or(0) * 1024;
+        let kb = f.next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) * 1024;
+        match first {
+            "Rss:" => rss += kb,
+            "FilePmdMapped:" => pmd += kb,
+            _ => {}
         }
     }
     (rss, pmd)
@@ -427,8 +434,8 @@ struct Case {
     file_size: u64,
     file_alloc: u64,
     load_rate: f64,
-    /// Per repetition: (p50, p99, floor).
-    reps: Vec<(f64, f64, f64)>,
+    /// Per repetition.
+    reps: Vec<RepFig>,
 }
 
 /// The spilled records at `slot_size`: (count, sum of their extents).
@@ -542,28 +549,54 @@ fn load_case(rows: &Rows, slot_size: u32, heap: HeapChoice, cfg: &Cfg) -> Case {
     }
 }
 
-/// Sampled GET hits of `case`'s loaded rows, drawn uniformly: (p50, p99).
-fn get_hits(case: &Case, rows: &Rows, cfg: &Cfg, rep: usize) -> (f64, f64) {
+/// One repetition's GET figures of a store, in ns.
+#[derive(Clone, Copy)]
+struct RepFig {
+    p50: f64,
+    p99: f64,
+    floor: f64,
+    /// p50 of the timed GETs of rows stored in their slot / in the heap.
+    inline_p50: f64,
+    heap_p50: f64,
+}
+
+/// Sampled GET hits of `case`'s loaded rows, drawn uniformly (the floor is
+/// the caller's).
+fn get_hits(case: &Case, rows: &Rows, cfg: &Cfg, rep: usize) -> RepFig {
     let n = case.loaded.len();
+    let mut fig = RepFig {
+        p50: f64::NAN,
+        p99: f64::NAN,
+        floor: f64::NAN,
+        inline_p50: f64::NAN,
+        heap_p50: f64::NAN,
+    };
     if n == 0 {
-        return (f64::NAN, f64::NAN);
+        return fig;
     }
+    let cap = case.slot_size as usize - 32;
     let mut rng = SplitMix64::new(0x0411_0000 ^ (rep as u64) << 32 ^ n as u64);
     let avg = rows.keys.bytes.len() / rows.keys.len().max(1) + 1;
     let mut list = Flat::with_capacity(cfg.gets, cfg.gets * avg);
+    let mut spilled = Vec::with_capacity(cfg.gets);
     for _ in 0..cfg.gets {
-        list.push(rows.keys.get(case.loaded[rng.below(n as u64) as usize] as usize));
+        let r = case.loaded[rng.below(n as u64) as usize] as usize;
+        list.push(rows.keys.get(r));
+        spilled.push(rows.keys.get(r).len() + rows.vals.get(r).len() > cap);
     }
     let longest = (0..rows.vals.len()).map(|i| rows.vals.get(i).len()).max().unwrap_or(0);
     let mut buf = vec![0u8; longest.max(1)];
     let s = &case.store;
     let mut hist = new_hist();
+    let mut by_kind = [new_hist(), new_hist()];
     let mut failures = 0u64;
     let mut i = 0;
     while i < cfg.gets {
         let t = Instant::now();
         let ok = s.get(list.get(i), &mut buf).is_ok();
-        hist.saturating_record((t.elapsed().as_nanos() as u64).max(1));
+        let ns = (t.elapsed().as_nanos() as u64).max(1);
+        hist.saturating_record(ns);
+        by_kind[usize::from(spilled[i])].saturating_record(ns);
         failures += u64::from(!ok);
         let end = (i + cfg.stride).min(cfg.gets);
         for j in i + 1..end {
@@ -575,7 +608,20 @@ fn get_hits(case: &Case, rows: &Rows, cfg: &Cfg, rep: usize) -> (f64, f64) {
     if failures > 0 {
         println!("{}: rep {rep}: {failures} GETs of loaded rows FAILED", case.label);
     }
-    (q(&hist, 0.5), q(&hist, 0.99))
+    fig.p50 = q(&hist, 0.5);
+    fig.p99 = q(&hist, 0.99);
+    fig.inline_p50 = q(&by_kind[0], 0.5);
+    fig.heap_p50 = q(&by_kind[1], 0.5);
+    fig
+}
+
+/// A latency cell: the ns, or `-` when nothing was timed.
+fn ns_cell(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else {
+        format!("{v:.0}")
+    }
 }
 
 /// The table's `failed` cell: 0, or the errors by kind (and rows read
@@ -633,10 +679,11 @@ fn table_part(rows: &Rows, slot_sizes: &[u32], sized_always: bool, cfg: &Cfg) {
                 .expect("floor buffer");
             put(&format!("{w}.ss{ss}.rep{rep}.floor_dram_ns"), fl.dram_ns, "ns");
             for c in cases.iter_mut().filter(|c| c.slot_size == ss) {
-                let (p50, p99) = get_hits(c, rows, cfg, rep);
-                put(&format!("{}.rep{rep}.get_hit_p50", c.label), p50, "ns");
-                put(&format!("{}.rep{rep}.get_hit_p99", c.label), p99, "ns");
-                c.reps.push((p50, p99, fl.dram_ns));
+                let mut f = get_hits(c, rows, cfg, rep);
+                f.floor = fl.dram_ns;
+                put(&format!("{}.rep{rep}.get_hit_p50", c.label), f.p50, "ns");
+                put(&format!("{}.rep{rep}.get_hit_p99", c.label), f.p99, "ns");
+                c.reps.push(f);
             }
         }
     }
@@ -644,12 +691,15 @@ fn table_part(rows: &Rows, slot_sizes: &[u32], sized_always: bool, cfg: &Cfg) {
     let mut lines = Vec::new();
     for c in &cases {
         let l = &c.label;
-        let med = |f: fn(&(f64, f64, f64)) -> f64| median(c.reps.iter().map(f).collect());
-        let (p50, p99, fd) = (med(|r| r.0), med(|r| r.1), med(|r| r.2));
-        let (r50, r99) = (med(|r| r.0 / r.2), med(|r| r.1 / r.2));
+        let med = |f: fn(&RepFig) -> f64| median(c.reps.iter().map(f).collect());
+        let (p50, p99, fd) = (med(|r| r.p50), med(|r| r.p99), med(|r| r.floor));
+        let (r50, r99) = (med(|r| r.p50 / r.floor), med(|r| r.p99 / r.floor));
+        let (in50, heap50) = (med(|r| r.inline_p50), med(|r| r.heap_p50));
         put(&format!("{l}.floor_dram_ns"), fd, "ns");
         put(&format!("{l}.get_hit_p50"), p50, "ns");
         put(&format!("{l}.get_hit_p99"), p99, "ns");
+        put(&format!("{l}.get_hit_inline_p50"), in50, "ns (rows in their slot)");
+        put(&format!("{l}.get_hit_heap_p50"), heap50, "ns (rows in the heap)");
         put(&format!("{l}.get_hit_p50_over_floor_dram"), r50, "x");
         put(&format!("{l}.get_hit_p99_over_floor_dram"), r99, "x");
         let (rss, pmd) = mapped_bytes(&c.file.0);
@@ -696,7 +746,7 @@ fn table_part(rows: &Rows, slot_sizes: &[u32], sized_always: bool, cfg: &Cfg) {
             HeapChoice::Sized(_) => format!("sized ({:.1} MiB)", c.heap_bytes as f64 / MIB),
         };
         lines.push(format!(
-            "| {} | {} | {heap} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.0} |",
+            "| {} | {} | {heap} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {:.0} | {} / {} | {:.0} | {:.2} | {:.2} | {:.0} |",
             c.slot_size,
             c.slots,
             c.loaded.len(),
@@ -712,6 +762,8 @@ fn table_part(rows: &Rows, slot_sizes: &[u32], sized_always: bool, cfg: &Cfg) {
             c.load_rate / 1000.0,
             p50,
             p99,
+            ns_cell(in50),
+            ns_cell(heap50),
             fd,
             r50,
             r99,
@@ -720,9 +772,9 @@ fn table_part(rows: &Rows, slot_sizes: &[u32], sized_always: bool, cfg: &Cfg) {
     }
     println!("\n-- {w}: markdown table (medians of {} repetitions; bytes per row = file size / {n} rows)\n", cfg.reps);
     println!(
-        "| slot B | slots | heap | loaded | failed | inline | in heap | heap used MiB | file MiB | allocated MiB | B/row | raw B/row | file/raw | load k rows/s | GET p50 ns | GET p99 ns | floor_dram_ns | p50/floor | p99/floor | 2 MiB-mapped MiB |"
+        "| slot B | slots | heap | loaded | failed | inline | in heap | heap used MiB | file MiB | allocated MiB | B/row | raw B/row | file/raw | load k rows/s | GET p50 ns | GET p99 ns | p50 inline / heap ns | floor_dram_ns | p50/floor | p99/floor | 2 MiB-mapped MiB |"
     );
-    println!("|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for l in lines {
         println!("{l}");
     }
