@@ -874,6 +874,9 @@ struct HeapRow {
     set_mb_s: f64,
     full: u64,
     other: u64,
+    /// CPU time / wall time of the round: well below 1 when the shared
+    /// machine ran something else meanwhile.
+    cpu_share: f64,
 }
 
 /// After a round: heap counters, live bytes, footprints, and a byte-exact
@@ -911,6 +914,7 @@ fn w4_heap_row(
         set_mb_s: f64::NAN,
         full: 0,
         other: 0,
+        cpu_share: f64::NAN,
     }
 }
 
@@ -1081,6 +1085,7 @@ fn w4(cfg: &Cfg) {
         row.set_mb_s = set_bytes as f64 / MIB / set_secs;
         row.full = full;
         row.other = errs.total() - full;
+        row.cpu_share = cpu / wall;
         put_heap_row(&row);
         rows.push(row);
         all_sets += sets;
@@ -1131,13 +1136,13 @@ fn w4(cfg: &Cfg) {
         q(&set_hist, 0.5),
         q(&set_hist, 0.99)
     );
-    println!("| after | sets/s | SETs Full | SETs other error | heap used MiB | live MiB | used/live | footprint sum MiB | used/footprint | free MiB | untouched MiB | largest free MiB | wrong values |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| after | sets/s | SETs Full | SETs other error | heap used MiB | live MiB | used/live | footprint sum MiB | used/footprint | free MiB | untouched MiB | largest free MiB | wrong values | cpu share |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         let after = if r.round == 0 { "load".to_string() } else { format!("round {}", r.round) };
         let rate = if r.set_rate.is_nan() { "".to_string() } else { format!("{:.0}", r.set_rate) };
         println!(
-            "| {after} | {rate} | {} | {} | {:.1} | {:.1} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {} |",
+            "| {after} | {rate} | {} | {} | {:.1} | {:.1} | {:.3} | {:.1} | {:.3} | {:.1} | {:.1} | {:.1} | {} | {} |",
             r.full,
             r.other,
             r.used as f64 / MIB,
@@ -1148,7 +1153,8 @@ fn w4(cfg: &Cfg) {
             r.free as f64 / MIB,
             r.untouched as f64 / MIB,
             r.largest_free as f64 / MIB,
-            r.wrong
+            r.wrong,
+            if r.cpu_share.is_nan() { String::new() } else { format!("{:.2}", r.cpu_share) }
         );
     }
     println!();
