@@ -2,8 +2,10 @@
 //! `../shared/WORKLOADS.md` in stores of several slot sizes, where records
 //! too large for their slot live in the value heap (format 3).
 //!
-//! Run: `cargo bench --bench heap` (all three parts, full scale: W1 at
-//! 512-byte slots takes ~0.9 GB of `/tmp`, W4 ~1.1 GB). A short run:
+//! Run: `cargo bench --bench heap` (all three parts at full scale, about
+//! five minutes on an idle machine; each part keeps its stores open
+//! together, in files reserved in full: W2's six take ~2 GB of `/tmp`,
+//! W1's five ~1.5 GB, W4's one ~1.1 GB). A short run:
 //! `MAPH_HEAP_BENCH_W1_KEYS=100000 MAPH_HEAP_BENCH_W4_KEYS=10000 cargo bench --bench heap`.
 //! Settings, all optional, by environment variable:
 //!
