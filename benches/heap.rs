@@ -920,8 +920,8 @@ fn w4_heap_row(
     }
 }
 
-fn put_heap_row(h: &HeapRow) {
-    let p = format!("w4.round{}", h.round);
+/// The heap figures of `h` as `<p>.heap_used` etc.
+fn put_heap_row(p: &str, h: &HeapRow) {
     put(&format!("{p}.heap_used"), h.used as f64 / MIB, "MiB");
     put(&format!("{p}.heap_live"), h.live as f64 / MIB, "MiB");
     put(&format!("{p}.heap_footprint_sum"), h.footprint as f64 / MIB, "MiB");
@@ -1002,7 +1002,7 @@ fn w4(cfg: &Cfg) {
     put("w4.file_allocated", falloc as f64 / MIB, "MiB");
     let mut buf = vec![0u8; W4_CAP as usize];
     let mut rows = vec![w4_heap_row(&store, &keys, &vals, &src, cap, 0, &mut buf)];
-    put_heap_row(&rows[0]);
+    put_heap_row("w4.round0", &rows[0]);
 
     let mut ops_rng = SplitMix64::new(0x0004_0095);
     let mut hists: Vec<Histogram<u64>> = (0..4).map(|_| new_hist()).collect();
@@ -1088,7 +1088,7 @@ fn w4(cfg: &Cfg) {
         row.full = full;
         row.other = errs.total() - full;
         row.cpu_share = cpu / wall;
-        put_heap_row(&row);
+        put_heap_row(&p, &row);
         rows.push(row);
         all_sets += sets;
         all_set_secs += set_secs;
