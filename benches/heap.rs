@@ -30,7 +30,7 @@
 //! a markdown table for `BENCHMARKS.md`. How it measures:
 //!
 //! - W1 and W2: for each slot size, a store with the default heap
-//!   (`heap_bytes` 0: `slots * slot_size / 4`, at least 64 KiB) and — for
+//!   (`heap_bytes` 0: `max(slots * slot_size / 4, slots * 128)`, at least 64 KiB) and — for
 //!   W2 always, for W1 when some record does not fit a slot — a store whose
 //!   heap is *sized* to its spilled records: the sum over the records whose
 //!   key + value exceed `slot_size - 32` of their extent (16-byte header +
@@ -655,7 +655,7 @@ fn table_part(rows: &Rows, slot_sizes: &[u32], sized_always: bool, cfg: &Cfg) {
     println!(
         "{w}: heap_sized = sum over spilled rows (key + value > slot_size - 32) of their extent \
          (16 + key + value rounded up to its size class) x 1.3, rounded up to 1 MiB; \
-         heap_default = heap_bytes 0 (slots x slot_size / 4, at least 64 KiB)"
+         heap_default = heap_bytes 0 (max(slots x slot_size / 4, slots x 128), at least 64 KiB)"
     );
     put(&format!("{w}.rows"), n as f64, "rows");
     put(&format!("{w}.raw_bytes_per_row"), raw as f64 / n as f64, "bytes");
