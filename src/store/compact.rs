@@ -45,8 +45,15 @@ enum Copied {
         key: Vec<u8>,
         val: Vec<u8>,
     },
-    /// A tombstone (or an expired key, made one): tag, UID generation, key
-    /// length and the slot's data bytes (the key, or its prefix).
+    /// An expired key, copied as the tombstone a delete leaves: tag, the
+    /// next UID generation, the key.
+    Expired {
+        tag: u32,
+        gen: u32,
+        key: Vec<u8>,
+    },
+    /// A tombstone: tag, UID generation, key length and the slot's data
+    /// bytes (the key, or its prefix).
     Tomb {
         tag: u32,
         gen: u32,
@@ -71,7 +78,7 @@ impl Store {
         let g = *self.geometry();
         let heap_bytes = match heap_bytes {
             0 => {
-                let live = self.live_heap_bytes()?;
+                let live = self.live_heap_bytes();
                 (live + live / 4).max(64 << 10)
             }
             b => b,
@@ -105,18 +112,21 @@ impl Store {
     }
 
     /// Bytes the live heap records of this store need when packed (class
-    /// sizes of their extents). Racy: a hint for sizing a copy.
-    fn live_heap_bytes(&self) -> Result<u64> {
+    /// sizes of their extents), from the slots' lengths alone: no record
+    /// is copied. Racy: a hint for sizing a copy.
+    fn live_heap_bytes(&self) -> u64 {
+        let r = self.region();
         let mut sum = 0u64;
         for idx in 0..self.geometry().slot_count() {
-            if let Copied::Live { key, val, .. } = self.copy_slot(idx)? {
-                if key.len() + val.len() > self.slot_capacity() {
-                    let c = class_for(extent_need(key.len(), val.len())).expect("checked at write");
-                    sum += class_size(c);
-                }
+            let w = r.seq(idx).load(Ordering::Acquire);
+            if w == 0 || r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) != STATE_LIVE {
+                continue;
+            }
+            if let Some(rec) = self.rec_at(idx).filter(|rec| rec.heap != 0) {
+                sum += class_for(extent_need(rec.kl, rec.vl)).map_or(0, class_size);
             }
         }
-        Ok(sum)
+        sum
     }
 
     /// Reads slot `idx` whole under its seqlock.
@@ -151,14 +161,7 @@ impl Store {
                     // Expired: a tombstone of its key, as a delete leaves.
                     let mut key = vec![0u8; rec.kl];
                     self.copy_key(&rec, &mut key);
-                    let data = if key.len() <= cap {
-                        key
-                    } else {
-                        let mut d = vec![0u8; 8];
-                        d.extend_from_slice(&key[..cap - 8]);
-                        d
-                    };
-                    Some(Copied::Tomb { tag: tag_of(w), gen: gen.wrapping_add(1), kl, data })
+                    Some(Copied::Expired { tag: tag_of(w), gen: gen.wrapping_add(1), key })
                 }
                 (STATE_TOMBSTONE, _) => {
                     // A tombstone's lengths matter only to `check`; one a
@@ -188,6 +191,13 @@ impl Store {
                 Copied::Live { tag, gen, expiry, key, val } => {
                     let guard = dst.lock_key(&dst.locate(&key))?;
                     if !dst.put(&guard, idx, 0, tag, gen, expiry, &key, &val, 1, 0, 0)? {
+                        return Err(Error::Corrupt("copy: target slot changed"));
+                    }
+                }
+                Copied::Expired { tag, gen, key } => {
+                    let guard = dst.lock_key(&dst.locate(&key))?;
+                    let img = Image::tombstone(&key, gen, cap);
+                    if !dst.commit(&guard, idx, 0, tag, &img, 0, 1, 0) {
                         return Err(Error::Corrupt("copy: target slot changed"));
                     }
                 }

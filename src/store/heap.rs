@@ -191,7 +191,7 @@ impl Store {
         let near = c..(c + 4).min(CLASSES);
         let far = (c + 4).min(CLASSES)..CLASSES;
         for cc in near.clone() {
-            if let Some(rel) = self.pop_free(cc, top, e, new_field, used, free)? {
+            if let Some(rel) = self.pop_free(cc, top, new_field, used, free)? {
                 return Ok(rel);
             }
         }
@@ -210,7 +210,7 @@ impl Store {
             return Ok(rel);
         }
         for cc in far {
-            if let Some(rel) = self.pop_free(cc, top, e, new_field, used, free)? {
+            if let Some(rel) = self.pop_free(cc, top, new_field, used, free)? {
                 return Ok(rel);
             }
         }
@@ -242,9 +242,10 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the head of class `c`'s free list for entry `e`, if any.
+    /// Takes the head of class `c`'s free list for the entry whose
+    /// `heap_new` field is at `new_field`, if any.
     fn pop_free(
-        &self, c: usize, top: u64, _e: usize, new_field: u64, used: u64, free: u64,
+        &self, c: usize, top: u64, new_field: u64, used: u64, free: u64,
     ) -> Result<Option<u64>> {
         let r = self.region();
         let head_off = Self::class_head_off(c);

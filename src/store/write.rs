@@ -124,7 +124,7 @@ const NO_REF: [u8; 8] = [0; 8];
 impl<'a> Image<'a> {
     /// The tombstone of `key` (UID generation `gen`) in slots of `cap`
     /// data bytes.
-    fn tombstone(key: &'a [u8], gen: u32, cap: usize) -> Image<'a> {
+    pub(crate) fn tombstone(key: &'a [u8], gen: u32, cap: usize) -> Image<'a> {
         let data: [&[u8]; 2] =
             if key.len() <= cap { [key, &[]] } else { [&NO_REF, &key[..cap - 8]] };
         Image { state: STATE_TOMBSTONE, uid_gen: gen, expiry: 0, kl: key.len(), vl: 0, data }
