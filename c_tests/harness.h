@@ -173,8 +173,9 @@ static inline int h_write_u64(const char *path, off_t off, uint64_t v) {
 
 /* File offset of the live slot holding `key` in the store at `path`, or
  * -1. Reads the header (u32 slot_size at 16, u64 slot_count at 24, u64
- * slots_offset at 56) and each slot (u32 key_len at +8, u32 state at +16,
- * 1 = live, key bytes at +32); see docs/FORMAT.md. Keys up to 64 bytes. */
+ * slots_offset at 56) and each slot (u16 key_len at +8, u8 state at +10,
+ * 1 = live, u8 flags at +11, key bytes at +16 — after an 8-byte expiry time
+ * when flags bit 0 is set); see docs/FORMAT.md. Keys up to 64 bytes. */
 static inline off_t h_slot_of(const char *path, const void *key, size_t klen) {
     uint32_t slot_size = h_read_u32(path, 16);
     uint64_t count = h_read_u64(path, 24);
@@ -182,14 +183,15 @@ static inline off_t h_slot_of(const char *path, const void *key, size_t klen) {
     uint64_t i;
     if (klen > 64 || slot_size < 64 || count == UINT64_MAX) return -1;
     for (i = 0; i < count; i++) {
-        unsigned char hdr[32 + 64];
+        unsigned char hdr[24 + 64];
         off_t off = (off_t)(base + i * slot_size);
-        uint32_t kl, state;
-        size_t want = 32 + klen;
+        uint16_t kl;
+        size_t want = 24 + klen;
+        size_t at;
         if (h_pread(path, off, hdr, want) != 0) return -1;
-        memcpy(&kl, hdr + 8, 4);
-        memcpy(&state, hdr + 16, 4);
-        if (state == 1 && kl == klen && memcmp(hdr + 32, key, klen) == 0) return off;
+        memcpy(&kl, hdr + 8, 2);
+        at = (hdr[11] & 1) ? 24 : 16;
+        if (hdr[10] == 1 && kl == klen && memcmp(hdr + at, key, klen) == 0) return off;
     }
     return -1;
 }

@@ -138,7 +138,7 @@ static void test_mset_reports_each_keys_own_status(void) {
     char buf[64];
     size_t n = 0;
     maph_stats_t s;
-    REQUIRE_ST(make("b.maph", 512, 64, &db), MAPH_OK); /* capacity 32 */
+    REQUIRE_ST(make("b.maph", 512, 64, &db), MAPH_OK); /* capacity 48 */
     fill(&b, "k");
     memset(big, 'b', sizeof big);
     /* 0 ok; 1 empty key; 2 NULL key; 3 too large; 4 NULL value with a

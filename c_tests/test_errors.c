@@ -20,8 +20,8 @@
  * File offsets used below (docs/FORMAT.md): header u32 version at 8, u32
  * slot_size at 16, u64 slot_count at 24, u64 slots_offset at 56, u64
  * ctrl_offset at 88, u64 checksum at 96, u64 keys_outside_mphf at 144, u64 longest_probe at 192;
- * slot: u64 seqlock word at +0, u32 key_len at +8, u32 val_len at +12, u32
- * state at +16 (1 = live), key at +32.
+ * slot: u64 seqlock word at +0, u16 key_len at +8, u8 state at +10 (1 =
+ * live), u8 flags at +11, u32 val_len at +12, key at +16.
  */
 #include "harness.h"
 
@@ -262,10 +262,11 @@ static void test_open_of_another_format_version_reports_version_before_checksum(
     char p[H_PATH_MAX];
     /* 1: a store made before the control bytes (format 1) */
     /* 2: a store made before the value heap (format 2) */
-    static const uint32_t versions[] = {1, 2, 4, 0, 0xFFFFFFFFu};
+    /* 3: a store with 32-byte slot headers (format 3) */
+    static const uint32_t versions[] = {1, 2, 3, 5, 0, 0xFFFFFFFFu};
     size_t i;
     REQUIRE(make_store(p, "s.maph") != NULL);
-    REQUIRE(h_read_u32(p, 8) == 3);
+    REQUIRE(h_read_u32(p, 8) == 4);
     for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         REQUIRE(h_write_u32(p, 8, versions[i]) == 0);
         EXPECT_OPEN_FAILS(p, MAPH_E_VERSION);
@@ -306,7 +307,7 @@ static void test_get_of_slot_whose_key_length_exceeds_the_slot_reports_corrupt(v
     REQUIRE(make_store(p, "s.maph") != NULL);
     slot = h_slot_of(p, "key7", 4);
     REQUIRE(slot > 0);
-    REQUIRE(h_write_u32(p, slot + 8, 0xFFFFFFFFu) == 0);
+    REQUIRE(h_pwrite(p, slot + 8, "\xff\xff", 2) == 0);
     REQUIRE_ST(maph_open(p, MAPH_RDONLY, &db), MAPH_OK);
     CHECK_ST(maph_get(db, "key7", 4, buf, sizeof buf, &n), MAPH_E_CORRUPT);
     maph_close(db);
@@ -316,19 +317,19 @@ static void test_get_of_slot_whose_key_length_exceeds_the_slot_reports_corrupt(v
 
 static void test_set_beyond_the_heap_or_the_longest_key_reports_too_large(void) {
     char p[H_PATH_MAX];
-    maph_options o = small_options(16, 64); /* capacity 32, heap 64 KiB */
+    maph_options o = small_options(16, 64); /* capacity 48, heap 64 KiB */
     maph_t *db = NULL;
     static char big[70000];
     maph_stats_t s;
     memset(big, 'x', sizeof big);
     REQUIRE_ST(maph_create(h_path(p, "t.maph"), &o, &db), MAPH_OK);
     CHECK_ST(maph_set(db, big, 16, big, 16), MAPH_OK);
-    CHECK_ST(maph_set(db, big, 16, big, 17), MAPH_OK);  /* the heap */
+    CHECK_ST(maph_set(db, big, 16, big, 33), MAPH_OK);  /* the heap */
     CHECK_ST(maph_set(db, big, 65536, "v", 1), MAPH_E_TOO_LARGE);
     CHECK(maph_last_error()[0] != '\0');
     CHECK_ST(maph_set(db, "k", 1, big, sizeof big), MAPH_E_TOO_LARGE);
-    CHECK_ST(maph_set(db, big, 1, big, 31), MAPH_OK);
-    CHECK_ST(maph_set(db, big, 33, NULL, 0), MAPH_OK);  /* a long key, in the heap */
+    CHECK_ST(maph_set(db, big, 1, big, 47), MAPH_OK);
+    CHECK_ST(maph_set(db, big, 49, NULL, 0), MAPH_OK);  /* a long key, in the heap */
     CHECK_ST(maph_stats(db, &s), MAPH_OK);
     CHECK(s.keys == 3);
     {
@@ -353,7 +354,7 @@ static void test_get_with_a_key_over_65535_bytes_reports_too_large(void) {
     CHECK_ST(maph_get(db, big, 65536, buf, sizeof buf, &n), MAPH_E_TOO_LARGE);
     CHECK_ST(maph_get_ptr(db, big, 65536, &v, &n, &tok), MAPH_E_TOO_LARGE);
     CHECK_ST(maph_get(db, big, 65535, buf, sizeof buf, &n), MAPH_NOT_FOUND);
-    CHECK_ST(maph_get(db, big, 33, buf, sizeof buf, &n), MAPH_NOT_FOUND);
+    CHECK_ST(maph_get(db, big, 49, buf, sizeof buf, &n), MAPH_NOT_FOUND);
     maph_close(db);
 }
 

@@ -149,8 +149,10 @@ fn slot_offset_of(b: &[u8], key: &[u8]) -> usize {
     (0..count)
         .map(|i| slots + i * size)
         .find(|&o| {
-            get32(b, o + SLOT_OFF_STATE) == STATE_LIVE
-                && get32(b, o + SLOT_OFF_KEY_LEN) as usize == key.len()
+            let m = Meta::decode(get64(b, o + SLOT_OFF_META));
+            m.state == STATE_LIVE
+                && !m.expires
+                && m.kl == key.len()
                 && &b[o + SLOT_HEADER_SIZE..o + SLOT_HEADER_SIZE + key.len()] == key
         })
         .expect("key in file")
@@ -158,9 +160,10 @@ fn slot_offset_of(b: &[u8], key: &[u8]) -> usize {
 
 #[test]
 fn slot_length_beyond_the_slot_is_corrupt_not_a_wild_read() {
-    for (field, val) in
-        [(SLOT_OFF_VAL_LEN, 100_000u32), (SLOT_OFF_VAL_LEN, 97), (SLOT_OFF_VAL_LEN, u32::MAX)]
-    {
+    // The value length: the high half of the meta word. 109: key7's 4
+    // bytes + 109 just exceed the 112 data bytes of a 128-byte slot.
+    let field = SLOT_OFF_META + 4;
+    for val in [100_000u32, 109, u32::MAX] {
         let dir = common::TempDir::new("slotlen");
         let p = dir.path("s");
         make_store(&p);
@@ -183,7 +186,7 @@ fn unknown_slot_state_is_reported_by_check() {
     make_store(&p);
     let mut b = std::fs::read(&p).unwrap();
     let o = slot_offset_of(&b, b"key3");
-    put32(&mut b, o + SLOT_OFF_STATE, 9);
+    b[o + SLOT_OFF_META + 2] = 9; // the state byte
     std::fs::write(&p, b).unwrap();
     let s = Store::open(&p, OpenMode::ReadOnly).unwrap();
     assert_eq!(s.get_vec(b"key3"), Err(Error::NotFound));

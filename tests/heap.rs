@@ -5,8 +5,8 @@
 mod common;
 
 use maph::store::format::{
-    get32, get64, put64, OFF_HEAP_TOP, OFF_SLOTS_OFFSET, OFF_SLOT_COUNT, OFF_SLOT_SIZE,
-    SLOT_HEADER_SIZE, SLOT_OFF_KEY_LEN, SLOT_OFF_STATE, STATE_LIVE,
+    get32, get64, put64, Meta, OFF_HEAP_TOP, OFF_SLOTS_OFFSET, OFF_SLOT_COUNT, OFF_SLOT_SIZE,
+    SLOT_HEADER_SIZE, SLOT_OFF_META, STATE_LIVE,
 };
 use maph::{Error, OpenMode, Options, Store};
 
@@ -176,8 +176,8 @@ fn slot_offset_of(b: &[u8], key_len: usize) -> usize {
     (0..count)
         .map(|i| slots + i * size)
         .find(|&o| {
-            get32(b, o + SLOT_OFF_STATE) == STATE_LIVE
-                && get32(b, o + SLOT_OFF_KEY_LEN) as usize == key_len
+            let m = Meta::decode(get64(b, o + SLOT_OFF_META));
+            m.state == STATE_LIVE && m.kl == key_len
         })
         .expect("key in file")
 }

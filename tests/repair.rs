@@ -48,18 +48,14 @@ fn forge(inside: bool) -> Forged {
     put32(&mut b, ent + LOCK_OFF_OWNER, dead_pid());
     put32(&mut b, ent + LOCK_OFF_REDO, 1);
     put64(&mut b, ent + LOCK_OFF_INTENT, (idx << 32) | (w & 0xffff_ffff));
-    put32(&mut b, ent + LOCK_OFF_TAG, (w >> 32) as u32);
+    put32(&mut b, ent + LOCK_OFF_HIGH, (w >> 32) as u32);
     let (live, tomb) = (get64(&b, ent + LOCK_OFF_LIVE), get64(&b, ent + LOCK_OFF_TOMB));
     put64(&mut b, ent + LOCK_OFF_NEW_LIVE, live);
     put64(&mut b, ent + LOCK_OFF_NEW_TOMB, tomb);
     let img = ent + LOCK_META_SIZE;
-    put32(&mut b, img, 1); // key length
-    put32(&mut b, img + 4, 2); // value length
-    put32(&mut b, img + 8, STATE_LIVE);
-    let gen = get32(&b, slot + SLOT_OFF_UID_GEN);
-    put32(&mut b, img + 12, gen);
-    put64(&mut b, img + 16, 0);
-    b[img + 24..img + 27].copy_from_slice(b"kv2");
+    let meta = Meta { kl: 1, vl: 2, state: STATE_LIVE, expires: false };
+    put64(&mut b, img, meta.encode());
+    b[img + 8..img + 11].copy_from_slice(b"kv2");
     if inside {
         // Locked by entry e, half written: the value bytes already "v?".
         put64(&mut b, slot, ((e as u64) << 32) | ((w & 0xffff_ffff) + 1));

@@ -25,8 +25,7 @@ use std::sync::atomic::Ordering;
 use crate::error::{Error, Result};
 use crate::store::expiry::expired;
 use crate::store::format::{
-    OFF_GENERATION, OFF_LONGEST_PROBE, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN,
-    STATE_LIVE, STATE_TOMBSTONE,
+    gen_of, OFF_GENERATION, OFF_LONGEST_PROBE, STATE_LIVE, STATE_TOMBSTONE,
 };
 use crate::store::heap::{class_for, class_size, extent_need};
 use crate::store::write::{data_len, Image};
@@ -119,7 +118,7 @@ impl Store {
         let mut sum = 0u64;
         for idx in 0..self.geometry().slot_count() {
             let w = r.seq(idx).load(Ordering::Acquire);
-            if w == 0 || r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) != STATE_LIVE {
+            if w == 0 || r.meta(idx).state != STATE_LIVE {
                 continue;
             }
             if let Some(rec) = self.rec_at(idx).filter(|rec| rec.heap != 0) {
@@ -144,10 +143,11 @@ impl Store {
                 self.wait_locked_slot(idx, w, &mut backoff)?;
                 continue;
             }
-            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
-            let expiry = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            let (kl, vl) = r.lens(idx);
+            let slot = r.slot(idx);
+            let m = slot.meta();
+            let (state, kl, vl) = (m.state, m.kl, m.vl);
+            let gen = gen_of(w);
+            let expiry = slot.expiry(&m);
             let rec = self.rec_at(idx);
             let out = match (state, rec) {
                 (STATE_LIVE, Some(rec)) if rec.kl > 0 && !expired(expiry) => {

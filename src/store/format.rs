@@ -26,7 +26,7 @@ use crate::error::Error;
 /// Magic bytes at offset 0 of every store.
 pub const MAGIC: [u8; 8] = *b"MAPHSTOR";
 /// The format version this library reads and writes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Size of the header in bytes (one 4 KiB page).
 pub const HEADER_SIZE: usize = 4096;
 /// Hash function id 1: XXH3-64 with the store's 64-bit seed
@@ -59,8 +59,9 @@ pub const LOCK_OFF_REDO: usize = 4;
 /// Lock entry: slot index (high 32 bits) and the slot's even version before
 /// the write (low 32 bits) (u64).
 pub const LOCK_OFF_INTENT: usize = 8;
-/// Lock entry: the tag to publish with the write (u32).
-pub const LOCK_OFF_TAG: usize = 16;
+/// Lock entry: the high half of the word to publish with the write (u32):
+/// the slot's UID generation and the key's tag byte (`word_high`).
+pub const LOCK_OFF_HIGH: usize = 16;
 /// Lock entry: live keys whose lock is this entry (u64, wrapping).
 pub const LOCK_OFF_LIVE: usize = 24;
 /// Lock entry: tombstones made minus tombstones reused through this entry
@@ -99,10 +100,10 @@ pub fn default_lock_count(slot_count: u64, slot_size: u32) -> u32 {
     1u32 << (63 - cap.leading_zeros())
 }
 
-/// Bytes at the start of every slot before the key: seqlock word (u64),
-/// key length (u32), value length (u32), state (u32), UID generation (u32),
-/// expiry time (u64).
-pub const SLOT_HEADER_SIZE: usize = 32;
+/// Bytes at the start of every slot before its data area: the seqlock word
+/// (u64) and the meta word (u64: key length u16, state u8, flags u8, value
+/// length u32; see `Meta`).
+pub const SLOT_HEADER_SIZE: usize = 16;
 
 // Fixed header fields (covered by the checksum).
 /// Offset in the header of `magic` (see docs/FORMAT.md).
@@ -207,18 +208,90 @@ pub fn mphf_bank_len(slots: u64) -> u64 {
 }
 
 // Slot field offsets, relative to the start of a slot.
-/// Offset in a slot of `seq` (see docs/FORMAT.md).
+/// Offset in a slot of `seq`, the seqlock word (see docs/FORMAT.md).
 pub const SLOT_OFF_SEQ: usize = 0;
-/// Offset in a slot of `key_len` (see docs/FORMAT.md).
-pub const SLOT_OFF_KEY_LEN: usize = 8;
-/// Offset in a slot of `val_len` (see docs/FORMAT.md).
-pub const SLOT_OFF_VAL_LEN: usize = 12;
-/// Offset in a slot of `state` (see docs/FORMAT.md).
-pub const SLOT_OFF_STATE: usize = 16;
-/// Offset in a slot of `uid_gen` (see docs/FORMAT.md).
-pub const SLOT_OFF_UID_GEN: usize = 20;
-/// Offset in a slot of `expiry` (see docs/FORMAT.md).
-pub const SLOT_OFF_EXPIRY: usize = 24;
+/// Offset in a slot of the meta word (see `Meta` and docs/FORMAT.md).
+pub const SLOT_OFF_META: usize = 8;
+
+/// Meta flag: the record expires; its expiry time (u64, ms since the epoch)
+/// is the first 8 bytes of the data area.
+pub const FLAG_EXPIRES: u8 = 1;
+/// Bytes the expiry time takes at the start of the data area of a record
+/// with `FLAG_EXPIRES`.
+pub const EXPIRY_LEN: usize = 8;
+/// Bits of the UID generation kept in a slot's word (it wraps at 2^24).
+pub const GEN_BITS: u32 = 24;
+/// The mask of a UID generation.
+pub const GEN_MASK: u32 = (1 << GEN_BITS) - 1;
+
+/// A slot's meta word, decoded: key length, value length, state and
+/// whether an expiry time leads the data area. Little-endian bytes 8..16 of
+/// the slot: key length (u16), state (u8), flags (u8), value length (u32).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// Key length in bytes (1..=65535 for a key; 0 for a slot never written).
+    pub kl: usize,
+    /// Value length in bytes.
+    pub vl: usize,
+    /// `STATE_EMPTY`, `STATE_LIVE` or `STATE_TOMBSTONE` (other values: damage).
+    pub state: u32,
+    /// `FLAG_EXPIRES`: an expiry time leads the data area.
+    pub expires: bool,
+}
+
+impl Meta {
+    /// Decodes a meta word.
+    #[inline]
+    pub fn decode(m: u64) -> Meta {
+        Meta {
+            kl: (m & 0xffff) as usize,
+            vl: (m >> 32) as usize,
+            state: ((m >> 16) & 0xff) as u32,
+            expires: (m >> 24) & u64::from(FLAG_EXPIRES) != 0,
+        }
+    }
+
+    /// Encodes a meta word (`kl` must fit u16, `vl` u32, `state` u8).
+    #[inline]
+    pub fn encode(&self) -> u64 {
+        debug_assert!(self.kl <= MAX_KEY_LEN && self.vl <= u32::MAX as usize && self.state < 256);
+        let flags = if self.expires { u64::from(FLAG_EXPIRES) } else { 0 };
+        (self.kl as u64 & 0xffff)
+            | (u64::from(self.state) & 0xff) << 16
+            | flags << 24
+            | (self.vl as u64) << 32
+    }
+
+    /// Bytes before the record's body in the data area: the expiry time,
+    /// when the record has one.
+    #[inline]
+    pub fn pre(&self) -> usize {
+        if self.expires {
+            EXPIRY_LEN
+        } else {
+            0
+        }
+    }
+}
+
+/// The high half of an unlocked slot word: the slot's UID generation
+/// (24 bits) above the key's tag byte (the low 8 bits of its hash).
+#[inline]
+pub fn word_high(gen: u32, tag: u32) -> u32 {
+    (gen & GEN_MASK) << 8 | (tag & 0xff)
+}
+
+/// The UID generation in an unlocked slot word.
+#[inline]
+pub fn gen_of(word: u64) -> u32 {
+    (word >> 40) as u32 & GEN_MASK
+}
+
+/// Whether an unlocked slot word carries the tag byte of `tag`.
+#[inline]
+pub fn tag_matches(word: u64, tag: u32) -> bool {
+    (word >> 32) as u8 == tag as u8
+}
 
 /// Slot state: never written. Its seqlock word is 0 as well.
 pub const STATE_EMPTY: u32 = 0;
@@ -448,10 +521,16 @@ impl Geometry {
             1 | 2 => {
                 return Err(Error::Version(
                     "store of format 1 or 2 (before the value heap): this library reads \
-                     format 3; copy its data out with the maph that wrote it",
+                     format 4; copy its data out with the maph that wrote it",
                 ))
             }
-            _ => return Err(Error::Version("unsupported format version (this library reads 3)")),
+            3 => {
+                return Err(Error::Version(
+                    "store of format 3 (32-byte slot headers): this library reads format 4 \
+                     (16-byte slot headers); copy its data out with the maph that wrote it",
+                ))
+            }
+            _ => return Err(Error::Version("unsupported format version (this library reads 4)")),
         }
         if get64(h, OFF_CHECKSUM) != checksum(&h[..CHECKSUMMED_LEN]) {
             return Err(Error::Corrupt("header checksum mismatch"));

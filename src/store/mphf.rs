@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::store::format::{
     self, BANK_HEADER_SIZE, BANK_MAGIC, BANK_OFF_GENERATION, BANK_OFF_HEADER_SUM, BANK_OFF_KEYS,
     BANK_OFF_MPHF_LEN, BANK_OFF_PAYLOAD_SUM, OFF_GENERATION, OFF_MPHF_KEYS, OFF_NEW_SINCE_OPT,
-    OFF_OPT_LOCK, SLOT_OFF_STATE, STATE_LIVE,
+    OFF_OPT_LOCK, STATE_LIVE,
 };
 use crate::store::Store;
 use crate::sync::robust_lock;
@@ -184,7 +184,7 @@ impl Store {
                     self.wait_locked_slot(idx, w, &mut backoff)?;
                     continue;
                 }
-                let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+                let state = r.meta(idx).state;
                 let rec = self.rec_at(idx).filter(|rec| rec.kl > 0);
                 let ok = state == STATE_LIVE && rec.is_some();
                 let kl = rec.map_or(0, |rec| rec.kl);

@@ -244,38 +244,17 @@ impl Region {
         unsafe { AtomicU64::from_ptr(self.slot_ptr(idx).cast()) }
     }
 
-    /// A u32 field of slot `idx` at one of the `format::SLOT_OFF_*` offsets.
+    /// The meta word of slot `idx`, decoded (racy; validate).
     #[inline]
-    pub fn slot_u32(&self, idx: u64, off: usize) -> &AtomicU32 {
-        assert!(off.is_multiple_of(4) && off + 4 <= SLOT_HEADER_SIZE);
-        // SAFETY: in bounds of the slot header, 4-aligned.
-        unsafe { AtomicU32::from_ptr(self.slot_ptr(idx).add(off).cast()) }
+    pub fn meta(&self, idx: u64) -> format::Meta {
+        self.slot(idx).meta()
     }
 
-    /// A u64 field of slot `idx` at one of the `format::SLOT_OFF_*` offsets.
-    #[inline]
-    pub fn slot_u64(&self, idx: u64, off: usize) -> &AtomicU64 {
-        assert!(off.is_multiple_of(8) && off + 8 <= SLOT_HEADER_SIZE);
-        // SAFETY: in bounds of the slot header, 8-aligned.
-        unsafe { AtomicU64::from_ptr(self.slot_ptr(idx).add(off).cast()) }
-    }
-
-    /// Loads the key and value lengths of slot `idx` (racy; validate).
-    #[inline]
-    pub fn lens(&self, idx: u64) -> (usize, usize) {
-        (
-            self.slot_u32(idx, format::SLOT_OFF_KEY_LEN).load(Ordering::Relaxed) as usize,
-            self.slot_u32(idx, format::SLOT_OFF_VAL_LEN).load(Ordering::Relaxed) as usize,
-        )
-    }
-
-    /// Whether the slot's key bytes equal `key`. The caller has checked that
-    /// the stored key length equals `key.len()`; this checks again that the
-    /// key fits the slot. A racy read: validate with the seqlock before
-    /// trusting a `true`.
-    #[inline]
-    pub fn key_eq(&self, idx: u64, key: &[u8]) -> bool {
-        self.slot(idx).key_eq(key)
+    /// Stores the meta word of slot `idx` (the caller holds the slot
+    /// locked: `publish_orphan`).
+    pub fn set_meta(&self, idx: u64, m: format::Meta) {
+        self.check_write();
+        self.slot(idx).meta_word().store(m.encode(), Ordering::Relaxed);
     }
 
     /// Copies `out.len()` bytes starting `off` bytes into the slot's data
@@ -496,47 +475,41 @@ impl<'a> SlotRef<'a> {
         unsafe { AtomicU64::from_ptr(self.p.cast()) }
     }
 
-    /// A u32 field at one of the `format::SLOT_OFF_*` offsets.
+    /// The slot's meta word.
     #[inline]
-    pub fn u32(&self, off: usize) -> &'a AtomicU32 {
-        assert!(off.is_multiple_of(4) && off + 4 <= SLOT_HEADER_SIZE);
-        // SAFETY: inside the slot header, 4-aligned, alive for `'a`.
-        unsafe { AtomicU32::from_ptr(self.p.add(off).cast()) }
+    pub fn meta_word(&self) -> &'a AtomicU64 {
+        // SAFETY: bytes 8..16 are inside the slot (slots are at least 64
+        // bytes), 8-aligned (slots are slot-size aligned), alive for `'a`.
+        unsafe { AtomicU64::from_ptr(self.p.add(format::SLOT_OFF_META).cast()) }
     }
 
-    /// A u64 field at one of the `format::SLOT_OFF_*` offsets.
+    /// The meta word, decoded (racy; validate).
     #[inline]
-    pub fn u64(&self, off: usize) -> &'a AtomicU64 {
-        assert!(off.is_multiple_of(8) && off + 8 <= SLOT_HEADER_SIZE);
-        // SAFETY: inside the slot header, 8-aligned, alive for `'a`.
-        unsafe { AtomicU64::from_ptr(self.p.add(off).cast()) }
+    pub fn meta(&self) -> format::Meta {
+        format::Meta::decode(self.meta_word().load(Ordering::Relaxed))
     }
 
-    /// Key and value lengths (racy; validate).
+    /// The u64 at byte `off` of the data area (racy; validate): the expiry
+    /// time at 0, a heap reference after it. Panics when `off` is not
+    /// 8-aligned or the word leaves the slot.
     #[inline]
-    pub fn lens(&self) -> (usize, usize) {
-        (
-            self.u32(format::SLOT_OFF_KEY_LEN).load(Ordering::Relaxed) as usize,
-            self.u32(format::SLOT_OFF_VAL_LEN).load(Ordering::Relaxed) as usize,
-        )
+    pub fn data_u64(&self, off: usize) -> u64 {
+        assert!(off.is_multiple_of(8) && off + 8 <= self.cap);
+        // SAFETY: data bytes `[off, off + 8)` lie inside the slot (checked)
+        // and are 8-aligned (the data area starts at 16).
+        unsafe { AtomicU64::from_ptr(self.p.add(SLOT_HEADER_SIZE + off).cast()) }
+            .load(Ordering::Relaxed)
     }
 
-    /// As `Region::key_eq`.
+    /// The expiry time of a record with meta `m`: the leading data word
+    /// when it has one, else 0 (never).
     #[inline]
-    pub fn key_eq(&self, key: &[u8]) -> bool {
-        assert!(key.len() <= self.cap);
-        // SAFETY: the key area `[32, 32 + key.len())` lies inside the slot
-        // (checked above).
-        unsafe { racy_eq(self.p.add(SLOT_HEADER_SIZE), key) }
-    }
-
-    /// The heap reference of a record that does not fit its slot: the u64
-    /// at the start of the data area (racy; validate).
-    #[inline]
-    pub fn heap_ref(&self) -> u64 {
-        // SAFETY: data bytes `[0, 8)` (slot bytes 32..40) lie inside every
-        // slot (slots are at least 64 bytes) and are 8-aligned.
-        unsafe { AtomicU64::from_ptr(self.p.add(SLOT_HEADER_SIZE).cast()) }.load(Ordering::Relaxed)
+    pub fn expiry(&self, m: &format::Meta) -> u64 {
+        if m.expires {
+            self.data_u64(0)
+        } else {
+            0
+        }
     }
 
     /// Whether the data area from byte `off` equals `bytes` (racy; validate).

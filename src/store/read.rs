@@ -17,24 +17,32 @@ use crate::store::ctrl;
 use crate::store::expiry::expired;
 use crate::store::format::LOCK_OFF_OWNER;
 use crate::store::format::{
-    HEAP_RESERVED, MAX_KEY_LEN, MAX_VALUE_LEN, SLOT_HEADER_SIZE, SLOT_OFF_EXPIRY, SLOT_OFF_STATE,
-    STATE_LIVE,
+    tag_matches, Meta, HEAP_RESERVED, MAX_KEY_LEN, MAX_VALUE_LEN, SLOT_HEADER_SIZE, STATE_LIVE,
 };
 use crate::store::heap::{extent_need, EXTENT_HEADER};
 use crate::store::raw::{Region, SlotRef};
 use crate::store::{Loc, Store, ValueRef};
-use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of};
+use crate::sync::seqlock::{self, is_locked, read_begin, read_validate};
 use crate::sync::wait::Backoff;
 
 /// A record found by a lookup: its slot, key and value lengths, and where
-/// its bytes are — in the slot's data area (`heap == 0`), or in the heap
-/// extent at relative offset `heap` (key from `heap + 16`, then the value).
+/// its bytes are — in the slot's data area from byte `pre` (`heap == 0`;
+/// `pre` is 8 when an expiry time leads the area), or in the heap extent at
+/// relative offset `heap` (key from `heap + 16`, then the value).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Rec {
     pub idx: u64,
     pub kl: usize,
     pub vl: usize,
     pub heap: u64,
+    pub pre: usize,
+}
+
+/// Whether a record of `kl` + `vl` bytes, with `pre` bytes before it,
+/// fits inline in a data area of `cap` bytes.
+#[inline(always)]
+pub(crate) fn fits_inline(kl: usize, vl: usize, pre: usize, cap: usize) -> bool {
+    kl.saturating_add(vl).saturating_add(pre) <= cap
 }
 
 /// What one slot says about a key.
@@ -192,31 +200,31 @@ impl Store {
                 self.wait_locked_slot(idx, w, backoff.get_or_insert_with(Backoff::new))?;
                 continue;
             }
-            if tag_of(w) != tag {
+            if !tag_matches(w, tag) {
                 return Ok(Slot::Other);
             }
-            let state = slot.u32(SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (kl, vl) = slot.lens();
-            let expiry = slot.u64(SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            if state != STATE_LIVE || expired(expiry) {
+            let m = slot.meta();
+            if m.state != STATE_LIVE || (m.expires && expired(slot.expiry(&m))) {
                 if read_validate(seq, w) {
                     return Ok(Slot::Other);
                 }
                 continue;
             }
-            if kl.saturating_add(vl) > cap {
+            let (kl, vl, pre) = (m.kl, m.vl, m.pre());
+            if !fits_inline(kl, vl, pre, cap) {
                 // Too large for the slot: the record is in the heap.
-                match self.read_heap_record(slot, idx, key, kl, vl, w, f) {
+                match self.read_heap_record(slot, idx, key, &m, w, f) {
                     Some(done) => return done,
                     None => continue,
                 }
             }
-            let hit = kl == key.len() && slot.key_eq(key);
-            if hit && SLOT_HEADER_SIZE + kl + vl > Region::PREFETCH_BYTES {
+            let hit = kl == key.len() && slot.data_eq(pre, key);
+            let end = SLOT_HEADER_SIZE + pre + kl + vl;
+            if hit && end > Region::PREFETCH_BYTES {
                 // A long value: ask for all its lines at once before copying.
-                r.prefetch_range(idx, Region::PREFETCH_BYTES, SLOT_HEADER_SIZE + kl + vl);
+                r.prefetch_range(idx, Region::PREFETCH_BYTES, end);
             }
-            let out = if hit { Some(f(&Rec { idx, kl, vl, heap: 0 })) } else { None };
+            let out = if hit { Some(f(&Rec { idx, kl, vl, heap: 0, pre })) } else { None };
             if !read_validate(seq, w) {
                 continue;
             }
@@ -228,28 +236,28 @@ impl Store {
     }
 
     /// The part of `read_slot` for a record in the heap (slot `idx`, seen
-    /// at even word `w` with lengths `kl`, `vl` that do not fit the slot):
+    /// at even word `w` with meta `m` whose lengths do not fit the slot):
     /// checks the reference lies in the heap, compares the key prefix the
     /// slot keeps, then the whole key in the extent. None when the slot
     /// changed meanwhile (read it again).
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
     fn read_heap_record<R>(
-        &self, slot: SlotRef<'_>, idx: u64, key: &[u8], kl: usize, vl: usize, w: u64,
+        &self, slot: SlotRef<'_>, idx: u64, key: &[u8], m: &Meta, w: u64,
         f: &mut impl FnMut(&Rec) -> R,
     ) -> Option<Result<Slot<R>>> {
         let r = &self.region;
         let seq = slot.seq();
-        let rel = slot.heap_ref();
+        let (kl, vl, pre) = (m.kl, m.vl, m.pre());
+        let rel = slot.data_u64(pre);
         if !self.heap_ref_sane(kl, vl, rel) {
             return read_validate(seq, w)
                 .then_some(Err(Error::Corrupt("slot references bytes outside the heap")));
         }
-        let prefix = kl.min(self.slot_capacity() - 8);
+        let prefix = kl.min(self.slot_capacity() - pre - 8);
         let hit = kl == key.len()
-            && slot.data_eq(8, &key[..prefix])
+            && slot.data_eq(pre + 8, &key[..prefix])
             && r.heap_eq(rel + EXTENT_HEADER, key);
-        let out = if hit { Some(f(&Rec { idx, kl, vl, heap: rel })) } else { None };
+        let out = if hit { Some(f(&Rec { idx, kl, vl, heap: rel, pre })) } else { None };
         if !read_validate(seq, w) {
             return None;
         }
@@ -264,14 +272,14 @@ impl Store {
     /// reference is out of range (a damaged slot, or the tombstone of a key
     /// too long for the slot, which keeps no extent).
     pub(crate) fn rec_at(&self, idx: u64) -> Option<Rec> {
-        let r = &self.region;
-        let slot = r.slot(idx);
-        let (kl, vl) = slot.lens();
-        if kl.saturating_add(vl) <= self.slot_capacity() {
-            return Some(Rec { idx, kl, vl, heap: 0 });
+        let slot = self.region.slot(idx);
+        let m = slot.meta();
+        let (kl, vl, pre) = (m.kl, m.vl, m.pre());
+        if fits_inline(kl, vl, pre, self.slot_capacity()) {
+            return Some(Rec { idx, kl, vl, heap: 0, pre });
         }
-        let rel = slot.heap_ref();
-        self.heap_ref_sane(kl, vl, rel).then_some(Rec { idx, kl, vl, heap: rel })
+        let rel = slot.data_u64(pre);
+        self.heap_ref_sane(kl, vl, rel).then_some(Rec { idx, kl, vl, heap: rel, pre })
     }
 
     /// Whether a slot's lengths `kl`, `vl` and heap reference `rel` (racy
@@ -292,7 +300,7 @@ impl Store {
     #[inline(always)]
     pub(crate) fn copy_value(&self, rec: &Rec, out: &mut [u8]) {
         if rec.heap == 0 {
-            self.region.copy_out(rec.idx, rec.kl, out);
+            self.region.copy_out(rec.idx, rec.pre + rec.kl, out);
         } else {
             self.region.copy_from_heap(rec.heap + EXTENT_HEADER + rec.kl as u64, out);
         }
@@ -301,7 +309,7 @@ impl Store {
     /// Copies `rec`'s key into `out` (`rec.kl` bytes; racy).
     pub(crate) fn copy_key(&self, rec: &Rec, out: &mut [u8]) {
         if rec.heap == 0 {
-            self.region.copy_out(rec.idx, 0, &mut out[..rec.kl]);
+            self.region.copy_out(rec.idx, rec.pre, &mut out[..rec.kl]);
         } else {
             self.region.copy_from_heap(rec.heap + EXTENT_HEADER, &mut out[..rec.kl]);
         }
@@ -310,7 +318,7 @@ impl Store {
     /// A pointer to `rec`'s value inside the mapping.
     pub(crate) fn value_ptr(&self, rec: &Rec) -> *const u8 {
         if rec.heap == 0 {
-            self.region.data_ptr(rec.idx, rec.kl, rec.vl)
+            self.region.data_ptr(rec.idx, rec.pre + rec.kl, rec.vl)
         } else {
             self.region.heap_ptr(rec.heap + EXTENT_HEADER + rec.kl as u64, rec.vl)
         }

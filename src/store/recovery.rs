@@ -18,19 +18,19 @@ use std::sync::atomic::Ordering;
 use crate::error::{Error, Result};
 use crate::store::ctrl;
 use crate::store::format::{
-    self, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB, LOCK_OFF_OWNER,
-    LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN,
-    STATE_LIVE, STATE_TOMBSTONE,
+    self, word_high, Meta, LOCK_OFF_HIGH, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE,
+    LOCK_OFF_NEW_TOMB, LOCK_OFF_OWNER, LOCK_OFF_REDO, LOCK_OFF_TOMB, STATE_LIVE, STATE_TOMBSTONE,
 };
 use crate::store::format::{LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD};
 use crate::store::lock_table;
-use crate::store::write::data_len;
+use crate::store::read::fits_inline;
+use crate::store::write::image_len;
 use crate::store::Store;
 use crate::sync::seqlock::{self, is_locked, owner_of, read_begin, read_validate};
 use crate::sync::wait::Backoff;
 
-/// Bytes of the image before the key: key length, value length, state,
-/// UID generation (u32 each) and expiry (u64) — slot bytes 8..32.
+/// Bytes of the image before the data area: the meta word — slot bytes
+/// 8..16.
 pub(crate) const IMAGE_HEAD: usize = format::SLOT_HEADER_SIZE - 8;
 
 impl Store {
@@ -80,11 +80,16 @@ impl Store {
     /// written back, the lock entry's page not) or a damaged file leaves
     /// one. It is published as it stands, its tag recomputed from its key:
     /// a live key stays live, anything that is not a well-formed live key
-    /// becomes a tombstone. Before this, every lookup that met it waited
-    /// 2 s and answered `Busy`.
+    /// becomes a tombstone. Its UID generation was in the word the writer
+    /// replaced and is lost: the slot takes the low bits of its version
+    /// instead, so a UID of the slot handed out before the crash may resolve
+    /// again only by chance (1 in 2^24); UIDs are not durable past the last
+    /// `sync`. Before this, every lookup that met it waited 2 s and
+    /// answered `Busy`.
     fn publish_orphan(&self, idx: u64, w: u64) {
         let r = self.region();
-        let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+        let m = r.meta(idx);
+        let state = m.state;
         let rec = self.rec_at(idx).filter(|rec| rec.kl >= 1);
         let well_formed = rec.is_some();
         let tag = match rec {
@@ -98,11 +103,11 @@ impl Store {
         let state = if state == STATE_LIVE && well_formed {
             STATE_LIVE
         } else {
-            r.slot_u32(idx, SLOT_OFF_STATE).store(STATE_TOMBSTONE, Ordering::Relaxed);
+            r.set_meta(idx, Meta { state: STATE_TOMBSTONE, ..m });
             STATE_TOMBSTONE
         };
         r.set_ctrl(idx, ctrl::for_state(state, tag));
-        seqlock::unlock(r.seq(idx), w, tag);
+        seqlock::unlock(r.seq(idx), w, word_high(seqlock::version_of(w), tag));
     }
 
     /// Repairs lock entry `e` if its owner is dead (and this handle may
@@ -139,10 +144,9 @@ impl Store {
         let idx = intent >> 32;
         let mut head = [0u8; IMAGE_HEAD];
         r.read_image(e, 0, &mut head);
-        let kl = format::get32(&head, 0) as usize;
-        let vl = format::get32(&head, 4) as usize;
-        let state = format::get32(&head, 8);
-        if idx >= r.geom().slot_count() || kl > format::MAX_KEY_LEN || vl > format::MAX_VALUE_LEN {
+        let m = Meta::decode(format::get64(&head, 0));
+        let (vl, state) = (m.vl, m.state);
+        if idx >= r.geom().slot_count() || vl > format::MAX_VALUE_LEN {
             // A damaged record: nothing to complete, and no extent to trust.
             for f in [LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD] {
                 r.lock_u64(e, f).store(0, Ordering::Relaxed);
@@ -150,16 +154,16 @@ impl Store {
             r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
             return;
         }
-        let len = IMAGE_HEAD + data_len(kl, vl, cap);
+        let len = image_len(&m, cap);
         let heap_old = r.lock_u64(e, LOCK_OFF_HEAP_OLD).load(Ordering::Relaxed);
         let seq = r.seq(idx);
         let cur = seq.load(Ordering::Acquire);
         let applied = if is_locked(cur) && owner_of(cur) as usize == e {
             // Died inside the slot: complete the write.
             r.apply_image(e, idx, len);
-            let tag = r.lock_u32(e, LOCK_OFF_TAG).load(Ordering::Relaxed);
-            r.set_ctrl(idx, ctrl::for_state(state, tag));
-            seqlock::unlock(seq, cur, tag);
+            let high = r.lock_u32(e, LOCK_OFF_HIGH).load(Ordering::Relaxed);
+            r.set_ctrl(idx, ctrl::for_state(state, high));
+            seqlock::unlock(seq, cur, high);
             true
         } else if is_locked(cur) {
             // Another key's writer is in the slot: it was free, so our write
@@ -167,7 +171,7 @@ impl Store {
             // the tombstone is being reused.
             state == STATE_TOMBSTONE
         } else {
-            self.slot_shows_image(e, idx, kl, vl, state, heap_old)
+            self.slot_shows_image(e, idx, &m, heap_old)
         };
         if applied {
             let live = r.lock_u64(e, LOCK_OFF_NEW_LIVE).load(Ordering::Relaxed);
@@ -207,7 +211,7 @@ impl Store {
             if w == 0 || is_locked(w) {
                 continue;
             }
-            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
+            let state = r.meta(idx).state;
             let rec = match self.rec_at(idx) {
                 Some(rec) if state == STATE_LIVE && rec.kl > 0 => rec,
                 _ => continue,
@@ -255,7 +259,7 @@ impl Store {
             if w == 0 || is_locked(w) {
                 continue;
             }
-            match r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) {
+            match r.meta(idx).state {
                 STATE_LIVE => live += 1,
                 STATE_TOMBSTONE => tomb += 1,
                 _ => {}
@@ -269,60 +273,59 @@ impl Store {
         drop(guards);
     }
 
-    /// Whether slot `idx` (unlocked) shows the effect of entry `e`'s image:
-    /// for a put, the slot equals the image (whose heap reference, if any,
-    /// names an extent only this write owns); for a delete, the key is no
-    /// longer live there — for a record in the heap, the slot no longer
-    /// references `heap_old`, the extent only that record owned.
-    fn slot_shows_image(
-        &self, e: usize, idx: u64, kl: usize, vl: usize, state: u32, heap_old: u64,
-    ) -> bool {
+    /// Whether slot `idx` (unlocked) shows the effect of entry `e`'s image
+    /// (meta `m`): for a put, the slot's bytes from offset 8 equal the image
+    /// (whose heap reference, if any, names an extent only this write owns)
+    /// and its word the high half the write publishes; for a delete, the
+    /// key is no longer live there — for a record in the heap, the slot no
+    /// longer references `heap_old`, the extent only that record owned.
+    fn slot_shows_image(&self, e: usize, idx: u64, m: &Meta, heap_old: u64) -> bool {
         let r = self.region();
         let cap = self.slot_capacity();
-        let dl = data_len(kl, vl, cap);
-        let mut image = vec![0u8; IMAGE_HEAD + dl];
+        let len = image_len(m, cap);
+        let mut image = vec![0u8; len];
         r.read_image(e, 0, &mut image);
+        let high = r.lock_u32(e, LOCK_OFF_HIGH).load(Ordering::Relaxed);
         let mut slot = vec![0u8; cap];
         let mut backoff = Backoff::new();
         loop {
             let w = read_begin(r.seq(idx));
             if is_locked(w) {
                 if backoff.snooze().is_err() {
-                    return state == STATE_TOMBSTONE;
+                    return m.state == STATE_TOMBSTONE;
                 }
                 continue;
             }
-            let s = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (skl, svl) = r.lens(idx);
-            let sdl = if skl <= format::MAX_KEY_LEN { data_len(skl, svl, cap) } else { 0 };
+            let sm = r.meta(idx);
+            let sdl = if sm.kl <= format::MAX_KEY_LEN && sm.pre() <= cap {
+                image_len(&sm, cap) - IMAGE_HEAD
+            } else {
+                0
+            };
             r.copy_out(idx, 0, &mut slot[..sdl]);
-            let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
-            let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
             if !read_validate(r.seq(idx), w) {
                 continue;
             }
             let slot = &slot[..sdl];
-            return if state == STATE_TOMBSTONE {
+            let body = &slot[sm.pre().min(sdl)..];
+            return if m.state == STATE_TOMBSTONE {
+                let (kl, image_key) = (m.kl, &image[IMAGE_HEAD..]);
                 let still_live = if heap_old != 0 {
-                    s == STATE_LIVE
-                        && skl.saturating_add(svl) > cap
-                        && slot.len() >= 8
-                        && format::get64(slot, 0) == heap_old
+                    sm.state == STATE_LIVE
+                        && !fits_inline(sm.kl, sm.vl, sm.pre(), cap)
+                        && body.len() >= 8
+                        && format::get64(body, 0) == heap_old
                 } else {
-                    s == STATE_LIVE
-                        && skl == kl
-                        && kl <= cap
-                        && slot.len() >= kl
-                        && slot[..kl] == image[IMAGE_HEAD..IMAGE_HEAD + kl]
+                    sm.state == STATE_LIVE
+                        && sm.kl == kl
+                        && fits_inline(sm.kl, sm.vl, sm.pre(), cap)
+                        && body.len() >= kl
+                        && image_key.len() >= kl
+                        && body[..kl] == image_key[..kl]
                 };
                 !still_live
             } else {
-                s == STATE_LIVE
-                    && skl == kl
-                    && svl == vl
-                    && slot == &image[IMAGE_HEAD..]
-                    && gen == format::get32(&image, 12)
-                    && exp == format::get64(&image, 16)
+                sm == *m && slot == &image[IMAGE_HEAD..] && (w >> 32) as u32 == high
             };
         }
     }
@@ -369,11 +372,7 @@ impl Store {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w != 0
                 && !is_locked(w)
-                && r.ctrl_byte(idx)
-                    != ctrl::for_state(
-                        r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed),
-                        seqlock::tag_of(w),
-                    )
+                && r.ctrl_byte(idx) != ctrl::for_state(r.meta(idx).state, seqlock::tag_of(w))
                 && self.rewrite_in_place(idx)?
             {
                 n += 1;

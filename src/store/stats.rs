@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::store::ctrl;
-use crate::store::format::{self, OFF_LONGEST_PROBE, SLOT_OFF_STATE, STATE_LIVE, STATE_TOMBSTONE};
+use crate::store::format::{self, OFF_LONGEST_PROBE, STATE_LIVE, STATE_TOMBSTONE};
 use crate::store::Store;
 use crate::sync::seqlock::{is_locked, tag_of};
 
@@ -104,8 +104,8 @@ impl Store {
                 errs.push(format!("slot {idx}: left locked (seqlock word {w:#x})"));
                 continue;
             }
-            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (kl, vl) = r.lens(idx);
+            let m = r.meta(idx);
+            let (state, kl, vl) = (m.state, m.kl, m.vl);
             let (byte, want) = (r.ctrl_byte(idx), ctrl::for_state(state, tag_of(w)));
             if byte != want {
                 errs.push(format!(

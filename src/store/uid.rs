@@ -10,10 +10,8 @@
 //! could be fooled only after exactly 2^32 deletes from the same slot.)
 //! Reference: SharedHashFile (Simon Hardy-Francis), `shf_get_uid_val`.
 
-use std::sync::atomic::Ordering;
-
 use crate::error::{Error, Result};
-use crate::store::format::{SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN, STATE_LIVE};
+use crate::store::format::{gen_of, STATE_LIVE};
 use crate::store::write::Plan;
 use crate::store::Store;
 use crate::sync::seqlock::{is_locked, read_begin, read_validate};
@@ -29,10 +27,8 @@ enum Part {
 impl Store {
     /// The UID of `key`. Errors as `get`.
     pub fn uid(&self, key: &[u8]) -> Result<u64> {
-        let r = self.region();
-        let (gen, idx, _) = self
-            .probe_read_uid(key, |idx| r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed))?;
-        Ok((u64::from(gen) << 32) | idx)
+        let (_, idx, w) = self.probe_read_uid(key, |_| ())?;
+        Ok((u64::from(gen_of(w)) << 32) | idx)
     }
 
     fn probe_read_uid<R>(&self, key: &[u8], mut f: impl FnMut(u64) -> R) -> Result<(R, u64, u64)> {
@@ -73,11 +69,11 @@ impl Store {
                 self.wait_locked_slot(idx, w, &mut backoff)?;
                 continue;
             }
-            let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
-                && r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed) == gen
-                && !crate::store::expiry::expired(
-                    r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed),
-                );
+            let slot = r.slot(idx);
+            let m = slot.meta();
+            let live = m.state == STATE_LIVE
+                && gen_of(w) == gen
+                && !crate::store::expiry::expired(slot.expiry(&m));
             let rec = self.rec_at(idx);
             let sane = rec.is_some();
             let len = match (part, rec) {

@@ -7,8 +7,8 @@
 //!    dead owner, it first repairs that owner's unfinished write (`repair`);
 //! 2. scans K's probe sequence (`scan_for_write`) and decides, from K's
 //!    current value, what to do (`Plan`: put, delete, nothing);
-//! 3. `commit`: writes the slot's new contents (the *redo image*), the tag,
-//!    the slot index and its even version (the *intent*), and the entry's
+//! 3. `commit`: writes the slot's new contents (the *redo image*), the
+//!    high half of the word to publish (UID generation and tag), the slot index and its even version (the *intent*), and the entry's
 //!    live/tombstone counts after the write into `e`, then sets `e.redo = 1`;
 //!    takes the slot's seqlock with a locked word naming `e`; copies the image
 //!    into the slot; publishes the next even version; stores the new counts;
@@ -32,14 +32,14 @@ use crate::error::{Error, Result};
 use crate::store::ctrl;
 use crate::store::expiry::{expired, now_ms};
 use crate::store::format::{
-    self, LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE,
-    LOCK_OFF_NEW_TOMB, LOCK_OFF_REDO, LOCK_OFF_TAG, LOCK_OFF_TOMB, MAX_VALUE_LEN, OFF_GENERATION,
-    OFF_LONGEST_PROBE, OFF_NEW_SINCE_OPT, SLOT_OFF_EXPIRY, SLOT_OFF_STATE, SLOT_OFF_UID_GEN,
-    STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
+    self, gen_of, tag_matches, word_high, Meta, EXPIRY_LEN, LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD,
+    LOCK_OFF_HIGH, LOCK_OFF_INTENT, LOCK_OFF_LIVE, LOCK_OFF_NEW_LIVE, LOCK_OFF_NEW_TOMB,
+    LOCK_OFF_REDO, LOCK_OFF_TOMB, MAX_VALUE_LEN, OFF_GENERATION, OFF_LONGEST_PROBE,
+    OFF_NEW_SINCE_OPT, STATE_EMPTY, STATE_LIVE, STATE_TOMBSTONE,
 };
 use crate::store::heap::{class_for, class_size, extent_need, EXTENT_HEADER};
 use crate::store::lock_table::{self, Guard};
-use crate::store::read::Rec;
+use crate::store::read::{fits_inline, Rec};
 use crate::store::recovery::IMAGE_HEAD;
 use crate::store::{Loc, Store};
 use crate::sync::seqlock::{self, is_locked, read_begin, read_validate, tag_of, version_of};
@@ -104,11 +104,12 @@ impl Current<'_> {
     }
 }
 
-/// The slot bytes a write leaves, from offset 8: the header fields, then
-/// the data area in two pieces — key and value for a record that fits the
-/// slot; the heap reference (8 bytes) and the key's prefix for one that
-/// does not (also for the tombstone of a key too long for the slot, whose
-/// reference is 0).
+/// The slot bytes a write leaves, from offset 8: the meta word, then the
+/// data area — the expiry time when there is one, then two pieces: key and
+/// value for a record that fits the slot; the heap reference (8 bytes) and
+/// the key's prefix for one that does not (also for the tombstone of a key
+/// too long for the slot, whose reference is 0). The UID generation is
+/// published in the slot's word, not in these bytes.
 pub(crate) struct Image<'a> {
     pub state: u32,
     pub uid_gen: u32,
@@ -130,10 +131,22 @@ impl<'a> Image<'a> {
         Image { state: STATE_TOMBSTONE, uid_gen: gen, expiry: 0, kl: key.len(), vl: 0, data }
     }
 
+    /// The meta word of the image.
+    fn meta(&self) -> Meta {
+        Meta { kl: self.kl, vl: self.vl, state: self.state, expires: self.expiry != 0 }
+    }
+
     /// Bytes of the data area.
     fn data_len(&self) -> usize {
-        self.data[0].len() + self.data[1].len()
+        self.meta().pre() + self.data[0].len() + self.data[1].len()
     }
+}
+
+/// Bytes of slot a record with meta `m` covers from offset 8 in slots of
+/// `cap` data bytes: the meta word, the expiry time if any, and the data
+/// (`data_len`). The length of its redo image.
+pub(crate) fn image_len(m: &Meta, cap: usize) -> usize {
+    IMAGE_HEAD + m.pre() + data_len(m.kl, m.vl, cap - m.pre())
 }
 
 /// Bytes of a slot's data area that a record of `kl` + `vl` bytes uses in
@@ -199,10 +212,10 @@ impl Store {
             return false;
         }
         match self.rec_at(idx) {
-            Some(rec) if rec.heap == 0 => self.region().key_eq(idx, key),
+            Some(rec) if rec.heap == 0 => self.region().slot(idx).data_eq(rec.pre, key),
             Some(rec) => {
-                let prefix = kl.min(self.slot_capacity() - 8);
-                self.region().slot(idx).data_eq(8, &key[..prefix])
+                let prefix = kl.min(self.slot_capacity() - rec.pre - 8);
+                self.region().slot(idx).data_eq(rec.pre + 8, &key[..prefix])
                     && self.region().heap_eq(rec.heap + EXTENT_HEADER, key)
             }
             None => false,
@@ -228,11 +241,11 @@ impl Store {
                     let (idx, w, s, d) = free.unwrap_or((idx, w, STATE_EMPTY, dist));
                     return Ok(Target::Free { idx, word: w, state: s, dist: d });
                 }
-                let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-                let (kl, _) = r.lens(idx);
+                let m = r.meta(idx);
+                let state = m.state;
                 let hit = state == STATE_LIVE
-                    && tag_of(w) == loc.tag
-                    && self.slot_holds_key(idx, kl, key);
+                    && tag_matches(w, loc.tag)
+                    && self.slot_holds_key(idx, m.kl, key);
                 if !read_validate(seq, w) {
                     continue;
                 }
@@ -265,22 +278,22 @@ impl Store {
     ) -> bool {
         let r = self.region();
         let e = guard.entry();
-        let mut head = [0u8; IMAGE_HEAD];
-        format::put32(&mut head, 0, img.kl as u32);
-        format::put32(&mut head, 4, img.vl as u32);
-        format::put32(&mut head, 8, img.state);
-        format::put32(&mut head, 12, img.uid_gen);
-        format::put64(&mut head, 16, img.expiry);
-        r.write_image(e, 0, &head);
-        r.write_image(e, IMAGE_HEAD, img.data[0]);
-        r.write_image(e, IMAGE_HEAD + img.data[0].len(), img.data[1]);
+        let m = img.meta();
+        let mut head = [0u8; IMAGE_HEAD + EXPIRY_LEN];
+        format::put64(&mut head, 0, m.encode());
+        format::put64(&mut head, IMAGE_HEAD, img.expiry);
+        let hl = IMAGE_HEAD + m.pre();
+        r.write_image(e, 0, &head[..hl]);
+        r.write_image(e, hl, img.data[0]);
+        r.write_image(e, hl + img.data[0].len(), img.data[1]);
+        let high = word_high(img.uid_gen, tag);
         let live = r.lock_u64(e, LOCK_OFF_LIVE).load(Ordering::Relaxed);
         let tomb = r.lock_u64(e, LOCK_OFF_TOMB).load(Ordering::Relaxed);
         let (new_live, new_tomb) =
             (live.wrapping_add(dlive as u64), tomb.wrapping_add(dtomb as u64));
         r.lock_u64(e, LOCK_OFF_NEW_LIVE).store(new_live, Ordering::Relaxed);
         r.lock_u64(e, LOCK_OFF_NEW_TOMB).store(new_tomb, Ordering::Relaxed);
-        r.lock_u32(e, LOCK_OFF_TAG).store(tag, Ordering::Relaxed);
+        r.lock_u32(e, LOCK_OFF_HIGH).store(high, Ordering::Relaxed);
         r.lock_u64(e, LOCK_OFF_INTENT)
             .store((idx << 32) | u64::from(version_of(word)), Ordering::Relaxed);
         r.lock_u32(e, LOCK_OFF_REDO).store(1, Ordering::Release);
@@ -295,7 +308,7 @@ impl Store {
         };
         r.apply_image(e, idx, IMAGE_HEAD + img.data_len());
         r.set_ctrl(idx, ctrl::for_state(img.state, tag));
-        seqlock::unlock(seq, locked, tag);
+        seqlock::unlock(seq, locked, high);
         r.lock_u64(e, LOCK_OFF_LIVE).store(new_live, Ordering::Relaxed);
         r.lock_u64(e, LOCK_OFF_TOMB).store(new_tomb, Ordering::Relaxed);
         let heap_new = r.lock_u64(e, LOCK_OFF_HEAP_NEW).load(Ordering::Relaxed);
@@ -320,7 +333,8 @@ impl Store {
         &self, guard: &Guard<'_>, idx: u64, word: u64, tag: u32, gen: u32, exp: u64, key: &[u8],
         val: &[u8], dlive: i64, dtomb: i64, heap_old: u64,
     ) -> Result<bool> {
-        let cap = self.slot_capacity();
+        let pre = if exp != 0 { EXPIRY_LEN } else { 0 };
+        let cap = self.slot_capacity() - pre;
         let (kl, vl) = (key.len(), val.len());
         let state = STATE_LIVE;
         if kl + vl <= cap {
@@ -372,18 +386,19 @@ impl Store {
                     let Some(rec) = self.rec_at(idx) else {
                         return Err(Error::Corrupt("slot lengths or heap reference out of range"));
                     };
+                    let slot = r.slot(idx);
                     let cur = Current {
                         store: self,
                         idx,
-                        uid_gen: r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed),
-                        expiry: r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed),
+                        uid_gen: gen_of(word),
+                        expiry: slot.expiry(&slot.meta()),
                         rec,
                     };
                     let gone = expired(cur.expiry);
                     let (plan, out) = decide(if gone { None } else { Some(&cur) })?;
                     // An expired key was deleted in effect: a new value is a
                     // new key, with a new UID.
-                    let gen = cur.uid_gen.wrapping_add(u32::from(gone));
+                    let gen = cur.uid_gen.wrapping_add(u32::from(gone)) & format::GEN_MASK;
                     let done = match plan {
                         Plan::Keep => true,
                         Plan::Put(v, exp) => {
@@ -417,11 +432,7 @@ impl Store {
                         return Ok(out);
                     };
                     self.check_fit(key, v.bytes())?;
-                    let gen = if state == STATE_EMPTY {
-                        0
-                    } else {
-                        r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed)
-                    };
+                    let gen = if state == STATE_EMPTY { 0 } else { gen_of(word) };
                     let dtomb = if state == STATE_TOMBSTONE { -1 } else { 0 };
                     if self.put(
                         &guard,
@@ -481,10 +492,11 @@ impl Store {
                 self.wait_locked_slot(idx, w, &mut Backoff::new())?;
                 continue;
             }
-            let state = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed);
-            let (kl, vl) = r.lens(idx);
-            let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
-            let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
+            let slot = r.slot(idx);
+            let m = slot.meta();
+            let (state, kl, vl, pre) = (m.state, m.kl, m.vl, m.pre());
+            let gen = gen_of(w);
+            let exp = slot.expiry(&m);
             let rec = self.rec_at(idx);
             let tomb_of_long_key = state == STATE_TOMBSTONE && vl == 0 && kl > cap;
             if kl == 0 || (rec.is_none() && !tomb_of_long_key) {
@@ -493,8 +505,9 @@ impl Store {
                 }
                 continue;
             }
-            let dl = data_len(kl, vl, cap);
-            r.copy_out(idx, 0, &mut data[..dl]);
+            // The body after the expiry time (an expiry of 0 is none).
+            let dl = data_len(kl, vl, cap - pre);
+            r.copy_out(idx, pre, &mut data[..dl]);
             // The key, for its lock entry: whole for a live record; the
             // tombstone of a key too long for the slot keeps only a prefix,
             // whose entry serves as well (the slot's seqlock, taken by
@@ -514,7 +527,8 @@ impl Store {
         };
         let tag = tag_of(word);
         let guard = self.lock_key(&self.locate(&key))?;
-        let (d0, d1) = data[..dl].split_at(if kl + vl <= cap { kl } else { 8 });
+        let inline = fits_inline(kl, vl, if exp != 0 { EXPIRY_LEN } else { 0 }, cap);
+        let (d0, d1) = data[..dl].split_at(if inline { kl } else { 8 });
         let img = Image { state, uid_gen: gen, expiry: exp, kl, vl, data: [d0, d1] };
         Ok(self.commit(&guard, idx, word, tag, &img, 0, 0, 0))
     }
@@ -525,7 +539,7 @@ impl Store {
     pub(crate) fn delete_in_place(&self, idx: u64, w: u64, key: &[u8]) -> Result<bool> {
         let r = self.region();
         let guard = self.lock_key(&self.locate(key))?;
-        let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
+        let gen = gen_of(w);
         let heap = self.rec_at(idx).map_or(0, |rec| rec.heap);
         if r.seq(idx).load(Ordering::Acquire) != w {
             return Ok(false);
@@ -586,9 +600,11 @@ impl Store {
                 self.wait_locked_slot(idx, w, &mut backoff)?;
                 continue;
             }
-            let live = r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE;
-            let exp = r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed);
-            let (kl, _) = r.lens(idx);
+            let slot = r.slot(idx);
+            let m = slot.meta();
+            let live = m.state == STATE_LIVE;
+            let exp = slot.expiry(&m);
+            let kl = m.kl;
             let rec = self.rec_at(idx).filter(|rec| rec.kl > 0);
             let ok = live && expired(exp) && rec.is_some();
             if let (true, Some(rec)) = (ok, rec) {
@@ -626,15 +642,17 @@ impl Store {
         // Under the key's lock, the slot can only have changed by a write of
         // this key: check it is still the same expired key.
         let w = r.seq(idx).load(Ordering::Acquire);
+        let slot = r.slot(idx);
+        let m = slot.meta();
         let still = w == word
             || (!is_locked(w)
-                && r.slot_u32(idx, SLOT_OFF_STATE).load(Ordering::Relaxed) == STATE_LIVE
-                && self.slot_holds_key(idx, r.lens(idx).0, key)
-                && expired(r.slot_u64(idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed)));
+                && m.state == STATE_LIVE
+                && self.slot_holds_key(idx, m.kl, key)
+                && expired(slot.expiry(&m)));
         if !still {
             return Ok(false);
         }
-        let gen = r.slot_u32(idx, SLOT_OFF_UID_GEN).load(Ordering::Relaxed);
+        let gen = gen_of(w);
         let heap = self.rec_at(idx).map_or(0, |rec| rec.heap);
         let img = Image::tombstone(key, gen.wrapping_add(1), self.slot_capacity());
         Ok(self.commit(guard, idx, w, loc.tag, &img, -1, 1, heap))
@@ -759,7 +777,8 @@ impl Store {
         self.check_key(key)?;
         let r = self.region();
         let (exp, _, _) = self.probe_read_hashed(key, self.hash(key), |rec| {
-            r.slot_u64(rec.idx, SLOT_OFF_EXPIRY).load(Ordering::Relaxed)
+            let slot = r.slot(rec.idx);
+            slot.expiry(&slot.meta())
         })?;
         Ok((exp != 0).then(|| exp.saturating_sub(now_ms())))
     }
