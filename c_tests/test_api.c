@@ -34,7 +34,7 @@ static void test_options_default_fills_documented_defaults(void) {
     memset(&o, 0xAB, sizeof o);
     maph_options_default(&o);
     CHECK(o.slots == 65536);
-    CHECK(o.slot_size == 512);
+    CHECK(o.slot_size == 128);
     CHECK(o.mode == 0600);
     /* "max probes min(1024, slots)", "4096 lock entries", "a random seed":
      * either the value itself or 0, which the fields document as "pick it". */
@@ -59,7 +59,7 @@ static void test_create_with_null_options_uses_defaults(void) {
     REQUIRE(db != NULL);
     CHECK_ST(maph_stats(db, &s), MAPH_OK);
     CHECK(s.slots == 65536);
-    CHECK(s.slot_size == 512);
+    CHECK(s.slot_size == 128);
     CHECK(s.slot_capacity == s.slot_size - 16);
     CHECK(s.max_probes == 1024);
     CHECK(s.keys == 0 && s.tombstones == 0 && s.longest_probe == 0);
@@ -69,7 +69,7 @@ static void test_create_with_null_options_uses_defaults(void) {
     /* 4096 header + 4096 locks * 16 (page-rounded) + slots * slot_size, plus
      * the two MPHF banks of the extra section (which maph_create's comment
      * in maph.h leaves out) */
-    CHECK(s.file_bytes >= 4096u + 4096u * 16u + 65536u * 512u);
+    CHECK(s.file_bytes >= 4096u + 4096u * 16u + 65536u * 128u);
     CHECK(stat(p, &st) == 0 && (uint64_t)st.st_size == s.file_bytes);
     maph_close(db);
 }

@@ -35,6 +35,7 @@ static maph_options opts_for(uint64_t slots) {
     maph_options o;
     maph_options_default(&o);
     o.slots = slots;
+    o.slot_size = 512; /* the sizes below are in 512-byte slots */
     o.lock_count = 64;
     return o;
 }

@@ -291,7 +291,7 @@ static void test_anonymous_table_with_default_options_works(void) {
     maph_stats_t s;
     REQUIRE_ST(maph_create_anonymous(NULL, &db), MAPH_OK);
     CHECK_ST(maph_stats(db, &s), MAPH_OK);
-    CHECK(s.slots == 65536 && s.slot_size == 512);
+    CHECK(s.slots == 65536 && s.slot_size == 128);
     CHECK_ST(maph_set(db, "k", 1, "v", 1), MAPH_OK);
     CHECK(has_str(db, "k", "v"));
     maph_close(db);

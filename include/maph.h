@@ -495,8 +495,9 @@ typedef struct maph_options {
    */
   uint64_t slots;
   /**
-   * Bytes per slot: a power of two from 64 to 65536. Default 512. A
-   * record whose key plus value fit `slot_size - 32` bytes is stored in
+   * Bytes per slot: a power of two from 64 to 65536. Default 128. A
+   * record whose key plus value fit `slot_size - 16` bytes (8 fewer for one
+   * with an expiry time) is stored in
    * its slot; a larger one in the store's heap (`heap_bytes`).
    */
   uint32_t slot_size;
@@ -577,7 +578,7 @@ typedef struct maph_stats_t {
    */
   uint32_t slot_size;
   /**
-   * Largest key length plus value length, in bytes (slot_size - 32).
+   * Largest key length plus value length, in bytes (slot_size - 16).
    */
   uint32_t slot_capacity;
   /**
@@ -1166,7 +1167,7 @@ maph_status maph_shm_unlink(const char *name);
 maph_status maph_create_anonymous(const struct maph_options *opts, struct maph_t **out);
 
 /**
- * Fills `*opts` with the defaults: 65536 slots of 512 bytes, mode 0600,
+ * Fills `*opts` with the defaults: 65536 slots of 128 bytes, mode 0600,
  * and 0 ("pick at creation") for `max_probes` (then min(1024, slots)),
  * `lock_count` (then up to 4096 entries, at most ~4 MiB of lock table) and
  * `seed` (then a random one). Does nothing when `opts` is NULL.

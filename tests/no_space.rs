@@ -114,7 +114,7 @@ fn entries(dir: &Path) -> Vec<String> {
 
 /// Options of a store of `slots` 512-byte slots with a small lock table.
 fn opts(slots: u64) -> Options {
-    Options { slots, lock_count: 64, ..Options::default() }
+    Options { slots, slot_size: 512, lock_count: 64, ..Options::default() }
 }
 
 /// Writes 400-byte values into `store` until it answers `Full` or every

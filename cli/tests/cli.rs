@@ -332,16 +332,14 @@ fn check_exits_1_and_lists_violations_on_a_damaged_slot() {
     ok(&["create", &s, "--slots", "16", "--slot-size", "64"]);
     ok(&["set", &s, "k", "v"]);
     // docs/FORMAT.md: header u32 slot_size at 16, u64 slots_offset at 56;
-    // slot u32 state at +16 (1 = live). Give the live slot an unknown state.
+    // slot u8 state at +10 (1 = live). Give the live slot an unknown state.
     let mut f = std::fs::read(&s).unwrap();
     let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
     let slot_size = u32_at(&f, 16) as usize;
     let slots_off = u64::from_le_bytes(f[56..64].try_into().unwrap()) as usize;
-    let live = (0..16)
-        .map(|i| slots_off + i * slot_size)
-        .find(|&o| u32_at(&f, o + 16) == 1)
-        .expect("a live slot");
-    f[live + 16..live + 20].copy_from_slice(&7u32.to_le_bytes());
+    let live =
+        (0..16).map(|i| slots_off + i * slot_size).find(|&o| f[o + 10] == 1).expect("a live slot");
+    f[live + 10] = 7;
     std::fs::write(&s, &f).unwrap();
     let o = run(&["check", &s]);
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));

@@ -99,7 +99,7 @@ def test_set_option_errors(r):
 
 
 def test_values_longer_than_a_slot_are_stored_whole_and_larger_than_the_heap_refused(r):
-    # slot_size 512: key + value up to 480 bytes stay in the slot; longer
+    # slot_size 512: key + value up to 496 bytes stay in the slot; longer
     # records go to the store's heap and read back whole.
     assert r.set("big", b"x" * 600) is True
     assert r.get("big") == b"x" * 600

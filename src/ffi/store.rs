@@ -44,8 +44,9 @@ pub const MAPH_CREATE_SPARSE: u64 = 1;
 pub struct maph_options {
     /// Number of slots, 1 to 2^32-1. One key per slot. Default 65536.
     pub slots: u64,
-    /// Bytes per slot: a power of two from 64 to 65536. Default 512. A
-    /// record whose key plus value fit `slot_size - 32` bytes is stored in
+    /// Bytes per slot: a power of two from 64 to 65536. Default 128. A
+    /// record whose key plus value fit `slot_size - 16` bytes (8 fewer for one
+    /// with an expiry time) is stored in
     /// its slot; a larger one in the store's heap (`heap_bytes`).
     pub slot_size: u32,
     /// Maximum probe distance, 1 to `slots`; 0 picks min(1024, slots).
@@ -118,7 +119,7 @@ pub struct maph_stats_t {
     pub load_factor: f64,
     /// Bytes per slot.
     pub slot_size: u32,
-    /// Largest key length plus value length, in bytes (slot_size - 32).
+    /// Largest key length plus value length, in bytes (slot_size - 16).
     pub slot_capacity: u32,
     /// Maximum probe distance.
     pub max_probes: u32,
@@ -192,7 +193,7 @@ pub(crate) unsafe fn create_into(
     unsafe { hand_out(out, || make(&options_from_c(opts)?).map(|store| maph_t { store })) }
 }
 
-/// Fills `*opts` with the defaults: 65536 slots of 512 bytes, mode 0600,
+/// Fills `*opts` with the defaults: 65536 slots of 128 bytes, mode 0600,
 /// and 0 ("pick at creation") for `max_probes` (then min(1024, slots)),
 /// `lock_count` (then up to 4096 entries, at most ~4 MiB of lock table) and
 /// `seed` (then a random one). Does nothing when `opts` is NULL.

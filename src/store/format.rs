@@ -37,8 +37,9 @@ pub const HASH_XXH3_64: u32 = 1;
 pub const MIN_SLOT_SIZE: u32 = 64;
 /// Largest allowed slot size in bytes.
 pub const MAX_SLOT_SIZE: u32 = 65536;
-/// Default slot size in bytes.
-pub const DEFAULT_SLOT_SIZE: u32 = 512;
+/// Default slot size in bytes: 112 bytes of key and value inline (see
+/// `Options::slot_size`).
+pub const DEFAULT_SLOT_SIZE: u32 = 128;
 /// Largest slot count: slot indices and UIDs carry a 32-bit slot index.
 pub const MAX_SLOTS: u64 = u32::MAX as u64;
 /// Default maximum probe distance (capped at the slot count).

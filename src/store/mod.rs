@@ -48,9 +48,12 @@ use crate::store::raw::Region;
 pub struct Options {
     /// Number of slots (1 to 2^32-1). Each holds one key.
     pub slots: u64,
-    /// Bytes per slot: a power of two from 64 to 65536. A record whose key
-    /// plus value fit `slot_size - 32` bytes is stored in its slot; a larger
-    /// one goes to the heap (`heap_bytes`).
+    /// Bytes per slot: a power of two from 64 to 65536; 128 by default. A
+    /// record whose key plus value fit `slot_size - 16` bytes (8 fewer for a
+    /// record with an expiry time) is stored in its slot; a larger one goes
+    /// to the heap (`heap_bytes`). 128 holds W1's 112-byte records inline
+    /// at ~171 bytes per key at load 0.75; pick a larger size when most
+    /// records are larger (see `BENCHMARKS.md`, "Values of any size").
     pub slot_size: u32,
     /// Bytes of the value heap, where records too large for their slot
     /// live (rounded up to 4 KiB). 0 picks the larger of a quarter of the

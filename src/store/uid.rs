@@ -2,12 +2,13 @@
 //! valid until the key is deleted, across `optimize()`, reopen and
 //! processes, and a lookup by UID skips hashing and probing.
 //!
-//! A UID is the key's slot index (low 32 bits) and the slot's `uid_gen`
-//! (high 32 bits). Keys never move, so the index is stable; deleting a key
-//! increments its slot's `uid_gen`, so the UID of a deleted key never
+//! A UID is the key's slot index (low 32 bits) and the slot's UID
+//! generation (bits 32..56; it lives in the slot's seqlock word, above the
+//! tag byte). Keys never move, so the index is stable; deleting a key
+//! increments its slot's generation, so the UID of a deleted key never
 //! matches the slot again, even after another key reuses it — it answers
-//! `NotFound`, never another key's value. (The generation is 32 bits: a UID
-//! could be fooled only after exactly 2^32 deletes from the same slot.)
+//! `NotFound`, never another key's value. (The generation is 24 bits: a UID
+//! could be fooled only after exactly 2^24 deletes from the same slot.)
 //! Reference: SharedHashFile (Simon Hardy-Francis), `shf_get_uid_val`.
 
 use crate::error::{Error, Result};
