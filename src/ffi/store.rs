@@ -227,7 +227,9 @@ pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
 /// (docs/FORMAT.md).
 ///
 /// **Space is reserved at creation.** Unless `opts->flags` has
-/// `MAPH_CREATE_SPARSE`, the whole object is reserved on its file system
+/// `MAPH_CREATE_SPARSE`, the whole object — but the heap and the MPHF
+/// banks, reserved when first used (by an insert, by `maph_optimize`) — is
+/// reserved on its file system
 /// (`posix_fallocate`) before it is mapped, so that no later read or write
 /// can fault for lack of space (a shared mapping whose page cannot be backed
 /// kills the process with `SIGBUS`); when the room is not there the call

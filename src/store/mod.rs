@@ -206,10 +206,13 @@ impl Store {
     /// writes the header.
     fn init_file(file: &File, geom: &Geometry, sparse: bool) -> Result<()> {
         file.set_len(geom.file_len()).map_err(|e| Error::from_io(&e, "sizing the store file"))?;
-        // The heap is reserved as it is used (heap.rs); the rest now.
-        let heap_reserved = if sparse { geom.heap_len() } else { geom.heap_len().min(1 << 20) };
+        // Header, lock table, control bytes and slots now; the MPHF banks
+        // when `optimize()` first writes one (mphf.rs) and the heap as it is
+        // used (heap.rs): a store that never spills or optimizes takes
+        // neither's bytes.
+        let heap_reserved = if sparse { geom.heap_len() } else { 0 };
         if !sparse {
-            crate::sys::space::reserve(file, geom.heap_offset() + heap_reserved, "the store")?;
+            crate::sys::space::reserve(file, geom.extra_offset(), "the store")?;
         }
         let mut h = [0u8; HEADER_SIZE];
         geom.encode(&mut h);

@@ -230,10 +230,23 @@ impl Store {
         format::put64(&mut head, BANK_OFF_HEADER_SUM, sum);
         // Invalidate the bank's header first, so that a crash mid-write
         // leaves a bank that fails validation, then write payload, header.
+        let written = BANK_HEADER_SIZE + payload.len();
+        // Banks are reserved on their file system when first written, not
+        // at creation: `NoSpace` here, never `SIGBUS` below. A file system
+        // that cannot reserve at all (`Io`) only holds stores created
+        // sparse, which accepted that risk.
+        match crate::sys::space::reserve_range(
+            &self._file,
+            g.extra_offset() + bank as u64,
+            written as u64,
+            "the MPHF bank",
+        ) {
+            Ok(()) | Err(Error::Io(..)) => {}
+            Err(e) => return Err(e),
+        }
         r.write_extra(bank, &[0u8; BANK_HEADER_SIZE]);
         r.write_extra(bank + BANK_HEADER_SIZE, &payload);
         r.write_extra(bank, &head);
-        let written = BANK_HEADER_SIZE + payload.len();
         r.flush_extra(bank, written).map_err(|e| Error::from_io(&e, "flushing the MPHF bank"))?;
         r.header_u64(OFF_MPHF_KEYS).store(table.len() as u64, Ordering::Relaxed);
         r.header_u64(OFF_NEW_SINCE_OPT).store(0, Ordering::Relaxed);

@@ -89,14 +89,15 @@ mod tests {
 
     /// A memfd is bounded by memory, not by a mount, so the test cannot
     /// make it run out; it checks instead that creation reserved every page
-    /// (so no later write can fault for lack of one), and that the sparse
-    /// option does not.
+    /// of the header, lock table, control bytes and slots (so no write to
+    /// them can fault for lack of one; the MPHF banks and the heap are
+    /// reserved when first written), and that the sparse option does not.
     #[test]
     fn anonymous_table_reserves_its_memory_at_creation() {
         use crate::sys::space::allocated_bytes;
         let opts = Options { slots: 8192, lock_count: 64, ..Options::default() };
         let s = Store::create_anonymous(&opts).unwrap();
-        let len = s.geometry().file_len();
+        let len = s.geometry().extra_offset();
         assert!(allocated_bytes(&s._file).unwrap() >= len);
         let sparse = Store::create_anonymous(&Options { sparse: true, ..opts }).unwrap();
         assert!(allocated_bytes(&sparse._file).unwrap() < len / 2);

@@ -9,10 +9,11 @@
 //! pages themselves, zeroed), and from then on no access to the mapping can
 //! fault for lack of space. A file system that cannot reserve the space
 //! answers at creation instead, with `Error::NoSpace` (C: `MAPH_E_FULL`).
-//! A store's value heap is the exception: it is reserved in growing steps
-//! as the heap's top rises (`reserve_range`, called before any extent in
-//! the new range is handed out), so a large heap costs no space until it is
-//! used, and a full file system answers the insert that needs more with
+//! A store's value heap and its MPHF banks are the exceptions: the heap is
+//! reserved in growing steps as its top rises (`reserve_range`, called
+//! before any extent in the new range is handed out), a bank when
+//! `optimize()` writes it, so neither costs space until it is used, and a
+//! full file system answers the insert or `optimize()` that needs more with
 //! `NoSpace` — still never `SIGBUS`.
 //!
 //! Where a file system has no `fallocate` (`EOPNOTSUPP`), glibc's
