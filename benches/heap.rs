@@ -1157,7 +1157,8 @@ fn w4(cfg: &Cfg) {
     );
     println!("| GET of a value | timed GETs | p50 ns | p99 ns |");
     println!("|---|---:|---:|---:|");
-    let class_label = ["key+value <= 480 B (inline)", "<= 4 KiB", "<= 64 KiB", "> 64 KiB"];
+    let inline_label = format!("key+value <= {} B (inline)", slot_size as usize - SLOT_HEADER);
+    let class_label = [inline_label.as_str(), "<= 4 KiB", "<= 64 KiB", "> 64 KiB"];
     for (c, h) in hists.iter().enumerate() {
         println!("| {} | {} | {:.0} | {:.0} |", class_label[c], h.len(), q(h, 0.5), q(h, 0.99));
     }
