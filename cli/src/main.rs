@@ -122,8 +122,9 @@ into memory first (to count the rows before creating the store).")]
         /// With --create: slots = ceil(rows / load factor).
         #[arg(long, default_value_t = 0.75, requires = "create")]
         load_factor: f64,
-        /// With --create: bytes per slot.
-        #[arg(long, default_value_t = 512, requires = "create")]
+        /// With --create: bytes per slot (the library's default, 128: key +
+        /// value up to 112 bytes inline, larger rows in the heap).
+        #[arg(long, default_value_t = maph::store::format::DEFAULT_SLOT_SIZE, requires = "create")]
         slot_size: u32,
         /// The first line is a header: skip it.
         #[arg(long, conflicts_with = "no_header")]
@@ -243,9 +244,9 @@ struct NewStore {
     /// Number of slots; each holds one key.
     #[arg(long, default_value_t = 65536)]
     slots: u64,
-    /// Bytes per slot: a power of two from 64 to 65536; key + value may
-    /// take slot size - 32 bytes.
-    #[arg(long, default_value_t = 512)]
+    /// Bytes per slot: a power of two from 64 to 65536; key + value up to
+    /// slot size - 16 bytes stay in the slot, larger records go to the heap.
+    #[arg(long, default_value_t = maph::store::format::DEFAULT_SLOT_SIZE)]
     slot_size: u32,
     /// Maximum probe distance (0: min(1024, slots)).
     #[arg(long, default_value_t = 0)]
