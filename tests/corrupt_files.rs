@@ -242,3 +242,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn unknown_slot_flags_are_reported_by_check_and_a_false_expiry_flag_reads_nothing_wild() {
+    let dir = common::TempDir::new("flags");
+    let p = dir.path("s");
+    let rows = make_store(&p);
+    let mut b = std::fs::read(&p).unwrap();
+    let o = slot_offset_of(&b, b"key3");
+    b[o + SLOT_OFF_META + 3] = 0x80; // an unknown flag bit
+    let o9 = slot_offset_of(&b, b"key9");
+    // The expiry flag on a record that has no expiry time: its first 8
+    // data bytes (the key) are taken for one and the key is looked for
+    // after them; nothing is read outside the slot.
+    b[o9 + SLOT_OFF_META + 3] = FLAG_EXPIRES;
+    std::fs::write(&p, b).unwrap();
+    let s = Store::open(&p, OpenMode::ReadOnly).unwrap();
+    let v = s.check();
+    assert!(v.iter().any(|v| v.contains("unknown flags 0x80")), "{v:?}");
+    assert!(matches!(s.get_vec(b"key9"), Err(Error::NotFound) | Err(Error::Corrupt(_))));
+    assert!(!v.is_empty());
+    for (k, val) in rows.iter().filter(|(k, _)| k != b"key9") {
+        assert_eq!(&s.get_vec(k).unwrap(), val);
+    }
+}

@@ -321,3 +321,31 @@ fn damaged_heap_header_words_are_errors_not_wild_writes() {
     assert_eq!(s.get_vec(b"after").unwrap(), val(3000, 4));
     assert!(s.check().is_empty(), "{:?}", s.check());
 }
+
+#[test]
+fn a_record_that_fits_only_without_its_ttl_moves_to_the_heap_and_back() {
+    let dir = common::TempDir::new("heap-ttl");
+    let s = Store::create(dir.path("s"), &opts()).unwrap();
+    let cap = s.slot_capacity();
+    // Key + value exactly fill the data area: inline without an expiry
+    // time, 8 bytes too long with one.
+    let v = val(cap - 3, 7);
+    s.set(b"ttl", &v).unwrap();
+    assert_eq!(s.heap_footprint(b"ttl").unwrap(), 0);
+    s.expire(b"ttl", 3_600_000).unwrap();
+    assert!(s.heap_footprint(b"ttl").unwrap() > 0, "with a TTL the record needs the heap");
+    assert_eq!(s.get_vec(b"ttl").unwrap(), v);
+    assert!(s.ttl(b"ttl").unwrap().is_some_and(|t| t > 3_500_000));
+    // 8 bytes shorter: fits with its expiry time.
+    let short = val(cap - 11, 8);
+    s.set_ex(b"ttl", &short, 3_600_000).unwrap();
+    assert_eq!(s.heap_footprint(b"ttl").unwrap(), 0);
+    assert_eq!(s.heap_stats().used, 0, "the extent of the longer value was freed");
+    s.set_ex(b"ttl", &v, 3_600_000).unwrap();
+    s.expire(b"ttl", 0).unwrap();
+    assert_eq!(s.heap_footprint(b"ttl").unwrap(), 0, "without its TTL it fits its slot again");
+    assert_eq!(s.ttl(b"ttl"), Ok(None));
+    assert_eq!(s.get_vec(b"ttl").unwrap(), v);
+    assert_eq!(s.heap_stats().used, 0);
+    assert!(s.check().is_empty(), "{:?}", s.check());
+}

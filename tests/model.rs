@@ -20,6 +20,15 @@ enum Op {
     /// A value of `cap - key length + delta` bytes (delta -1, 0, 1): the
     /// largest record a slot holds, and one byte more.
     SetAtBoundary(u8, i8, u8),
+    /// `set_ex`: with a one-hour TTL, or (`true`) a 1 ms one that has
+    /// passed before the next operation.
+    SetEx(u8, Vec<u8>, bool),
+    /// A one-hour TTL on a value of `cap - 8 - key length + delta` bytes:
+    /// the largest record a slot holds with its expiry time, and one more.
+    SetExAtBoundary(u8, i8, u8),
+    /// `expire(k, 0)`: the key keeps its value and loses its TTL (a record
+    /// that fits its slot only without one moves back inline).
+    Persist(u8),
     Optimize,
     /// Continue on a compacting copy (`compact_to`).
     Compact,
@@ -40,6 +49,10 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..48, proptest::collection::vec(any::<u8>(), 0..70)).prop_map(|(k, v)| Op::Set(k, v)),
         2 => (0u8..48, proptest::collection::vec(any::<u8>(), 70..3000)).prop_map(|(k, v)| Op::Set(k, v)),
         1 => (0u8..48, -1i8..=1, any::<u8>()).prop_map(|(k, d, b)| Op::SetAtBoundary(k, d, b)),
+        1 => (0u8..48, proptest::collection::vec(any::<u8>(), 0..200), proptest::bool::weighted(0.2))
+            .prop_map(|(k, v, gone)| Op::SetEx(k, v, gone)),
+        1 => (0u8..48, -1i8..=1, any::<u8>()).prop_map(|(k, d, b)| Op::SetExAtBoundary(k, d, b)),
+        1 => (0u8..48).prop_map(Op::Persist),
         1 => Just(Op::Optimize),
         1 => Just(Op::Compact),
         3 => (0u8..48).prop_map(Op::Get),
@@ -67,10 +80,39 @@ proptest! {
                     let len = (cap as isize - key(k).len() as isize + d as isize).max(0) as usize;
                     Op::Set(k, vec![b; len])
                 }
+                Op::SetExAtBoundary(k, d, b) => {
+                    let len = (cap as isize - 8 - key(k).len() as isize + d as isize).max(0) as usize;
+                    Op::SetEx(k, vec![b; len], false)
+                }
                 op => op,
             };
             match op {
-                Op::SetAtBoundary(..) => unreachable!(),
+                Op::SetAtBoundary(..) | Op::SetExAtBoundary(..) => unreachable!(),
+                Op::SetEx(k, v, gone) => {
+                    let k = key(k);
+                    match store.set_ex(&k, &v, if gone { 1 } else { 3_600_000 }) {
+                        Ok(()) if gone => {
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                            prop_assert_eq!(store.get_vec(&k), Err(Error::NotFound));
+                            model.remove(&k);
+                            // Expired records stay counted until reclaimed.
+                            store.flush_expired(0).unwrap();
+                        }
+                        Ok(()) => { model.insert(k, v); }
+                        Err(Error::Full) => prop_assert!(!model.contains_key(&k), "Full on an overwrite"),
+                        Err(e) => prop_assert!(false, "set_ex of {} bytes: {e}", k.len() + v.len()),
+                    }
+                }
+                Op::Persist(k) => {
+                    let k = key(k);
+                    let r = store.expire(&k, 0);
+                    if model.contains_key(&k) {
+                        prop_assert_eq!(r, Ok(()));
+                        prop_assert_eq!(store.ttl(&k), Ok(None));
+                    } else {
+                        prop_assert_eq!(r, Err(Error::NotFound));
+                    }
+                }
                 Op::Optimize => { store.optimize().unwrap(); }
                 Op::Compact => {
                     copies += 1;

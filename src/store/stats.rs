@@ -106,6 +106,10 @@ impl Store {
             }
             let m = r.meta(idx);
             let (state, kl, vl) = (m.state, m.kl, m.vl);
+            let flags = (r.slot(idx).meta_word().load(Ordering::Relaxed) >> 24) as u8;
+            if flags & !format::FLAG_EXPIRES != 0 {
+                errs.push(format!("slot {idx}: unknown flags {flags:#04x}"));
+            }
             let (byte, want) = (r.ctrl_byte(idx), ctrl::for_state(state, tag_of(w)));
             if byte != want {
                 errs.push(format!(
