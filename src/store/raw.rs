@@ -260,7 +260,7 @@ impl Region {
     /// Copies `out.len()` bytes starting `off` bytes into the slot's data
     /// area (keys start at 0, values at the key length). Panics when the
     /// range leaves the slot. A racy read: validate before using `out`.
-    #[inline]
+    #[inline(always)]
     pub fn copy_out(&self, idx: u64, off: usize, out: &mut [u8]) {
         assert!(off.checked_add(out.len()).is_some_and(|e| e <= self.geom.slot_capacity()));
         // SAFETY: the source range is inside the slot (checked above) and
@@ -295,16 +295,7 @@ impl Region {
     /// address depends on the key length read from the first line).
     #[inline]
     pub fn prefetch_slot(&self, idx: u64) {
-        let p = self.slot_ptr(idx);
-        // Slots are at least 64 bytes; `wrapping_add` keeps the arithmetic
-        // safe, and a prefetch past a small slot is only a hint.
-        prefetch(p);
-        if self.geom.slot_size() as usize >= Self::PREFETCH_BYTES {
-            prefetch(p.wrapping_add(64));
-            prefetch(p.wrapping_add(128));
-        } else if self.geom.slot_size() >= 128 {
-            prefetch(p.wrapping_add(64));
-        }
+        self.slot(idx).prefetch()
     }
 
     /// Prefetches bytes `[from, to)` of slot `idx`, one hint per cache line.
@@ -512,9 +503,40 @@ impl<'a> SlotRef<'a> {
         }
     }
 
+    /// Copies `out.len()` bytes from byte `off` of the data area into `out`
+    /// (a racy read: validate before using `out`). Panics when the range
+    /// leaves the slot.
+    #[inline(always)]
+    pub fn copy_data(&self, off: usize, out: &mut [u8]) {
+        assert!(off.checked_add(out.len()).is_some_and(|e| e <= self.cap));
+        // SAFETY: the source range is inside the slot (checked above) and
+        // does not overlap `out`, which is caller memory.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.p.add(SLOT_HEADER_SIZE + off),
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        }
+    }
+
+    /// As `Region::prefetch_slot`, for this slot.
+    #[inline(always)]
+    pub fn prefetch(&self) {
+        let size = self.cap + SLOT_HEADER_SIZE;
+        // `wrapping_add` keeps the arithmetic safe; a prefetch is a hint.
+        prefetch(self.p);
+        if size >= Region::PREFETCH_BYTES {
+            prefetch(self.p.wrapping_add(64));
+            prefetch(self.p.wrapping_add(128));
+        } else if size >= 128 {
+            prefetch(self.p.wrapping_add(64));
+        }
+    }
+
     /// Whether the data area from byte `off` equals `bytes` (racy; validate).
     /// Panics when the range leaves the slot.
-    #[inline]
+    #[inline(always)]
     pub fn data_eq(&self, off: usize, bytes: &[u8]) -> bool {
         assert!(off.checked_add(bytes.len()).is_some_and(|e| e <= self.cap));
         // SAFETY: `[off, off + len)` of the data area is inside the slot.
