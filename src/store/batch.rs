@@ -53,6 +53,9 @@ impl Store {
                 let buf = &mut *bufs[i];
                 let loc = locs[j].expect("set above");
                 out[i] = self.check_key(k).and_then(|()| {
+                    if let Some(n) = self.get_at_home(k, hs[j], buf) {
+                        return Ok(n);
+                    }
                     let (vl, _, _) = self.probe_from(k, hs[j], &loc, |rec| {
                         if rec.vl <= buf.len() {
                             self.copy_value(rec, &mut buf[..rec.vl]);

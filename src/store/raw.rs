@@ -283,10 +283,12 @@ impl Region {
         unsafe { self.slot_ptr(idx).add(SLOT_HEADER_SIZE + off) }
     }
 
-    /// Bytes of a slot that `prefetch_slot` asks for: the first three cache
-    /// lines (header, key and a value of up to ~150 bytes), or the whole
-    /// slot when it is smaller.
-    pub const PREFETCH_BYTES: usize = 192;
+    /// Bytes of a slot that `prefetch_slot` asks for: the first two cache
+    /// lines (the 16-byte header, then key and value up to 112 bytes — a
+    /// 128-byte slot whole, W1's record in any slot), or the whole slot
+    /// when it is smaller. A batch asks for these lines of 16 slots at once,
+    /// so each line more per slot costs about one `floor_mlp_ns` per key.
+    pub const PREFETCH_BYTES: usize = 128;
 
     /// Asks the CPU to start loading the first `PREFETCH_BYTES` of slot
     /// `idx` (a hint: it never faults and changes nothing). Issued before
@@ -527,9 +529,6 @@ impl<'a> SlotRef<'a> {
         // `wrapping_add` keeps the arithmetic safe; a prefetch is a hint.
         prefetch(self.p);
         if size >= Region::PREFETCH_BYTES {
-            prefetch(self.p.wrapping_add(64));
-            prefetch(self.p.wrapping_add(128));
-        } else if size >= 128 {
             prefetch(self.p.wrapping_add(64));
         }
     }

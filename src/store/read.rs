@@ -359,7 +359,7 @@ impl Store {
     /// `read_slot` (begin, racy reads, validate), without its loop, closure
     /// and `Result` plumbing (issue 10: instructions per `get`).
     #[inline(always)]
-    fn get_at_home(&self, key: &[u8], h: u64, buf: &mut [u8]) -> Option<usize> {
+    pub(crate) fn get_at_home(&self, key: &[u8], h: u64, buf: &mut [u8]) -> Option<usize> {
         let r = &self.region;
         let home = self.home_of(h);
         let slot = r.slot(home);
