@@ -1,8 +1,10 @@
 //! The slot seqlock protocol: one `AtomicU64` word per slot.
 //!
-//! Word layout: high 32 bits the key-hash *tag* of the key in the slot, low 32
-//! bits the *version*. An odd version means a writer is inside the slot; while
-//! it is, the high 32 bits hold the writer's *owner id* (its lock-table
+//! Word layout: low 32 bits the *version*; while it is even, the high 32 bits
+//! are the *tag* the last writer published (this module treats it as opaque;
+//! the store puts the slot's UID generation and the key's tag byte there,
+//! `format::word_high`). An odd version means a writer is inside the slot;
+//! while it is, the high 32 bits hold the writer's *owner id* (its lock-table
 //! entry) instead of the tag, so that anyone who finds the slot taken for
 //! long can find the writer and check that it is alive. The word of a slot
 //! that was never written is 0; versions skip 0 when they wrap, so a word
@@ -27,7 +29,7 @@ use loom::sync::atomic::{fence, AtomicU64, Ordering};
 #[cfg(not(loom))]
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
-/// The tag (high 32 bits) of a seqlock word.
+/// The tag (high 32 bits) of an unlocked seqlock word.
 #[inline]
 pub fn tag_of(word: u64) -> u32 {
     (word >> 32) as u32
