@@ -256,13 +256,18 @@ fn unknown_slot_flags_are_reported_by_check_and_a_false_expiry_flag_reads_nothin
     // data bytes (the key) are taken for one and the key is looked for
     // after them; nothing is read outside the slot.
     b[o9 + SLOT_OFF_META + 3] = FLAG_EXPIRES;
+    // The flag with a zero expiry time: damage no write leaves.
+    let o5 = slot_offset_of(&b, b"key5");
+    b[o5 + SLOT_OFF_META + 3] = FLAG_EXPIRES;
+    b[o5 + SLOT_HEADER_SIZE..o5 + SLOT_HEADER_SIZE + 8].fill(0);
     std::fs::write(&p, b).unwrap();
     let s = Store::open(&p, OpenMode::ReadOnly).unwrap();
     let v = s.check();
     assert!(v.iter().any(|v| v.contains("unknown flags 0x80")), "{v:?}");
+    assert!(v.iter().any(|v| v.contains("no expiry time")), "{v:?}");
     assert!(matches!(s.get_vec(b"key9"), Err(Error::NotFound) | Err(Error::Corrupt(_))));
     assert!(!v.is_empty());
-    for (k, val) in rows.iter().filter(|(k, _)| k != b"key9") {
+    for (k, val) in rows.iter().filter(|(k, _)| k != b"key9" && k != b"key5") {
         assert_eq!(&s.get_vec(k).unwrap(), val);
     }
 }

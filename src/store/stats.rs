@@ -110,6 +110,9 @@ impl Store {
             if flags & !format::FLAG_EXPIRES != 0 {
                 errs.push(format!("slot {idx}: unknown flags {flags:#04x}"));
             }
+            if m.expires && r.slot(idx).expiry(&m) == 0 {
+                errs.push(format!("slot {idx}: expiry flag set with no expiry time"));
+            }
             let (byte, want) = (r.ctrl_byte(idx), ctrl::for_state(state, tag_of(w)));
             if byte != want {
                 errs.push(format!(

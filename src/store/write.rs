@@ -499,7 +499,11 @@ impl Store {
             let exp = slot.expiry(&m);
             let rec = self.rec_at(idx);
             let tomb_of_long_key = state == STATE_TOMBSTONE && vl == 0 && kl > cap;
-            if kl == 0 || (rec.is_none() && !tomb_of_long_key) {
+            // An expiry flag with no expiry time (0) is damage a write cannot
+            // reproduce (a write flags only a time it stores); `check`
+            // reports it.
+            let bad_expiry = m.expires && exp == 0;
+            if kl == 0 || bad_expiry || (rec.is_none() && !tomb_of_long_key) {
                 if read_validate(seq, w) {
                     return Ok(false);
                 }
