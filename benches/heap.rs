@@ -85,9 +85,12 @@ use maph::{Error, Options, Store};
 
 // The floor, the clock probe and the generator are the CLI's, as in
 // benches/store.rs.
+#[path = "common/env.rs"]
+mod env;
 #[allow(dead_code)]
 #[path = "../cli/src/measure.rs"]
 mod measure;
+use env::env_num;
 use measure::{median, new_hist, thread_cpu_secs, SplitMix64};
 
 const MIB: f64 = 1048576.0;
@@ -113,15 +116,6 @@ struct Cfg {
     w4_ops: usize,
     w4_stride: usize,
     dir: PathBuf,
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => {
-            v.trim().replace('_', "").parse().unwrap_or_else(|_| panic!("{name}={v}: not a number"))
-        }
-        Err(_) => default,
-    }
 }
 
 fn env_sizes(name: &str) -> Vec<u32> {

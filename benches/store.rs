@@ -61,9 +61,12 @@ use maph::{Error, Options, Store};
 
 // The floor, the clock probes and the generator are the CLI's: one
 // implementation for `maph bench`, `maph demo` and this benchmark.
+#[path = "common/env.rs"]
+mod env;
 #[allow(dead_code)]
 #[path = "../cli/src/measure.rs"]
 mod measure;
+use env::env_num;
 use measure::{new_hist, thread_cpu_secs, Floor, SplitMix64};
 
 // ---------------------------------------------------------------------------
@@ -83,15 +86,6 @@ struct Cfg {
     slots10m: u64,
     slot_size10m: u32,
     w2_path: PathBuf,
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => {
-            v.trim().replace('_', "").parse().unwrap_or_else(|_| panic!("{name}={v}: not a number"))
-        }
-        Err(_) => default,
-    }
 }
 
 impl Cfg {
