@@ -52,7 +52,8 @@ pub struct Options {
     /// record whose key plus value fit `slot_size - 16` bytes (8 fewer for a
     /// record with an expiry time) is stored in its slot; a larger one goes
     /// to the heap (`heap_bytes`). 128 holds W1's 112-byte records inline
-    /// at ~171 bytes per key at load 0.75; pick a larger size when most
+    /// at 174 bytes per key allocated at load 0.75 (`BENCHMARKS.md`,
+    /// `cargo bench --bench heap`); pick a larger size when most
     /// records are larger (see `BENCHMARKS.md`, "Values of any size").
     pub slot_size: u32,
     /// Bytes of the value heap, where records too large for their slot

@@ -337,7 +337,8 @@ impl Store {
         if let Some(n) = self.get_at_home(key, h, buf) {
             return Ok(n);
         }
-        let (vl, _, _) = self.probe_read_hashed(key, h, |rec| {
+        // `get_at_home` already asked for the home slot's lines.
+        let (vl, _, _) = self.probe_from(key, h, &self.locate_hashed(h), |rec| {
             if rec.vl <= buf.len() {
                 self.copy_value(rec, &mut buf[..rec.vl]);
             }

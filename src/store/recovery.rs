@@ -297,17 +297,14 @@ impl Store {
                 continue;
             }
             let sm = r.meta(idx);
-            let sdl = if sm.kl <= format::MAX_KEY_LEN && sm.pre() <= cap {
-                image_len(&sm, cap) - IMAGE_HEAD
-            } else {
-                0
-            };
+            // Any meta word names a length inside the slot (`image_len`).
+            let sdl = image_len(&sm, cap) - IMAGE_HEAD;
             r.copy_out(idx, 0, &mut slot[..sdl]);
             if !read_validate(r.seq(idx), w) {
                 continue;
             }
             let slot = &slot[..sdl];
-            let body = &slot[sm.pre().min(sdl)..];
+            let body = &slot[sm.pre()..];
             return if m.state == STATE_TOMBSTONE {
                 let (kl, image_key) = (m.kl, &image[IMAGE_HEAD..]);
                 let still_live = if heap_old != 0 {
