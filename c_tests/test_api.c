@@ -41,7 +41,8 @@ static void test_options_default_fills_documented_defaults(void) {
     CHECK(o.max_probes == 0 || o.max_probes == 1024);
     CHECK(o.lock_count == 0 || o.lock_count == 4096);
     CHECK(o.heap_bytes == 0);
-    for (i = 0; i < 2; i++) CHECK(o.reserved[i] == 0);
+    CHECK(o.max_bytes == 0);
+    for (i = 0; i < 1; i++) CHECK(o.reserved[i] == 0);
     CHECK(o.flags == 0);
 }
 

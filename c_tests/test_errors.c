@@ -263,10 +263,11 @@ static void test_open_of_another_format_version_reports_version_before_checksum(
     /* 1: a store made before the control bytes (format 1) */
     /* 2: a store made before the value heap (format 2) */
     /* 3: a store with 32-byte slot headers (format 3) */
-    static const uint32_t versions[] = {1, 2, 3, 5, 0, 0xFFFFFFFFu};
+    /* 4: a store made before growing stores (format 4) */
+    static const uint32_t versions[] = {1, 2, 3, 4, 6, 0, 0xFFFFFFFFu};
     size_t i;
     REQUIRE(make_store(p, "s.maph") != NULL);
-    REQUIRE(h_read_u32(p, 8) == 4);
+    REQUIRE(h_read_u32(p, 8) == 5);
     for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         REQUIRE(h_write_u32(p, 8, versions[i]) == 0);
         EXPECT_OPEN_FAILS(p, MAPH_E_VERSION);

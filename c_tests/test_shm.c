@@ -235,7 +235,7 @@ static void test_shm_create_with_bad_options_reports_invalid_arg_and_leaves_no_n
     CHECK_ST(maph_shm_create(name, &o, &db), MAPH_E_INVALID_ARG);
     CHECK(!shm_exists(name));
     o = small_options();
-    o.reserved[1] = 1;
+    o.reserved[0] = 1;
     CHECK_ST(maph_shm_open_or_create(name, &o, &db), MAPH_E_INVALID_ARG);
     CHECK(!shm_exists(name));
 }
@@ -300,7 +300,7 @@ static void test_anonymous_table_with_default_options_works(void) {
 static void test_anonymous_table_with_bad_options_reports_invalid_arg(void) {
     maph_options o = small_options();
     maph_t *db = (maph_t *)(uintptr_t)0x1000;
-    o.slots = 0;
+    o.slot_size = 100;
     CHECK_ST(maph_create_anonymous(&o, &db), MAPH_E_INVALID_ARG);
     CHECK(db == NULL);
     CHECK_ST(maph_create_anonymous(NULL, NULL), MAPH_E_INVALID_ARG);

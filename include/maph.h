@@ -492,6 +492,10 @@ typedef struct maph_queue_audit_t {
 typedef struct maph_options {
   /**
    * Number of slots, 1 to 2^32-1. One key per slot. Default 65536.
+   * 0 creates a growing store: 1,024 slots at first, then levels of
+   * doubling size added as keys arrive (up to `max_bytes`); keys never
+   * move, so UIDs and `maph_get_ptr` pointers stay valid as it grows.
+   * A growing store cannot be `MAPH_CREATE_SPARSE`.
    */
   uint64_t slots;
   /**
@@ -540,9 +544,19 @@ typedef struct maph_options {
    */
   uint64_t heap_bytes;
   /**
+   * A growing store's limit (`slots` 0): the most bytes it reserves on
+   * its file system, slots and heap together; it answers `MAPH_E_FULL`
+   * past it. 0 (the default) takes the size of the file system it is
+   * created on (for an anonymous store, of physical memory), at most
+   * 1 TiB. The store maps about twice this much address space up front
+   * (none of it taken until used). Must be 0 for a store of fixed size
+   * (`MAPH_E_INVALID_ARG`). (Added in 0.3 in former reserved space.)
+   */
+  uint64_t max_bytes;
+  /**
    * Reserved for later options; must be zero.
    */
-  uint64_t reserved[2];
+  uint64_t reserved[1];
 } maph_options;
 
 /**

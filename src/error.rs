@@ -28,6 +28,12 @@ pub enum Error {
         /// Bytes of the extent asked for (header, key and value).
         need: u64,
     },
+    /// A growing store would pass the byte limit it was created with
+    /// (`Options::max_bytes`) by adding its next level (C: `MAPH_E_FULL`).
+    GrowthLimit {
+        /// The store's limit in bytes.
+        limit: u64,
+    },
     /// The file system (or, for anonymous memory, memory) cannot reserve
     /// the object's space at creation: `bytes` is what was asked for,
     /// `errno` the system's reason (`ENOSPC`, `ENOMEM`, `EFBIG`), `what` the
@@ -102,6 +108,11 @@ impl fmt::Display for Error {
                 f,
                 "heap full: no free extent of {need} bytes for a record larger than its slot \
                  (create the store with a larger heap, or write a compacting copy)"
+            ),
+            Error::GrowthLimit { limit } => write!(
+                f,
+                "store full: growing further would pass its limit of {limit} bytes \
+                 (create it with a larger max_bytes)"
             ),
             Error::NoSpace { bytes, errno, what } => write!(
                 f,

@@ -268,3 +268,61 @@ fn scenario_log_on_small_tmpfs() {
     }
     assert_eq!(n, log.slot_count(), "the buffer was full before every slot held a line");
 }
+
+#[test]
+fn growing_store_filling_its_file_system_answers_full_not_sigbus() {
+    run_in_small_tmpfs("scenario_growing_store_on_small_tmpfs");
+}
+
+/// Inserts `key:N` = 100-byte values into a growing store until it
+/// refuses one; checks each key read back. Returns how many went in and
+/// the error that stopped it.
+fn fill_growing(store: &Store) -> (u64, Error) {
+    let mut n = 0u64;
+    let err = loop {
+        let key = format!("key:{n:08}");
+        match store.set(key.as_bytes(), &[(n % 251) as u8; 100]) {
+            Ok(()) => n += 1,
+            Err(e) => break e,
+        }
+        assert!(n < 10_000_000, "a 16 MiB tmpfs held 10M keys?");
+    };
+    for i in 0..n {
+        let v = store.get_vec(format!("key:{i:08}").as_bytes()).unwrap();
+        assert_eq!(v, vec![(i % 251) as u8; 100], "key {i}");
+    }
+    (n, err)
+}
+
+#[test]
+#[ignore = "runs only inside run_in_small_tmpfs's mount namespace"]
+fn scenario_growing_store_on_small_tmpfs() {
+    let dir = tmpfs_dir();
+    // Limit above the tmpfs: the file system fills first, and the insert
+    // that would need the next level answers NoSpace (C: MAPH_E_FULL).
+    let big = Options { slots: 0, slot_size: 128, max_bytes: 1 << 30, ..Options::default() };
+    let store = Store::create(dir.join("grow"), &big).unwrap();
+    let (n, err) = fill_growing(&store);
+    assert!(matches!(err, Error::NoSpace { .. } | Error::Full), "{err}");
+    assert!(n >= 20_000, "only {n} keys before the 16 MiB tmpfs filled");
+    assert!(store.levels() > 3, "{} levels", store.levels());
+    assert!(store.check().is_empty(), "{:?}", store.check());
+    let levels = store.levels();
+    drop(store);
+    std::fs::remove_file(dir.join("grow")).unwrap();
+
+    // Default limit: the tmpfs's size. Growth stops at the limit or the
+    // file system, whichever comes first; never SIGBUS.
+    let dflt = Options { slots: 0, slot_size: 128, ..Options::default() };
+    let store = Store::create(dir.join("dflt"), &dflt).unwrap();
+    let (m, err) = fill_growing(&store);
+    assert!(
+        matches!(err, Error::NoSpace { .. } | Error::Full | Error::GrowthLimit { .. }),
+        "{err}"
+    );
+    assert!(m >= 20_000 && store.levels() + 1 >= levels, "{m} keys, {} levels", store.levels());
+    drop(store);
+    let store = Store::open(dir.join("dflt"), OpenMode::ReadWrite).unwrap();
+    assert_eq!(store.stats().keys, m);
+    assert!(store.check().is_empty(), "{:?}", store.check());
+}

@@ -57,7 +57,8 @@ class Options(ctypes.Structure):
         ("seed", c_u64),
         ("flags", c_u64),
         ("heap_bytes", c_u64),
-        ("reserved", c_u64 * 2),
+        ("max_bytes", c_u64),
+        ("reserved", c_u64 * 1),
     ]
 
 

@@ -171,9 +171,11 @@ pub(crate) fn status_of(e: &Error) -> maph_status {
         Error::Io(..) => MAPH_E_IO,
         Error::Corrupt(_) => MAPH_E_CORRUPT,
         Error::Version(_) => MAPH_E_VERSION,
-        Error::Full | Error::HeapFull { .. } | Error::NoSpace { .. } | Error::Dropped => {
-            MAPH_E_FULL
-        }
+        Error::Full
+        | Error::HeapFull { .. }
+        | Error::GrowthLimit { .. }
+        | Error::NoSpace { .. }
+        | Error::Dropped => MAPH_E_FULL,
         Error::TooLarge(_) => MAPH_E_TOO_LARGE,
         Error::BufferTooSmall(_) => MAPH_E_BUFFER_TOO_SMALL,
         Error::ReadOnly => MAPH_E_READ_ONLY,

@@ -43,6 +43,10 @@ pub const MAPH_CREATE_SPARSE: u64 = 1;
 #[derive(Clone, Copy, Debug)]
 pub struct maph_options {
     /// Number of slots, 1 to 2^32-1. One key per slot. Default 65536.
+    /// 0 creates a growing store: 1,024 slots at first, then levels of
+    /// doubling size added as keys arrive (up to `max_bytes`); keys never
+    /// move, so UIDs and `maph_get_ptr` pointers stay valid as it grows.
+    /// A growing store cannot be `MAPH_CREATE_SPARSE`.
     pub slots: u64,
     /// Bytes per slot: a power of two from 64 to 65536. Default 128. A
     /// record whose key plus value fit `slot_size - 16` bytes (8 fewer for one
@@ -75,8 +79,16 @@ pub struct maph_options {
     /// heap answers `MAPH_E_TOO_LARGE`; one the heap has no free extent for
     /// now answers `MAPH_E_FULL`. (Added in 0.2 in former reserved space.)
     pub heap_bytes: u64,
+    /// A growing store's limit (`slots` 0): the most bytes it reserves on
+    /// its file system, slots and heap together; it answers `MAPH_E_FULL`
+    /// past it. 0 (the default) takes the size of the file system it is
+    /// created on (for an anonymous store, of physical memory), at most
+    /// 1 TiB. The store maps about twice this much address space up front
+    /// (none of it taken until used). Must be 0 for a store of fixed size
+    /// (`MAPH_E_INVALID_ARG`). (Added in 0.3 in former reserved space.)
+    pub max_bytes: u64,
     /// Reserved for later options; must be zero.
-    pub reserved: [u64; 2],
+    pub reserved: [u64; 1],
 }
 
 /// Counters of a store's value heap, filled by `maph_heap_stats`. All in
@@ -145,7 +157,7 @@ unsafe fn options_from_c(opts: *const maph_options) -> Result<Options, Error> {
     let Some(c) = (unsafe { opts.as_ref() }) else {
         return Ok(Options::default());
     };
-    if c.reserved != [0; 2] {
+    if c.reserved != [0; 1] {
         return Err(Error::InvalidArg("reserved options must be zero"));
     }
     if c.flags & !MAPH_CREATE_SPARSE != 0 {
@@ -160,6 +172,7 @@ unsafe fn options_from_c(opts: *const maph_options) -> Result<Options, Error> {
         lock_count: c.lock_count,
         heap_bytes: c.heap_bytes,
         sparse: c.flags & MAPH_CREATE_SPARSE != 0,
+        max_bytes: c.max_bytes,
     })
 }
 
@@ -212,7 +225,8 @@ pub unsafe extern "C" fn maph_options_default(opts: *mut maph_options) {
             seed: d.seed,
             flags: 0,
             heap_bytes: 0,
-            reserved: [0; 2],
+            max_bytes: 0,
+            reserved: [0; 1],
         })
     })
 }

@@ -76,6 +76,8 @@ impl Store {
         let path = path.as_ref();
         let g = *self.geometry();
         let heap_bytes = match heap_bytes {
+            // A growing store's heap may take its whole limit.
+            0 if g.grows() => 0,
             0 => {
                 let live = self.live_heap_bytes();
                 (live + live / 4).max(64 << 10)
@@ -83,7 +85,9 @@ impl Store {
             b => b,
         };
         let opts = Options {
-            slots: g.slot_count(),
+            // A growing store's copy grows: same limit, same levels.
+            slots: if g.grows() { 0 } else { g.slot_count() },
+            max_bytes: g.limit_bytes(),
             slot_size: g.slot_size(),
             heap_bytes,
             max_probes: g.max_probes(),
@@ -101,7 +105,16 @@ impl Store {
             .open(&tmp)
             .map_err(|e| Error::from_io(&e, "creating the copy"))?;
         let built = Store::create_in(file, &opts).and_then(|dst| {
-            self.copy_slots_into(&dst)?;
+            let levels = self.levels_now();
+            for l in 1..levels {
+                dst.grow(l)?;
+            }
+            for l in 0..levels {
+                let off = crate::store::format::OFF_LEVEL_FILL + 8 * l as usize;
+                let fill = self.region().header_u64(off).load(Ordering::Relaxed);
+                dst.region().header_u64(off).store(fill, Ordering::Relaxed);
+            }
+            self.copy_slots_into(&dst, levels)?;
             dst.sync()?;
             std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the copy"))?;
             Ok(dst)
@@ -116,7 +129,7 @@ impl Store {
     fn live_heap_bytes(&self) -> u64 {
         let r = self.region();
         let mut sum = 0u64;
-        for idx in 0..self.geometry().slot_count() {
+        for idx in 0..self.slots_in_use() {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w == 0 || r.meta(idx).state != STATE_LIVE {
                 continue;
@@ -183,9 +196,9 @@ impl Store {
 
     /// Copies every slot of this store into the same slot of `dst` (a new,
     /// unshared store of the same geometry).
-    fn copy_slots_into(&self, dst: &Store) -> Result<()> {
+    fn copy_slots_into(&self, dst: &Store, levels: u32) -> Result<()> {
         let cap = self.slot_capacity();
-        for idx in 0..self.geometry().slot_count() {
+        for idx in 0..self.geometry().level_first(levels) {
             match self.copy_slot(idx)? {
                 Copied::Empty => {}
                 Copied::Live { tag, gen, expiry, key, val } => {

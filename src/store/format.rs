@@ -12,7 +12,10 @@
 //! [0, 4096)                         header (fixed fields, checksum, shared counters)
 //! [4096, ctrl_offset)               lock table: lock_count entries
 //! [ctrl_offset, slots_offset)       control bytes: one per slot (ctrl.rs)
-//! [slots_offset, extra_offset)      slot_count slots of slot_size bytes
+//! [slots_offset, extra_offset)      slot_count slots of slot_size bytes, in
+//!                                   levels (growth.rs): one for a store
+//!                                   of fixed size; up to max_levels of
+//!                                   doubling size for a growing store
 //! [extra_offset, heap_offset)       extra section: two MPHF banks
 //! [heap_offset, file_len)           value heap: records too large for a slot (heap.rs)
 //! ```
@@ -26,7 +29,7 @@ use crate::error::Error;
 /// Magic bytes at offset 0 of every store.
 pub const MAGIC: [u8; 8] = *b"MAPHSTOR";
 /// The format version this library reads and writes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Size of the header in bytes (one 4 KiB page).
 pub const HEADER_SIZE: usize = 4096;
 /// Hash function id 1: XXH3-64 with the store's 64-bit seed
@@ -137,10 +140,19 @@ pub const OFF_EXTRA_LEN: usize = 72;
 pub const OFF_FILE_LEN: usize = 80;
 /// Offset in the header of `ctrl_offset` (see docs/FORMAT.md).
 pub const OFF_CTRL_OFFSET: usize = 88;
+/// Offset in the header of `level_base`: slots of level 0 (u64; the slot
+/// count of a store of fixed size).
+pub const OFF_LEVEL_BASE: usize = 96;
+/// Offset in the header of `max_levels` (u32): 1 for a store of fixed
+/// size, 2 to `MAX_LEVELS` for a growing one.
+pub const OFF_MAX_LEVELS: usize = 104;
+/// Offset in the header of `limit_bytes` (u64): the most bytes a growing
+/// store reserves on its file system (0 for a store of fixed size).
+pub const OFF_LIMIT_BYTES: usize = 112;
 /// Offset in the header of `checksum` (see docs/FORMAT.md).
-pub const OFF_CHECKSUM: usize = 96;
+pub const OFF_CHECKSUM: usize = 120;
 /// The checksum covers bytes `[0, CHECKSUMMED_LEN)`.
-pub const CHECKSUMMED_LEN: usize = 96;
+pub const CHECKSUMMED_LEN: usize = 120;
 
 // Shared counters (written while the store is in use; not checksummed).
 // Each group sits on its own cache line. Live keys and tombstones are
@@ -177,6 +189,29 @@ pub const OFF_HEAP_RESERVED: usize = 416;
 pub const OFF_HEAP_JOURNAL: usize = 448;
 /// Most assignments one heap journal entry holds.
 pub const HEAP_JOURNAL_MAX: usize = 8;
+/// Offset in the header of the published level count (u64, 1 to
+/// `max_levels`): levels `0..levels` hold keys. Only grows.
+pub const OFF_LEVELS: usize = 640;
+/// Offset in the header of the growth lock: a robust lock (u32 pid, 0 =
+/// free), taken to reserve the next level's space and publish it.
+pub const OFF_GROW_LOCK: usize = 704;
+/// Offset in the header of the next level's reservation (u64): the level
+/// (bits 48..) and how many of its pages are reserved on the file system
+/// so far (low 48 bits; `growth.rs`).
+pub const OFF_GROW_NEXT: usize = 712;
+/// Offset in the header of the per-level fill counters: one u64 per level
+/// (`MAX_LEVELS` of them), the slots of that level ever taken from
+/// `EMPTY`. Advisory: they decide when a level is full enough to add the
+/// next one.
+pub const OFF_LEVEL_FILL: usize = 768;
+/// Most levels a store has: a growing store's slot indices, like any
+/// store's, fit 32 bits (`GROW_BASE_SLOTS * (2^22 - 1) < 2^32`).
+pub const MAX_LEVELS: u32 = 22;
+/// Slots of level 0 of a growing store; level `l` has `GROW_BASE_SLOTS << l`.
+pub const GROW_BASE_SLOTS: u64 = 1024;
+/// Largest default limit of a growing store (1 TiB): its address space is
+/// reserved up front, so the default (its file system's size) is capped.
+pub const DEFAULT_LIMIT_CAP: u64 = 1 << 40;
 /// Offset in the header of the heap's free-list heads: one u64 relative
 /// offset per size class (0 = empty).
 pub const OFF_HEAP_CLASSES: usize = 1024;
@@ -310,6 +345,9 @@ pub struct Geometry {
     slot_size: u32,
     max_probes: u32,
     slot_count: u64,
+    level_base: u64,
+    max_levels: u32,
+    limit_bytes: u64,
     lock_count: u32,
     seed: u64,
     locks_offset: u64,
@@ -322,23 +360,87 @@ pub struct Geometry {
 }
 
 impl Geometry {
-    /// Computes the layout of a new store with a heap of `heap_bytes`
-    /// (rounded up to a page). Errors with `InvalidArg` when a parameter is
-    /// out of range and `TooLarge` when the file would not fit in a `u64` or
-    /// in the address space.
+    /// Computes the layout of a new store of fixed size with a heap of
+    /// `heap_bytes` (rounded up to a page): one level of `slot_count`
+    /// slots. Errors with `InvalidArg` when a parameter is out of range and
+    /// `TooLarge` when the file would not fit in a `u64` or in the address
+    /// space.
     pub fn new(
         slot_count: u64, slot_size: u32, max_probes: u32, lock_count: u32, seed: u64,
         heap_bytes: u64,
     ) -> Result<Geometry, Error> {
-        if slot_count == 0 || slot_count > MAX_SLOTS {
-            return Err(Error::InvalidArg("slot count must be between 1 and 2^32-1"));
-        }
+        Geometry::with_levels(slot_count, 1, 0, slot_size, max_probes, lock_count, seed, heap_bytes)
+    }
+
+    /// The layout of a new growing store that may reserve up to
+    /// `limit_bytes` on its file system: level 0 of `GROW_BASE_SLOTS`
+    /// slots, then levels of doubling size, as many as fit the limit (at
+    /// most `MAX_LEVELS`). Its slots and heap are address space reserved
+    /// up front and file space reserved as they are used (`growth.rs`).
+    /// `heap_bytes` 0 gives the heap the whole limit. Errors: `InvalidArg`
+    /// for a limit below two levels, else as `new`.
+    pub fn new_growing(
+        slot_size: u32, max_probes: u32, lock_count: u32, seed: u64, heap_bytes: u64,
+        limit_bytes: u64,
+    ) -> Result<Geometry, Error> {
         if !valid_slot_size(slot_size) {
             return Err(Error::InvalidArg(
                 "slot size must be a power of two from 64 to 65536 bytes",
             ));
         }
-        if max_probes == 0 || u64::from(max_probes) > slot_count {
+        let base = GROW_BASE_SLOTS;
+        let fixed = align_page(HEADER_SIZE as u64 + u64::from(lock_count) * lock_stride(slot_size));
+        let per_slot = u64::from(slot_size) + 1;
+        let levels = (2..=MAX_LEVELS)
+            .take_while(|&l| {
+                let slots = base * ((1u64 << l) - 1);
+                slots
+                    .checked_mul(per_slot)
+                    .and_then(|b| b.checked_add(fixed))
+                    .is_some_and(|b| b <= limit_bytes)
+            })
+            .last()
+            .ok_or(Error::InvalidArg("limit too small for a growing store (two levels)"))?;
+        let heap = if heap_bytes == 0 { limit_bytes } else { heap_bytes };
+        Geometry::with_levels(
+            base,
+            levels,
+            limit_bytes,
+            slot_size,
+            max_probes,
+            lock_count,
+            seed,
+            heap,
+        )
+    }
+
+    /// The common layout: `max_levels` levels from `level_base` slots.
+    #[allow(clippy::too_many_arguments)]
+    fn with_levels(
+        level_base: u64, max_levels: u32, limit_bytes: u64, slot_size: u32, max_probes: u32,
+        lock_count: u32, seed: u64, heap_bytes: u64,
+    ) -> Result<Geometry, Error> {
+        if !(1..=MAX_LEVELS).contains(&max_levels) {
+            return Err(Error::InvalidArg("level count must be between 1 and 22"));
+        }
+        if max_levels > 1 && (!level_base.is_multiple_of(8) || limit_bytes == 0) {
+            return Err(Error::InvalidArg(
+                "a growing store's first level is a multiple of 8 slots",
+            ));
+        }
+        if max_levels == 1 && limit_bytes != 0 {
+            return Err(Error::InvalidArg("a store of fixed size has no growth limit"));
+        }
+        let slot_count = level_base
+            .checked_mul((1u64 << max_levels) - 1)
+            .filter(|&n| (1..=MAX_SLOTS).contains(&n) && level_base >= 1)
+            .ok_or(Error::InvalidArg("slot count must be between 1 and 2^32-1"))?;
+        if !valid_slot_size(slot_size) {
+            return Err(Error::InvalidArg(
+                "slot size must be a power of two from 64 to 65536 bytes",
+            ));
+        }
+        if max_probes == 0 || u64::from(max_probes) > level_base {
             return Err(Error::InvalidArg("max probes must be between 1 and the slot count"));
         }
         if !lock_count.is_power_of_two() || lock_count > MAX_LOCK_COUNT {
@@ -371,6 +473,9 @@ impl Geometry {
             slot_size,
             max_probes,
             slot_count,
+            level_base,
+            max_levels,
+            limit_bytes,
             lock_count,
             seed,
             locks_offset,
@@ -395,10 +500,56 @@ impl Geometry {
         self.max_probes
     }
 
-    /// Slots in the store (1 to 2^32-1).
+    /// Slots in the store (1 to 2^32-1): of a growing store, the slots of
+    /// all the levels it may ever have (its address space), not those in
+    /// use (`Store::slots_in_use`).
     #[inline]
     pub fn slot_count(&self) -> u64 {
         self.slot_count
+    }
+
+    /// Slots of level 0: the slot count of a store of fixed size.
+    #[inline]
+    pub fn level_base(&self) -> u64 {
+        self.level_base
+    }
+
+    /// Most levels: 1 for a store of fixed size.
+    #[inline]
+    pub fn max_levels(&self) -> u32 {
+        self.max_levels
+    }
+
+    /// Whether the store grows (more than one level).
+    #[inline]
+    pub fn grows(&self) -> bool {
+        self.max_levels > 1
+    }
+
+    /// The most bytes a growing store reserves on its file system (0 for a
+    /// store of fixed size).
+    #[inline]
+    pub fn limit_bytes(&self) -> u64 {
+        self.limit_bytes
+    }
+
+    /// Index of the first slot of level `l` (`l < max_levels`):
+    /// `level_base * (2^l - 1)`.
+    #[inline]
+    pub fn level_first(&self, l: u32) -> u64 {
+        self.level_base * ((1u64 << l) - 1)
+    }
+
+    /// Slots of level `l`: `level_base * 2^l`.
+    #[inline]
+    pub fn level_count(&self, l: u32) -> u64 {
+        self.level_base << l
+    }
+
+    /// Bytes before the control bytes: header and lock table.
+    #[inline]
+    pub fn fixed_len(&self) -> u64 {
+        self.ctrl_offset
     }
 
     /// Entries of the same-key lock table (a power of two).
@@ -498,7 +649,11 @@ impl Geometry {
         put64(h, OFF_EXTRA_LEN, self.extra_len);
         put64(h, OFF_FILE_LEN, self.file_len);
         put64(h, OFF_CTRL_OFFSET, self.ctrl_offset);
+        put64(h, OFF_LEVEL_BASE, self.level_base);
+        put32(h, OFF_MAX_LEVELS, self.max_levels);
+        put64(h, OFF_LIMIT_BYTES, self.limit_bytes);
         put64(h, OFF_HEAP_TOP, HEAP_RESERVED);
+        put64(h, OFF_LEVELS, 1);
         let sum = checksum(&h[..CHECKSUMMED_LEN]);
         put64(h, OFF_CHECKSUM, sum);
     }
@@ -522,16 +677,22 @@ impl Geometry {
             1 | 2 => {
                 return Err(Error::Version(
                     "store of format 1 or 2 (before the value heap): this library reads \
-                     format 4; copy its data out with the maph that wrote it",
+                     format 5; copy its data out with the maph that wrote it",
                 ))
             }
             3 => {
                 return Err(Error::Version(
-                    "store of format 3 (32-byte slot headers): this library reads format 4 \
+                    "store of format 3 (32-byte slot headers): this library reads format 5 \
                      (16-byte slot headers); copy its data out with the maph that wrote it",
                 ))
             }
-            _ => return Err(Error::Version("unsupported format version (this library reads 4)")),
+            4 => {
+                return Err(Error::Version(
+                    "store of format 4 (before growing stores): this library reads format 5; \
+                     copy its data out with the maph that wrote it",
+                ))
+            }
+            _ => return Err(Error::Version("unsupported format version (this library reads 5)")),
         }
         if get64(h, OFF_CHECKSUM) != checksum(&h[..CHECKSUMMED_LEN]) {
             return Err(Error::Corrupt("header checksum mismatch"));
@@ -542,8 +703,10 @@ impl Geometry {
         if get32(h, OFF_HEADER_SIZE) as usize != HEADER_SIZE {
             return Err(Error::Corrupt("bad header size"));
         }
-        let g = Geometry::new(
-            get64(h, OFF_SLOT_COUNT),
+        let g = Geometry::with_levels(
+            get64(h, OFF_LEVEL_BASE),
+            get32(h, OFF_MAX_LEVELS),
+            get64(h, OFF_LIMIT_BYTES),
             get32(h, OFF_SLOT_SIZE),
             get32(h, OFF_MAX_PROBES),
             get32(h, OFF_LOCK_COUNT),
@@ -554,6 +717,12 @@ impl Geometry {
             Error::InvalidArg(m) | Error::TooLarge(m) => Error::Corrupt(m),
             other => other,
         })?;
+        if get64(h, OFF_SLOT_COUNT) != g.slot_count {
+            return Err(Error::Corrupt("slot count disagrees with the levels"));
+        }
+        if !(1..=u64::from(g.max_levels)).contains(&get64(h, OFF_LEVELS)) {
+            return Err(Error::Corrupt("level count outside 1 to the most levels"));
+        }
         if get64(h, OFF_LOCKS_OFFSET) != g.locks_offset
             || get64(h, OFF_CTRL_OFFSET) != g.ctrl_offset
             || get64(h, OFF_SLOTS_OFFSET) != g.slots_offset

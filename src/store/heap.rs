@@ -219,7 +219,8 @@ impl Store {
 
     /// Makes sure heap bytes `[0, end)` are reserved on the file system
     /// before an extent below `end` is handed out, reserving in steps that
-    /// double (at least 1 MiB, at most to the heap's end). The caller holds
+    /// double (at least 1 MiB, at most 64 MiB, at most to the heap's end).
+    /// A growing store's heap stays within its limit (`GrowthLimit`). The caller holds
     /// the heap lock. Errors: `NoSpace` (C: `MAPH_E_FULL`) when the file
     /// system cannot hold them; the heap is left as it was.
     fn reserve_heap_to(&self, end: u64) -> Result<()> {
@@ -229,7 +230,11 @@ impl Store {
         if end <= have {
             return Ok(());
         }
-        let want = end.max(have + have.max(1 << 20)).next_multiple_of(4096).min(heap_len);
+        let step = have.clamp(1 << 20, 64 << 20);
+        let want = end.max(have + step).next_multiple_of(4096).min(heap_len);
+        if !self.within_limit(want - have) {
+            return Err(Error::GrowthLimit { limit: r.geom().limit_bytes() });
+        }
         crate::sys::space::reserve_range(
             &self._file,
             r.geom().heap_offset() + have,

@@ -17,6 +17,7 @@ mod compact;
 mod ctrl;
 mod expiry;
 pub mod format;
+mod growth;
 pub mod heap;
 mod lock_table;
 pub mod mphf;
@@ -46,7 +47,10 @@ use crate::store::raw::Region;
 /// Parameters of a new store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// Number of slots (1 to 2^32-1). Each holds one key.
+    /// Number of slots (1 to 2^32-1). Each holds one key. 0 makes a
+    /// growing store: it starts with 1,024 slots and adds levels of
+    /// doubling size as keys arrive, up to `max_bytes` (see `growth.rs`
+    /// and the README, "Stores that grow").
     pub slots: u64,
     /// Bytes per slot: a power of two from 64 to 65536; 128 by default. A
     /// record whose key plus value fit `slot_size - 16` bytes (8 fewer for a
@@ -83,7 +87,16 @@ pub struct Options {
     /// there. `true`: a sparse store, created at once and taking space only
     /// as pages are written — **a write that needs a page a full file
     /// system cannot back then kills the process with `SIGBUS`**.
+    /// Not for a growing store (`InvalidArg`): it reserves its space as it
+    /// grows.
     pub sparse: bool,
+    /// A growing store's limit: the most bytes it reserves on its file
+    /// system, slots and heap together. 0 (the default) takes the size of
+    /// the file system it is created on (for an anonymous store, of
+    /// physical memory), at most 1 TiB. Its address space is reserved up
+    /// front: a mapping of about twice the limit. Must be 0 for a store
+    /// of fixed size.
+    pub max_bytes: u64,
 }
 
 impl Default for Options {
@@ -97,6 +110,7 @@ impl Default for Options {
             seed: 0,
             lock_count: 0,
             sparse: false,
+            max_bytes: 0,
         }
     }
 }
@@ -107,7 +121,15 @@ impl Options {
         Options { slots: ((keys as f64 / load).ceil() as u64).max(1), ..Options::default() }
     }
 
-    fn geometry(&self) -> Result<Geometry> {
+    /// The geometry of a new store with these options in `file` (whose
+    /// file system sizes a growing store's default limit).
+    fn geometry(&self, file: &File) -> Result<Geometry> {
+        if self.slots == 0 {
+            return self.growing_geometry(file);
+        }
+        if self.max_bytes != 0 {
+            return Err(Error::InvalidArg("max_bytes is for a growing store (slots = 0)"));
+        }
         let max_probes = match self.max_probes {
             0 => format::DEFAULT_MAX_PROBES.min(self.slots.min(u64::from(u32::MAX)) as u32),
             p => p,
@@ -128,6 +150,32 @@ impl Options {
         };
         Geometry::new(self.slots, self.slot_size, max_probes, lock_count, seed, heap_bytes)
     }
+
+    fn growing_geometry(&self, file: &File) -> Result<Geometry> {
+        if self.sparse {
+            return Err(Error::InvalidArg(
+                "a growing store reserves its space as it grows: it cannot be sparse",
+            ));
+        }
+        let base = format::GROW_BASE_SLOTS;
+        let max_probes = match self.max_probes {
+            0 => format::DEFAULT_MAX_PROBES.min(base as u32),
+            p => p,
+        };
+        let lock_count = match self.lock_count {
+            0 => format::default_lock_count(1 << 20, self.slot_size),
+            n => n,
+        };
+        let seed = match self.seed {
+            0 => random_seed()?,
+            s => s,
+        };
+        let limit = match self.max_bytes {
+            0 => crate::sys::space::capacity(file)?.min(format::DEFAULT_LIMIT_CAP),
+            b => b,
+        };
+        Geometry::new_growing(self.slot_size, max_probes, lock_count, seed, self.heap_bytes, limit)
+    }
 }
 
 /// How to open an existing store.
@@ -139,12 +187,16 @@ pub enum OpenMode {
     ReadWrite,
 }
 
-/// Where a key lives: home slot, tag, lock entry.
+/// Where a key lives in one level: home slot, tag, lock entry, and the
+/// level's slots `[first, first + count)`, inside which its probe
+/// sequence wraps.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Loc {
     pub home: u64,
     pub tag: u32,
     pub lock: usize,
+    pub first: u64,
+    pub count: u64,
 }
 
 /// A value found by `Store::get_ref`: a pointer into the mapping and the
@@ -178,7 +230,6 @@ impl Store {
     /// place, and removed on any error.
     pub fn create(path: impl AsRef<Path>, opts: &Options) -> Result<Store> {
         let path = path.as_ref();
-        let geom = opts.geometry()?;
         let mode = if opts.mode == 0 { 0o600 } else { opts.mode & 0o7777 };
         let tmp = temp_name(path);
         let file = OpenOptions::new()
@@ -188,17 +239,19 @@ impl Store {
             .mode(mode)
             .open(&tmp)
             .map_err(|e| Error::from_io(&e, "creating the store file"))?;
-        let built = Store::init_file(&file, &geom, opts.sparse).and_then(|()| {
-            std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the store file"))
+        let built = opts.geometry(&file).and_then(|geom| {
+            Store::init_file(&file, &geom, opts.sparse)?;
+            std::fs::hard_link(&tmp, path)
+                .map_err(|e| Error::from_io(&e, "linking the store file"))?;
+            Ok(geom)
         });
         let _ = std::fs::remove_file(&tmp);
-        built?;
-        Store::map(file, geom, true)
+        Store::map(file, built?, true)
     }
 
     /// Builds a new store in `file` (empty, open read-write) and maps it.
     pub(crate) fn create_in(file: File, opts: &Options) -> Result<Store> {
-        let geom = opts.geometry()?;
+        let geom = opts.geometry(&file)?;
         Store::init_file(&file, &geom, opts.sparse)?;
         Store::map(file, geom, true)
     }
@@ -212,7 +265,14 @@ impl Store {
         // used (heap.rs): a store that never spills or optimizes takes
         // neither's bytes.
         let heap_reserved = if sparse { geom.heap_len() } else { 0 };
-        if !sparse {
+        if geom.grows() {
+            // Header, lock table and level 0 (its control bytes and
+            // slots); the next levels as the store grows (growth.rs).
+            let ctrl_end = (geom.ctrl_offset() + geom.level_count(0)).next_multiple_of(4096);
+            crate::sys::space::reserve(file, ctrl_end, "the store")?;
+            let slots = geom.level_count(0) * u64::from(geom.slot_size());
+            crate::sys::space::reserve_range(file, geom.slots_offset(), slots, "the store")?;
+        } else if !sparse {
             crate::sys::space::reserve(file, geom.extra_offset(), "the store")?;
         }
         let mut h = [0u8; HEADER_SIZE];
@@ -320,10 +380,11 @@ impl Store {
         self.view.store(std::sync::Arc::new(View { generation, index }));
     }
 
-    /// The home slot of hash `h`.
+    /// The home slot of hash `h` in level 0 (the only level of a store of
+    /// fixed size).
     #[inline]
     pub(crate) fn home_of(&self, h: u64) -> u64 {
-        ((u128::from(h) * u128::from(self.region.geom().slot_count())) >> 64) as u64
+        ((u128::from(h) * u128::from(self.region.geom().level_base())) >> 64) as u64
     }
 
     /// The store's validated geometry.
@@ -353,29 +414,28 @@ impl Store {
         self.locate_hashed(self.hash(key))
     }
 
+    /// Where the key of hash `h` lives in level 0.
     #[inline]
     pub(crate) fn locate_hashed(&self, h: u64) -> Loc {
-        Loc {
-            home: self.home_of(h),
-            tag: h as u32,
-            lock: ((h >> 32) as usize) & (self.region.geom().lock_count() as usize - 1),
-        }
+        self.locate_level(h, 0)
     }
 
+    /// Slot `idx` (at most one level's length past `loc`'s level start)
+    /// wrapped into `loc`'s level.
     #[inline]
-    fn wrap(&self, idx: u64) -> u64 {
-        let n = self.region.geom().slot_count();
-        if idx >= n {
-            idx - n
+    fn wrap(&self, loc: &Loc, idx: u64) -> u64 {
+        if idx >= loc.first + loc.count {
+            idx - loc.count
         } else {
             idx
         }
     }
 
+    /// The slot after `idx` in `loc`'s level's probe order.
     #[inline]
-    pub(crate) fn next_slot(&self, idx: u64) -> u64 {
-        if idx + 1 == self.region.geom().slot_count() {
-            0
+    pub(crate) fn next_slot(&self, loc: &Loc, idx: u64) -> u64 {
+        if idx + 1 == loc.first + loc.count {
+            loc.first
         } else {
             idx + 1
         }
@@ -399,8 +459,20 @@ impl Store {
     /// each with 8 workers on 2 cores (BENCHMARKS.md, W3); for a file store
     /// not in the page cache, it reads the file. Errors: `Io` (for
     /// example `EINVAL` on kernels before 5.14).
+    ///
+    /// A growing store faults in what it uses: its levels in use and the
+    /// heap's reserved bytes.
     pub fn prefault(&self) -> Result<()> {
-        self.region.populate().map_err(|e| Error::from_io(&e, "prefaulting the mapping"))
+        let g = *self.region.geom();
+        let err = |e: std::io::Error| Error::from_io(&e, "prefaulting the mapping");
+        if !g.grows() {
+            return self.region.populate(0, g.file_len()).map_err(err);
+        }
+        let used = self.slots_in_use();
+        let heap = self.region.header_u64(format::OFF_HEAP_RESERVED).load(Ordering::Relaxed);
+        self.region.populate(0, g.ctrl_offset() + used).map_err(err)?;
+        self.region.populate(g.slots_offset(), used * u64::from(g.slot_size())).map_err(err)?;
+        self.region.populate(g.heap_offset(), heap.min(g.heap_len())).map_err(err)
     }
 
     /// Flushes the whole mapping to the file (`msync(MS_SYNC)`).

@@ -170,9 +170,10 @@ impl Store {
         // The key count is summed from counters in the file: trusted only
         // as a hint, and never past the slot count (a damaged counter asked
         // for an impossible allocation: found by fuzz/open).
-        let mut pairs = Vec::with_capacity(self.stats().keys.min(g.slot_count()) as usize);
+        let used = self.slots_in_use();
+        let mut pairs = Vec::with_capacity(self.stats().keys.min(used) as usize);
         let mut key = Vec::new();
-        for idx in 0..g.slot_count() {
+        for idx in 0..used {
             let seq = r.seq(idx);
             let mut backoff = Backoff::new();
             loop {
@@ -197,8 +198,11 @@ impl Store {
                 }
                 if ok {
                     let h = self.hash(&key[..kl]);
-                    let home = self.home_of(h);
-                    let dist = if idx >= home { idx - home } else { idx + g.slot_count() - home };
+                    // The distance inside the key's level: a lookup applies
+                    // it in the level it is scanning (read.rs).
+                    let loc = self.locate_level(h, self.level_of(idx));
+                    let dist =
+                        if idx >= loc.home { idx - loc.home } else { idx + loc.count - loc.home };
                     pairs.push((h, dist));
                 }
                 break;

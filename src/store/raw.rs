@@ -335,11 +335,28 @@ impl Region {
     /// shared mapping without its page-table entries; a worker calls this
     /// once after `fork()`. For a file store not in the page cache this reads
     /// the file.
-    pub fn populate(&self) -> std::io::Result<()> {
-        // SAFETY: the range is exactly this mapping; MADV_POPULATE_READ only
-        // faults pages in (read access), changing no contents.
-        let r =
-            unsafe { libc::madvise(self.base.cast(), self.map.len(), libc::MADV_POPULATE_READ) };
+    ///
+    /// Covers bytes `[off, off + len)` of the mapping (page-aligned
+    /// outward; clamped to the mapping): a growing store populates only
+    /// what it uses, since a read fault on a page its file system has not
+    /// reserved could allocate it.
+    pub fn populate(&self, off: u64, len: u64) -> std::io::Result<()> {
+        let start = (off / 4096 * 4096).min(self.map.len() as u64);
+        let end =
+            off.saturating_add(len).div_ceil(4096).saturating_mul(4096).min(self.map.len() as u64);
+        if end <= start {
+            return Ok(());
+        }
+        // SAFETY: `[start, end)` lies inside this mapping (clamped above) and
+        // is page-aligned; MADV_POPULATE_READ only faults pages in (read
+        // access), changing no contents.
+        let r = unsafe {
+            libc::madvise(
+                self.base.add(start as usize).cast(),
+                (end - start) as usize,
+                libc::MADV_POPULATE_READ,
+            )
+        };
         if r != 0 {
             return Err(std::io::Error::last_os_error());
         }

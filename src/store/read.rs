@@ -72,33 +72,61 @@ impl Store {
     /// (`check_key`).
     ///
     /// The home slot is prefetched first, so that its load overlaps the
-    /// read of the control word (most keys sit in their home slot).
+    /// read of the control word (most keys sit in their home slot); in a
+    /// store of several levels, every level's control word and the newest
+    /// level's home slot.
     #[inline]
     pub(crate) fn probe_read_hashed<R>(
         &self, key: &[u8], h: u64, f: impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
         let loc = self.locate_hashed(h);
-        self.region.prefetch_slot(loc.home);
+        let n = self.levels_now();
+        if n == 1 {
+            self.region.prefetch_slot(loc.home);
+        } else {
+            for l in 0..n {
+                let home = self.locate_level(h, l).home;
+                self.region.prefetch_ctrl(home / 8);
+                if l + 1 == n {
+                    self.region.prefetch_slot(home);
+                }
+            }
+        }
         self.probe_from(key, h, &loc, f)
     }
 
-    /// Looks `key` (hash `h`) up from `loc` through the control bytes: one
-    /// control word (8 slots) at a time, reading only the slots whose byte
-    /// carries the key's tag, up to the first `EMPTY` byte or the maximum
-    /// probe distance. When the first 8 slots neither hold the key nor end
-    /// the sequence (a long probe sequence) and an MPHF is in force, the
-    /// slot it names is read before the scan goes on. Prefetching is the
-    /// caller's.
+    /// Looks `key` (hash `h`, level-0 location `loc`) up in every level
+    /// in use, newest first (`scan_ctrl`), and after a miss once more if
+    /// the key's lock entry named a dead writer whose write it repaired.
+    /// Prefetching is the caller's.
     #[inline]
     pub(crate) fn probe_from<R>(
         &self, key: &[u8], h: u64, loc: &Loc, mut f: impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
-        match self.scan_ctrl(key, h, loc, &mut f) {
+        match self.scan_levels(key, h, loc, &mut f) {
             Err(Error::NotFound) if self.repaired_stripe(loc) => {
-                self.scan_ctrl(key, h, loc, &mut f)
+                self.scan_levels(key, h, loc, &mut f)
             }
             other => other,
         }
+    }
+
+    /// `scan_ctrl` in each level in use, newest first (`loc` is level 0's).
+    #[inline(always)]
+    fn scan_levels<R>(
+        &self, key: &[u8], h: u64, loc: &Loc, f: &mut impl FnMut(&Rec) -> R,
+    ) -> Result<(R, u64, u64)> {
+        let n = self.levels_now();
+        if n == 1 {
+            return self.scan_ctrl(key, h, loc, f);
+        }
+        for l in (0..n).rev() {
+            match self.scan_ctrl(key, h, &self.locate_level(h, l), f) {
+                Err(Error::NotFound) => continue,
+                other => return other,
+            }
+        }
+        Err(Error::NotFound)
     }
 
     /// After a miss: whether the key's lock entry was held by a dead
@@ -114,13 +142,20 @@ impl Store {
         owner != 0 && self.rescue_entry(loc.lock)
     }
 
-    /// The scan of `probe_from`, once.
+    /// The scan of one level (`loc`'s) through the control bytes: one
+    /// control word (8 slots) at a time, reading only the slots whose byte
+    /// carries the key's tag, up to the first `EMPTY` byte or the maximum
+    /// probe distance. When the first 8 slots neither hold the key nor end
+    /// the sequence (a long probe sequence) and an MPHF is in force, the
+    /// slot it names is read before the scan goes on.
     #[inline(always)]
-    fn scan_ctrl<R>(
+    pub(crate) fn scan_ctrl<R>(
         &self, key: &[u8], h: u64, loc: &Loc, f: &mut impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
         let r = &self.region;
-        let n = r.geom().slot_count();
+        // A level's first slot is a multiple of 8 (`format.rs`): its
+        // control words are its own.
+        let end = loc.first + loc.count;
         let max = u64::from(r.geom().max_probes());
         let want = ctrl::full(loc.tag);
         let mut idx = loc.home;
@@ -128,7 +163,7 @@ impl Store {
         loop {
             let w = idx / 8;
             let from = idx % 8;
-            let to = (n - w * 8).min(8).min(from + (max - seen));
+            let to = (end - w * 8).min(8).min(from + (max - seen));
             let g = r.ctrl_word(w).load(Ordering::Acquire);
             let lanes = ctrl::lanes(from, to);
             let empty = ctrl::match_empty(g) & lanes;
@@ -157,7 +192,7 @@ impl Store {
             if seen >= max {
                 return Err(Error::NotFound);
             }
-            idx = if (w + 1) * 8 >= n { 0 } else { (w + 1) * 8 };
+            idx = if (w + 1) * 8 >= end { loc.first } else { (w + 1) * 8 };
         }
     }
 
@@ -174,7 +209,7 @@ impl Store {
         if d < seen || d >= u64::from(self.region.geom().max_probes()) {
             return Ok(None);
         }
-        let idx = self.wrap(loc.home + d);
+        let idx = self.wrap(loc, loc.home + d);
         Ok(match self.read_slot(idx, key, loc.tag, f)? {
             Slot::Hit(out, w) => Some((out, idx, w)),
             _ => None,
@@ -361,10 +396,39 @@ impl Store {
     /// and `Result` plumbing (issue 10: instructions per `get`).
     #[inline(always)]
     pub(crate) fn get_at_home(&self, key: &[u8], h: u64, buf: &mut [u8]) -> Option<usize> {
-        let r = &self.region;
+        let n = self.levels_now();
+        if n > 1 {
+            return self.get_at_homes(key, h, buf, n);
+        }
         let home = self.home_of(h);
+        self.region.slot(home).prefetch();
+        self.read_at_home(key, h, home, buf)
+    }
+
+    /// `get_at_home` in a store of `n > 1` levels: asks for every level's
+    /// home control word and the home slots of the two newest levels
+    /// (which hold about three keys in four) at once, then tries each
+    /// level's home slot, newest first.
+    #[inline(never)]
+    fn get_at_homes(&self, key: &[u8], h: u64, buf: &mut [u8], n: u32) -> Option<usize> {
+        let r = &self.region;
+        let mut homes = [0u64; crate::store::format::MAX_LEVELS as usize];
+        for l in 0..n {
+            let home = self.locate_level(h, l).home;
+            homes[l as usize] = home;
+            r.prefetch_ctrl(home / 8);
+        }
+        for l in n.saturating_sub(2)..n {
+            r.slot(homes[l as usize]).prefetch();
+        }
+        (0..n).rev().find_map(|l| self.read_at_home(key, h, homes[l as usize], buf))
+    }
+
+    /// The seqlock read of `get_at_home` at slot `home`.
+    #[inline(always)]
+    fn read_at_home(&self, key: &[u8], h: u64, home: u64, buf: &mut [u8]) -> Option<usize> {
+        let r = &self.region;
         let slot = r.slot(home);
-        slot.prefetch();
         let byte = (r.ctrl_word(home / 8).load(Ordering::Acquire) >> ((home % 8) * 8)) as u8;
         if byte != ctrl::full(h as u32) {
             return None;
@@ -431,7 +495,7 @@ impl Store {
     /// Orders the caller's earlier reads of the value before the check.
     pub fn ref_valid(&self, token: u64) -> bool {
         let idx = token >> 32;
-        if idx >= self.region.geom().slot_count() || token & 1 == 1 {
+        if idx >= self.slots_in_use() || token & 1 == 1 {
             return false;
         }
         read_validate_version(self.region.seq(idx), token as u32)

@@ -146,7 +146,7 @@ impl Store {
         r.read_image(e, 0, &mut head);
         let m = Meta::decode(format::get64(&head, 0));
         let (vl, state) = (m.vl, m.state);
-        if idx >= r.geom().slot_count() || vl > format::MAX_VALUE_LEN {
+        if idx >= self.slots_in_use() || vl > format::MAX_VALUE_LEN {
             // A damaged record: nothing to complete, and no extent to trust.
             for f in [LOCK_OFF_HEAP_NEW, LOCK_OFF_HEAP_OLD] {
                 r.lock_u64(e, f).store(0, Ordering::Relaxed);
@@ -205,7 +205,7 @@ impl Store {
         let r = self.region();
         let mut key = Vec::new();
         let mut n = 0;
-        for idx in 0..r.geom().slot_count() {
+        for idx in 0..self.slots_in_use() {
             let seq = r.seq(idx);
             let w = read_begin(seq);
             if w == 0 || is_locked(w) {
@@ -254,7 +254,7 @@ impl Store {
             }
         }
         let (mut live, mut tomb) = (0u64, 0u64);
-        for idx in 0..r.geom().slot_count() {
+        for idx in 0..self.slots_in_use() {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w == 0 || is_locked(w) {
                 continue;
@@ -352,7 +352,7 @@ impl Store {
             }
         }
         // Slots left locked with no writer inside (a machine crash).
-        for idx in 0..r.geom().slot_count() {
+        for idx in 0..self.slots_in_use() {
             let w = r.seq(idx).load(Ordering::Acquire);
             let e = owner_of(w) as usize;
             if is_locked(w) && e < r.geom().lock_count() as usize {
@@ -365,7 +365,7 @@ impl Store {
                 }
             }
         }
-        for idx in 0..r.geom().slot_count() {
+        for idx in 0..self.slots_in_use() {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w != 0
                 && !is_locked(w)

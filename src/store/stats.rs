@@ -12,7 +12,8 @@ use crate::sync::seqlock::{is_locked, tag_of};
 pub struct Stats {
     /// Live keys.
     pub keys: u64,
-    /// Slots in all.
+    /// Slots in use: all of a store of fixed size; of a growing store,
+    /// those of the levels added so far.
     pub slots: u64,
     /// Bytes per slot.
     pub slot_size: u32,
@@ -26,7 +27,8 @@ pub struct Stats {
     pub tombstones: u64,
     /// `keys / slots`.
     pub load_factor: f64,
-    /// Bytes of the file.
+    /// Bytes of the file: of a growing store, its whole address space (a
+    /// sparse file; `du` shows what it takes).
     pub file_bytes: u64,
     /// MPHF generation (0: none built).
     pub generation: u64,
@@ -44,6 +46,7 @@ impl Store {
     pub fn stats(&self) -> Stats {
         let r = &self.region;
         let g = r.geom();
+        let used = self.slots_in_use();
         let (mut keys, mut tombstones) = (0u64, 0u64);
         for e in 0..g.lock_count() as usize {
             keys = keys.wrapping_add(r.lock_u64(e, format::LOCK_OFF_LIVE).load(Ordering::Relaxed));
@@ -52,13 +55,13 @@ impl Store {
         }
         Stats {
             keys,
-            slots: g.slot_count(),
+            slots: used,
             slot_size: g.slot_size(),
             slot_capacity: g.slot_capacity() as u32,
             max_probes: g.max_probes(),
             longest_probe: r.header_u64(OFF_LONGEST_PROBE).load(Ordering::Relaxed) as u32,
             tombstones,
-            load_factor: keys as f64 / g.slot_count() as f64,
+            load_factor: keys as f64 / used as f64,
             file_bytes: g.file_len(),
             generation: r.header_u64(format::OFF_GENERATION).load(Ordering::Relaxed),
             mphf_keys: r.header_u64(format::OFF_MPHF_KEYS).load(Ordering::Relaxed),
@@ -95,7 +98,7 @@ impl Store {
                 }
             }
         }
-        for idx in 0..g.slot_count() {
+        for idx in 0..self.slots_in_use() {
             let w = r.seq(idx).load(Ordering::Acquire);
             if w == 0 {
                 continue;

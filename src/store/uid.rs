@@ -55,7 +55,7 @@ impl Store {
         let r = self.region();
         let idx = uid & 0xffff_ffff;
         let gen = (uid >> 32) as u32;
-        if idx >= r.geom().slot_count() {
+        if idx >= self.slots_in_use() {
             return Err(Error::NotFound);
         }
         r.prefetch_slot(idx);

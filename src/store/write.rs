@@ -222,8 +222,48 @@ impl Store {
         }
     }
 
-    /// Scans `key`'s probe sequence for a write: the key's slot, or the
-    /// first free one. The caller holds the key's lock entry.
+    /// The slot a write of `key` (hash `h`, level-0 location `loc0`) goes
+    /// to in a store of `n` levels, and the location in its level: the
+    /// key's slot in whichever level holds it, else the first free slot of
+    /// its probe sequence in the newest level; when that has none and
+    /// `older` is set, in the older levels, newest first. The caller holds
+    /// the key's lock entry, so no other writer moves the key meanwhile.
+    fn target_for_write(
+        &self, key: &[u8], h: u64, loc0: &Loc, n: u32, older: bool,
+    ) -> Result<(Target, Loc)> {
+        if n == 1 {
+            return Ok((self.scan_for_write(key, loc0)?, *loc0));
+        }
+        for l in 0..n {
+            self.region().prefetch_ctrl(self.locate_level(h, l).home / 8);
+        }
+        // Is the key in an older level? Through the control bytes: a miss
+        // there reads no slot.
+        for l in (0..n - 1).rev() {
+            let loc = self.locate_level(h, l);
+            match self.scan_ctrl(key, h, &loc, &mut |rec: &Rec| rec.idx) {
+                Ok((_, idx, word)) => return Ok((Target::Existing { idx, word }, loc)),
+                Err(Error::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let newest = self.locate_level(h, n - 1);
+        let t = self.scan_for_write(key, &newest)?;
+        if !matches!(t, Target::Full) || !older {
+            return Ok((t, newest));
+        }
+        for l in (0..n - 1).rev() {
+            let loc = self.locate_level(h, l);
+            if let t @ Target::Free { .. } = self.scan_for_write(key, &loc)? {
+                return Ok((t, loc));
+            }
+        }
+        Ok((Target::Full, newest))
+    }
+
+    /// Scans `key`'s probe sequence in `loc`'s level for a write: the
+    /// key's slot, or the first free one. The caller holds the key's lock
+    /// entry.
     fn scan_for_write(&self, key: &[u8], loc: &Loc) -> Result<Target> {
         let r = self.region();
         let mut free: Option<(u64, u64, u32, u32)> = None;
@@ -257,7 +297,7 @@ impl Store {
                 }
                 break;
             }
-            idx = self.next_slot(idx);
+            idx = self.next_slot(loc, idx);
         }
         Ok(match free {
             Some((idx, w, s, d)) => Target::Free { idx, word: w, state: s, dist: d },
@@ -376,12 +416,20 @@ impl Store {
         if !self.writable() {
             return Err(Error::ReadOnly);
         }
-        let loc = self.locate_hashed(h);
-        let guard = self.lock_key(&loc)?;
+        let loc0 = self.locate_hashed(h);
+        let guard = self.lock_key(&loc0)?;
         let r = self.region();
         let cap = self.slot_capacity();
+        // Why the store could not add a level, once it could not.
+        let mut grow_err: Option<Error> = None;
         loop {
-            match self.scan_for_write(key, &loc)? {
+            // Read after the key's lock is taken: a writer of this key that
+            // put it in a level published that level before it released
+            // the lock, so this count includes it.
+            let n = self.levels_now();
+            let can_grow = grow_err.is_none() && n < r.geom().max_levels();
+            let (target, loc) = self.target_for_write(key, h, &loc0, n, !can_grow)?;
+            match target {
                 Target::Existing { idx, word } => {
                     let Some(rec) = self.rec_at(idx) else {
                         return Err(Error::Corrupt("slot lengths or heap reference out of range"));
@@ -432,6 +480,15 @@ impl Store {
                         return Ok(out);
                     };
                     self.check_fit(key, v.bytes())?;
+                    let level = self.level_of(idx);
+                    if state == STATE_EMPTY && can_grow && self.wants_level(level, n) {
+                        // The newest level is 3/4 taken: add the next one
+                        // and insert there; when that fails, here.
+                        match self.grow(n) {
+                            Ok(()) => continue,
+                            Err(e) => grow_err = Some(e),
+                        }
+                    }
                     let gen = if state == STATE_EMPTY { 0 } else { gen_of(word) };
                     let dtomb = if state == STATE_TOMBSTONE { -1 } else { 0 };
                     if self.put(
@@ -447,6 +504,9 @@ impl Store {
                         dtomb,
                         0,
                     )? {
+                        if state == STATE_EMPTY {
+                            self.note_fill(level);
+                        }
                         r.header_u64(OFF_LONGEST_PROBE)
                             .fetch_max(u64::from(dist), Ordering::Relaxed);
                         if r.header_u64(OFF_GENERATION).load(Ordering::Relaxed) != 0 {
@@ -462,8 +522,16 @@ impl Store {
                     };
                     // A record that can never fit is too large, full or not.
                     self.check_fit(key, v.bytes())?;
+                    if can_grow {
+                        match self.grow(n) {
+                            Ok(()) => continue,
+                            Err(e) => grow_err = Some(e),
+                        }
+                        // Next round: free slots of the older levels.
+                        continue;
+                    }
                     if self.reclaim_expired(&loc, &guard)? == 0 {
-                        return Err(Error::Full);
+                        return Err(grow_err.unwrap_or(Error::Full));
                     }
                 }
             }
@@ -579,7 +647,7 @@ impl Store {
             if self.expire_slot(idx, Some(held), false)? {
                 n += 1;
             }
-            idx = self.next_slot(idx);
+            idx = self.next_slot(loc, idx);
         }
         Ok(n)
     }
@@ -795,7 +863,7 @@ impl Store {
             return Err(Error::ReadOnly);
         }
         let mut n = 0;
-        for idx in 0..self.region().geom().slot_count() {
+        for idx in 0..self.slots_in_use() {
             if max_count != 0 && n >= max_count {
                 break;
             }

@@ -76,6 +76,26 @@ pub fn reserve_range(file: &File, off: u64, len: u64, what: &'static str) -> Res
     }
 }
 
+/// Bytes of the file system `file` is on (`fstatvfs`: `f_blocks *
+/// f_frsize`); where it reports none (an anonymous memfd), the machine's
+/// physical memory. Errors: `Io`.
+pub fn capacity(file: &File) -> Result<u64> {
+    // SAFETY: `statvfs` is plain old data; zeroed is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a descriptor `file` owns and a pointer to a live `statvfs`.
+    if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 {
+        return Err(Error::last_os("reading the size of the store's file system"));
+    }
+    let fs = (st.f_blocks as u64).saturating_mul(st.f_frsize as u64);
+    if fs > 0 {
+        return Ok(fs);
+    }
+    // SAFETY: `sysconf` reads no memory of ours.
+    let (pages, size) =
+        unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    Ok((pages.max(0) as u64).saturating_mul(size.max(0) as u64))
+}
+
 /// Bytes of `file` that its file system has allocated (`st_blocks * 512`).
 pub fn allocated_bytes(file: &File) -> Result<u64> {
     use std::os::unix::fs::MetadataExt;
