@@ -20,9 +20,9 @@
 //! about to take one more publishes the next level, twice as large. Nothing
 //! is ever rehashed: the step is one store of the level count, after the
 //! new level's space is reserved. That reservation is spread over the
-//! inserts into the level before it (`reserve_ahead`: one chunk of
-//! `CHUNK_PAGES` pages at a time, by whichever writer finds the growth lock
-//! free), so that no insert pays for a whole level.
+//! inserts into the second half of the level before it (`reserve_ahead`:
+//! one chunk of `CHUNK_PAGES` pages at a time, by whichever writer finds
+//! the growth lock free), so that no insert pays for a whole level.
 //!
 //! This is the scheme of Bender et al.'s cache-oblivious lookahead array
 //! and of LSM trees without their merges: geometric levels, each
@@ -55,6 +55,8 @@ use crate::sync::robust_lock;
 /// about 10–20 µs, paid by one insert in ~190 (128-byte slots).
 pub const CHUNK_PAGES: u64 = 16;
 const PAGE: u64 = 4096;
+/// Fills between two looks at the next level's reservation.
+const RESERVE_EVERY: u64 = 32;
 const HAVE_MASK: u64 = (1 << 48) - 1;
 
 impl Store {
@@ -135,7 +137,8 @@ impl Store {
             .fetch_add(1, Ordering::Relaxed)
             .wrapping_add(1);
         let next = l + 1;
-        if next < g.max_levels() && next == self.levels_now() {
+        if fill.is_multiple_of(RESERVE_EVERY) && next < g.max_levels() && next == self.levels_now()
+        {
             self.reserve_ahead(next, fill);
         }
     }
@@ -209,10 +212,17 @@ impl Store {
     /// Reserves the next chunk of level `next` when the fill of the level
     /// before it says it is due, without waiting for the growth lock.
     fn reserve_ahead(&self, next: u32, fill: u64) {
-        let limit = self.fill_limit(next - 1).max(1);
+        // Reserve while the level before fills its second half, one chunk
+        // ahead of the fill: done by the time the level is added, and no
+        // earlier than needed (a level reserved early is memory held).
+        let limit = self.fill_limit(next - 1).max(2);
+        let half = limit / 2;
+        if fill < half {
+            return;
+        }
         let total = self.level_pages(next);
-        // Keep one chunk ahead of the share of the level the fill has used.
-        let want = (u128::from(total) * u128::from(fill.min(limit)) / u128::from(limit)) as u64;
+        let done = u128::from((fill - half).min(limit - half));
+        let want = (u128::from(total) * done / u128::from(limit - half)) as u64;
         let want = (want + CHUNK_PAGES).min(total);
         if self.reserved_pages(next) >= want {
             return;

@@ -406,9 +406,10 @@ impl Store {
     }
 
     /// `get_at_home` in a store of `n > 1` levels: asks for every level's
-    /// home control word and the home slots of the two newest levels
-    /// (which hold about three keys in four) at once, then tries each
-    /// level's home slot, newest first.
+    /// home control word and the home slots of the three newest levels
+    /// (which hold about five keys in six: each level holds about as many
+    /// keys as all the levels before it) at once, then tries each level's
+    /// home slot, newest first.
     #[inline(never)]
     fn get_at_homes(&self, key: &[u8], h: u64, buf: &mut [u8], n: u32) -> Option<usize> {
         let r = &self.region;
@@ -418,7 +419,7 @@ impl Store {
             homes[l as usize] = home;
             r.prefetch_ctrl(home / 8);
         }
-        for l in n.saturating_sub(2)..n {
+        for l in n.saturating_sub(3)..n {
             r.slot(homes[l as usize]).prefetch();
         }
         (0..n).rev().find_map(|l| self.read_at_home(key, h, homes[l as usize], buf))

@@ -234,8 +234,14 @@ impl Store {
         if n == 1 {
             return Ok((self.scan_for_write(key, loc0)?, *loc0));
         }
+        // Every level's control word and the newest level's home slot
+        // load together.
         for l in 0..n {
-            self.region().prefetch_ctrl(self.locate_level(h, l).home / 8);
+            let home = self.locate_level(h, l).home;
+            self.region().prefetch_ctrl(home / 8);
+            if l + 1 == n {
+                self.region().prefetch_slot(home);
+            }
         }
         // Is the key in an older level? Through the control bytes: a miss
         // there reads no slot.
