@@ -536,7 +536,7 @@ typedef struct maph_options {
    * 4 KiB. 0 (the default) picks the larger of a quarter of the slots'
    * bytes and 128 bytes per slot (`max(slots * slot_size / 4,
    * slots * 128)`), at least 64 KiB. Reserved on the file
-   * system as it is used (1 MiB at creation, then doubling steps): an
+   * system as it is used (1 MiB first, then doubling steps of at most 64 MiB): an
    * insert that needs more than a full file system has answers
    * `MAPH_E_FULL`. A record larger than the
    * heap answers `MAPH_E_TOO_LARGE`; one the heap has no free extent for
