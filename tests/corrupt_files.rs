@@ -271,3 +271,66 @@ fn unknown_slot_flags_are_reported_by_check_and_a_false_expiry_flag_reads_nothin
         assert_eq!(&s.get_vec(k).unwrap(), val);
     }
 }
+
+/// A small growing store (limit 4 MiB) with keys in several levels.
+fn make_growing(path: &Path) -> u32 {
+    let s = Store::create(
+        path,
+        &Options { slots: 0, max_bytes: 4 << 20, lock_count: 4, ..Options::default() },
+    )
+    .unwrap();
+    for i in 0..5000u32 {
+        s.set(format!("k{i}").as_bytes(), b"v").unwrap();
+    }
+    s.levels()
+}
+
+#[test]
+fn damaged_level_fields_of_a_growing_store_are_corrupt() {
+    let dir = common::TempDir::new("levels");
+    let p = dir.path("g");
+    let levels = make_growing(&p);
+    assert!(levels >= 3);
+    let pristine = std::fs::read(&p).unwrap();
+    let cases: Vec<(usize, u64, bool)> = vec![
+        (OFF_LEVEL_BASE, 1000, false), // not a multiple of 8
+        (OFF_LEVEL_BASE, 2048, false), // disagrees with the slot count
+        (OFF_MAX_LEVELS, 0, true),     // no level
+        (OFF_MAX_LEVELS, 23, true),    // more than 22
+        (OFF_MAX_LEVELS, 3, true),     // disagrees with the slot count
+        (OFF_LIMIT_BYTES, 0, false),   // a growing store without a limit
+        (OFF_LEVELS, 0, false),        // no level in use
+        (OFF_LEVELS, 1 << 40, false),  // past the most levels
+    ];
+    for (off, val, is32) in cases {
+        std::fs::write(&p, &pristine).unwrap();
+        rewrite_header(&p, |h| {
+            if is32 {
+                put32(h, off, val as u32);
+            } else {
+                put64(h, off, val);
+            }
+        });
+        let e = open_err(&p);
+        assert!(matches!(e, Error::Corrupt(_)), "field at {off} = {val}: {e}");
+    }
+}
+
+/// A level count damaged while the store is open (a peer's stray write)
+/// is clamped on every read: lookups and inserts stay inside the mapping.
+#[test]
+fn a_level_count_damaged_while_open_never_leaves_the_mapping() {
+    use std::os::unix::fs::FileExt;
+    let dir = common::TempDir::new("levels-live");
+    let p = dir.path("g");
+    make_growing(&p);
+    let s = Store::open(&p, OpenMode::ReadWrite).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    for bad in [0u64, u64::MAX, 1 << 33] {
+        f.write_all_at(&bad.to_le_bytes(), OFF_LEVELS as u64).unwrap();
+        let _ = s.get_vec(b"k17");
+        let _ = s.set(b"new", b"v");
+        assert!(s.levels() >= 1 && s.levels() <= s.geometry().max_levels());
+        assert!(s.stats().slots <= s.geometry().slot_count());
+    }
+}
