@@ -21,15 +21,31 @@ fn quoted(key: &[u8]) -> String {
 pub fn create(path: &Path, opts: &Options) -> Result<ExitCode, Fail> {
     let store = Store::create(path, opts).map_err(|e| Fail::new(path, e))?;
     let st = store.stats();
-    out!(
-        "created: {} ({} slots of {} bytes, key + value up to {} bytes, max probes {}, {} bytes)",
-        path.display(),
-        st.slots,
-        st.slot_size,
-        st.slot_capacity,
-        st.max_probes,
-        st.file_bytes
-    )?;
+    let g = store.geometry();
+    if g.grows() {
+        out!(
+            "created: {} (growing: {} slots of {} bytes at first, up to {} levels and {} bytes \
+             reserved, key + value up to {} bytes, max probes {}, {} bytes of address space)",
+            path.display(),
+            st.slots,
+            st.slot_size,
+            g.max_levels(),
+            g.limit_bytes(),
+            st.slot_capacity,
+            st.max_probes,
+            st.file_bytes
+        )?;
+    } else {
+        out!(
+            "created: {} ({} slots of {} bytes, key + value up to {} bytes, max probes {}, {} bytes)",
+            path.display(),
+            st.slots,
+            st.slot_size,
+            st.slot_capacity,
+            st.max_probes,
+            st.file_bytes
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -88,6 +104,7 @@ pub fn stats(path: &Path) -> Result<ExitCode, Fail> {
         mphf_keys,
         keys_outside_mphf,
     } = store.stats();
+    let g = store.geometry();
     out!("keys: {keys}")?;
     out!("slots: {slots}")?;
     out!("slot_size: {slot_size}")?;
@@ -100,6 +117,10 @@ pub fn stats(path: &Path) -> Result<ExitCode, Fail> {
     out!("generation: {generation}")?;
     out!("mphf_keys: {mphf_keys}")?;
     out!("keys_outside_mphf: {keys_outside_mphf}")?;
+    // Growth (1 level, limit 0 for a store of fixed size).
+    out!("levels: {}", store.levels())?;
+    out!("max_levels: {}", g.max_levels())?;
+    out!("max_bytes: {}", g.limit_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -121,5 +142,8 @@ pub fn check(path: &Path) -> Result<ExitCode, Fail> {
         st.longest_probe,
         st.tombstones
     )?;
+    if store.geometry().grows() {
+        out!("levels: {} of at most {}", store.levels(), store.geometry().max_levels())?;
+    }
     Ok(ExitCode::SUCCESS)
 }

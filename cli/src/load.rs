@@ -14,6 +14,11 @@
 //!
 //! Standard input is streamed, except with `--create`: then it is read
 //! whole into memory, to count the rows, size the store, and load them.
+//! `--create --slots 0` makes a growing store instead, which needs no count:
+//! standard input is streamed then too. A growing store that reaches its
+//! limit (`--max-bytes`), or whose file system is full (`Error::NoSpace`,
+//! as a heap that cannot grow), refuses further new keys as full (counted,
+//! exit 1), like a store of fixed size with no free slot.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -33,6 +38,11 @@ pub struct LoadArgs<'a> {
     pub input: &'a Path,
     pub create: bool,
     pub load_factor: f64,
+    /// `--slots`: the slots to create instead of rows / load factor; 0
+    /// makes a growing store.
+    pub slots: Option<u64>,
+    /// `--max-bytes`: a growing store's limit (0: the file system's size).
+    pub max_bytes: u64,
     pub slot_size: u32,
     /// Some(true): `--header`; Some(false): `--no-header`; None: neither.
     pub header: Option<bool>,
@@ -73,7 +83,18 @@ fn quoted(key: &[u8]) -> String {
 }
 
 pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
-    let input = if a.input == Path::new("-") && !a.create {
+    if let Some(slots) = a.slots {
+        crate::check_max_bytes(a.path, slots, a.max_bytes)?;
+    } else if a.max_bytes != 0 {
+        return Err(Fail::new(
+            a.path,
+            "--max-bytes is for a growing store: add --slots 0 (without it the store is sized \
+             for the input's rows)",
+        ));
+    }
+    // Only a store sized for the rows needs them counted first.
+    let count_first = a.create && a.slots.is_none();
+    let input = if a.input == Path::new("-") && !count_first {
         Input::Stdin
     } else if a.input == Path::new("-") {
         let mut data = Vec::new();
@@ -84,7 +105,26 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
         Input::File(a.input)
     };
     let skip_header = a.header == Some(true);
-    let store = if a.create {
+    let store = if let (true, Some(slots)) = (a.create, a.slots) {
+        let opts =
+            Options { slots, slot_size: a.slot_size, max_bytes: a.max_bytes, ..Options::default() };
+        let store = Store::create(a.path, &opts).map_err(|e| Fail::new(a.path, e))?;
+        let g = store.geometry();
+        if g.grows() {
+            out!(
+                "created: {} (growing: {} slots of {} bytes at first, up to {} levels and {} \
+                 bytes reserved)",
+                a.path.display(),
+                store.slots_in_use(),
+                a.slot_size,
+                g.max_levels(),
+                g.limit_bytes()
+            )?;
+        } else {
+            out!("created: {} ({slots} slots of {} bytes)", a.path.display(), a.slot_size)?;
+        }
+        store
+    } else if a.create {
         if !(a.load_factor > 0.0 && a.load_factor <= 1.0) {
             return Err(Fail::new(
                 a.path,
@@ -126,6 +166,9 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
     let (mut loaded, mut no_tab, mut blank) = (0u64, Refused::default(), 0u64);
     let (mut too_large, mut full, mut invalid) =
         (Refused::default(), Refused::default(), Refused::default());
+    // Rows refused by a growing store at its limit (`Error::GrowthLimit`),
+    // and for want of room on the file system (`Error::NoSpace`).
+    let (mut limit, mut no_space) = (Refused::default(), Refused::default());
     let mut first_row_key: Option<String> = None;
     let start = Instant::now();
     loop {
@@ -141,6 +184,8 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
                 Ok(()) => loaded += 1,
                 Err(Error::TooLarge(_)) => too_large.add(key),
                 Err(Error::Full) => full.add(key),
+                Err(Error::GrowthLimit { .. }) => limit.add(key),
+                Err(Error::NoSpace { .. }) => no_space.add(key),
                 Err(Error::InvalidArg(_)) => invalid.add(key),
                 Err(e) => {
                     bar.finish_and_clear();
@@ -181,8 +226,35 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
     if blank > 0 {
         out!("blank lines: {blank} (skipped)")?;
     }
-    if full.count > 0 {
+    let g = *store.geometry();
+    if full.count > 0 && g.grows() {
+        out!(
+            "FULL: {} (no free slot within the probe distance in its {} levels, the most its \
+             limit of {} bytes allows; not stored)",
+            full.describe(),
+            store.levels(),
+            g.limit_bytes()
+        )?;
+    } else if full.count > 0 {
         out!("FULL: {} (no free slot within the probe distance; not stored)", full.describe())?;
+    }
+    if limit.count > 0 {
+        out!(
+            "FULL: {} (growing further would pass the store's limit of {} bytes; not stored)",
+            limit.describe(),
+            g.limit_bytes()
+        )?;
+    }
+    if no_space.count > 0 {
+        out!("FULL: {} (its file system has no room left; not stored)", no_space.describe())?;
+    }
+    if g.grows() {
+        out!(
+            "levels: {} of at most {} ({} slots)",
+            store.levels(),
+            g.max_levels(),
+            store.slots_in_use()
+        )?;
     }
     if a.optimize {
         let t0 = Instant::now();
@@ -199,10 +271,18 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
         store.sync().map_err(|e| Fail::new(a.path, format!("sync: {e}")))?;
         out!("synced: {}", a.path.display())?;
     }
-    let refused = too_large.count + invalid.count + no_tab.count + full.count;
+    let refused =
+        too_large.count + invalid.count + no_tab.count + full.count + limit.count + no_space.count;
     if refused > 0 {
-        let hint =
-            if full.count > 0 { "; create a bigger store (lower --load-factor)" } else { "" };
+        let hint = if no_space.count > 0 {
+            "; free space on its file system"
+        } else if g.grows() && full.count + limit.count > 0 {
+            "; create the growing store with a larger --max-bytes"
+        } else if full.count > 0 {
+            "; create a bigger store (lower --load-factor, or a growing one: --slots 0)"
+        } else {
+            ""
+        };
         return Err(Fail::new(
             a.path,
             format!("{refused} lines of {} not stored{hint}", input.name()),

@@ -108,20 +108,35 @@ enum Cmd {
 like every other, and named in the report (`first line: loaded as a row, key ...`). \
 Blank lines are skipped. Lines that are not stored (too large, empty key, no tab, store full) \
 are counted and reported, the rest are stored, and the exit status is 1. \
-Standard input (-) may be gzip; it is streamed, except with --create, which reads it whole \
-into memory first (to count the rows before creating the store).")]
+Standard input (-) may be gzip; it is streamed, except with --create without --slots, which \
+reads it whole into memory first (to count the rows before creating the store). \
+--create --slots 0 creates a growing store: no count, stdin streamed; past its --max-bytes \
+new keys are refused as store full.")]
     Load {
         /// The store.
         path: PathBuf,
         /// TSV input: key, a tab, then the value (the rest of the line).
         /// Read as gzip when the name ends in .gz; `-` is standard input.
         input: PathBuf,
-        /// Create the store first, sized for the input's rows.
+        /// Create the store first, sized for the input's rows (or growing,
+        /// with --slots 0).
         #[arg(long)]
         create: bool,
         /// With --create: slots = ceil(rows / load factor).
         #[arg(long, default_value_t = 0.75, requires = "create")]
         load_factor: f64,
+        /// With --create: this many slots instead of rows / load factor.
+        /// 0 creates a growing store (1,024 slots at first, levels of
+        /// doubling size added as rows arrive, up to --max-bytes); the input
+        /// is then not counted first, and stdin is streamed.
+        #[arg(long, requires = "create", conflicts_with = "load_factor")]
+        slots: Option<u64>,
+        /// With --create --slots 0: the most bytes the growing store may
+        /// reserve on its file system, slots and heap together. SIZE is a
+        /// byte count or has a suffix K, M, G, T (powers of 1024; KiB, MiB,
+        /// GiB, TiB too). 0: the size of the file system, at most 1 TiB.
+        #[arg(long, value_name = "SIZE", requires = "create", value_parser = parse_size)]
+        max_bytes: Option<u64>,
         /// With --create: bytes per slot (the library's default, 128: key +
         /// value up to 112 bytes inline, larger rows in the heap).
         #[arg(long, default_value_t = maph::store::format::DEFAULT_SLOT_SIZE, requires = "create")]
@@ -163,7 +178,8 @@ into memory first (to count the rows before creating the store).")]
         #[arg(allow_hyphen_values = true)]
         key: OsString,
     },
-    /// Print the store's counters, one `name: value` per line.
+    /// Print the store's counters, one `name: value` per line (`levels`:
+    /// levels in use of a growing store, 1 for a store of fixed size).
     Stats {
         path: PathBuf,
         /// One JSON object instead (adds `mphf_in_use`).
@@ -241,9 +257,20 @@ into memory first (to count the rows before creating the store).")]
 /// The options of a new store (`create`, `shm create`).
 #[derive(Args)]
 struct NewStore {
-    /// Number of slots; each holds one key.
+    /// Number of slots; each holds one key. 0 creates a growing store: it
+    /// starts with 1,024 slots and adds levels of doubling size as keys
+    /// arrive, up to --max-bytes, never moving a key.
     #[arg(long, default_value_t = 65536)]
     slots: u64,
+    /// With --slots 0: the most bytes the growing store may reserve on its
+    /// file system, slots and heap together; past it an insert fails as
+    /// full. SIZE is a byte count or has a suffix K, M, G, T (powers of
+    /// 1024; KiB, MiB, GiB, TiB too). 0: the size of the file system (for
+    /// `shm create`, of /dev/shm), at most 1 TiB. The store maps about
+    /// twice this much address space up front; its file is sparse, `du`
+    /// shows what it takes.
+    #[arg(long, value_name = "SIZE", default_value = "0", value_parser = parse_size)]
+    max_bytes: u64,
     /// Bytes per slot: a power of two from 64 to 65536; key + value up to
     /// slot size - 16 bytes stay in the slot, larger records go to the heap.
     #[arg(long, default_value_t = maph::store::format::DEFAULT_SLOT_SIZE)]
@@ -257,15 +284,31 @@ struct NewStore {
 }
 
 impl NewStore {
-    fn options(&self) -> maph::Options {
-        maph::Options {
+    /// The library's options; `file` names the store in a failure.
+    fn options(&self, file: impl AsRef<Path>) -> Result<maph::Options, Fail> {
+        check_max_bytes(file, self.slots, self.max_bytes)?;
+        Ok(maph::Options {
             slots: self.slots,
             slot_size: self.slot_size,
             max_probes: self.max_probes,
             mode: self.mode,
+            max_bytes: self.max_bytes,
             ..maph::Options::default()
-        }
+        })
     }
+}
+
+/// `--max-bytes` (other than 0, the default) is for a growing store only:
+/// refused here in the flags' words rather than the library's (`InvalidArg`,
+/// "max_bytes is for a growing store (slots = 0)").
+pub fn check_max_bytes(file: impl AsRef<Path>, slots: u64, max_bytes: u64) -> Result<(), Fail> {
+    if max_bytes != 0 && slots != 0 {
+        return Err(Fail::new(
+            file,
+            "--max-bytes is for a growing store (--slots 0); a store of fixed size has no limit to set",
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -296,14 +339,35 @@ fn parse_octal(s: &str) -> Result<u32, String> {
     }
 }
 
+/// A size in bytes: digits, then optionally K, M, G or T (powers of 1024),
+/// alone or as KiB, MiB, GiB, TiB, in any case; or B.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        "t" | "tib" => 40,
+        _ => return Err(format!("{s:?} is not a size (e.g. 4096, 512K, 64M, 2G, 1T)")),
+    };
+    let n: u64 =
+        num.parse().map_err(|_| format!("{s:?} is not a size (e.g. 4096, 512K, 64M, 2G, 1T)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{s:?} is too large (at most 2^64 - 1 bytes)"))
+}
+
 fn run(cli: Cli) -> Result<ExitCode, Fail> {
     match cli.cmd {
-        Cmd::Create { path, opts } => cmd::create(&path, &opts.options()),
+        Cmd::Create { path, opts } => cmd::create(&path, &opts.options(&path)?),
         Cmd::Load {
             path,
             input,
             create,
             load_factor,
+            slots,
+            max_bytes,
             slot_size,
             header,
             no_header,
@@ -314,6 +378,8 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             input: &input,
             create,
             load_factor,
+            slots,
+            max_bytes: max_bytes.unwrap_or(0),
             slot_size,
             header: match (header, no_header) {
                 (true, _) => Some(true),
@@ -336,7 +402,9 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
         Cmd::Ttl { path, key } => ops::ttl(&path, &key),
         Cmd::Expire { path, key, ms } => ops::expire(&path, &key, ms),
         Cmd::Incr { path, key, delta } => ops::incr(&path, &key, delta),
-        Cmd::Shm(ShmCmd::Create { name, opts }) => shm::create(&name, &opts.options()),
+        Cmd::Shm(ShmCmd::Create { name, opts }) => {
+            shm::create(&name, &opts.options(shm::shm_path(&name))?)
+        }
         Cmd::Shm(ShmCmd::Open { name, write }) => shm::open(&name, write),
         Cmd::Shm(ShmCmd::Unlink { name }) => shm::unlink(&name),
         Cmd::Shm(ShmCmd::List) => shm::list(),
@@ -354,6 +422,27 @@ fn main() -> ExitCode {
             let reason = f.reason.replace(['\n', '\r'], " ");
             eprintln!("maph: {}: {}", f.file, reason);
             ExitCode::from(f.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn parse_size_takes_bytes_and_binary_suffixes() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("12b"), Ok(12));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("64mib"), Ok(64 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        for bad in ["", "M", "1.5G", "-1", "1KB", "1P", "0x10", "16777216T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 }

@@ -87,7 +87,8 @@ pub fn set_ex(path: &Path, key: &OsStr, val: &OsStr, ttl_ms: u64) -> Result<Exit
 }
 
 /// `maph stats --json PATH`: one JSON object with the same fields as the
-/// text form, plus `mphf_in_use`.
+/// text form (`levels`, `max_levels`, `max_bytes` included), plus
+/// `mphf_in_use`.
 pub fn stats_json(path: &Path) -> Result<ExitCode, Fail> {
     let store = open(path, OpenMode::ReadOnly)?;
     // Destructured so that a new field of Stats fails to compile here.
@@ -112,7 +113,11 @@ pub fn stats_json(path: &Path) -> Result<ExitCode, Fail> {
          \"longest_probe\":{longest_probe},\"tombstones\":{tombstones},\
          \"load_factor\":{load_factor:.6},\"file_bytes\":{file_bytes},\
          \"generation\":{generation},\"mphf_keys\":{mphf_keys},\
-         \"keys_outside_mphf\":{keys_outside_mphf},\"mphf_in_use\":{}}}",
+         \"keys_outside_mphf\":{keys_outside_mphf},\"levels\":{},\
+         \"max_levels\":{},\"max_bytes\":{},\"mphf_in_use\":{}}}",
+        store.levels(),
+        store.geometry().max_levels(),
+        store.geometry().limit_bytes(),
         store.mphf_in_use()
     )?;
     Ok(ExitCode::SUCCESS)

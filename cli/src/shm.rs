@@ -14,14 +14,26 @@ const SHM_DIR: &str = "/dev/shm";
 /// The first 8 bytes of every store (docs/FORMAT.md, offset 0).
 const MAGIC: [u8; 8] = *b"MAPHSTOR";
 
-fn shm_path(name: &str) -> String {
+pub fn shm_path(name: &str) -> String {
     format!("{SHM_DIR}/{name}")
 }
 
+/// One line of counters; a growing table adds its levels and limit.
 fn summary(name: &str, store: &Store) -> Result<(), Fail> {
     let st = store.stats();
+    let g = store.geometry();
+    let growth = if g.grows() {
+        format!(
+            ", growing: {} levels of at most {}, limit {} bytes",
+            store.levels(),
+            g.max_levels(),
+            g.limit_bytes()
+        )
+    } else {
+        String::new()
+    };
     out!(
-        "{name}: {} keys, {} slots of {} bytes, {} bytes, generation {}",
+        "{name}: {} keys, {} slots of {} bytes, {} bytes, generation {}{growth}",
         st.keys,
         st.slots,
         st.slot_size,

@@ -346,3 +346,166 @@ fn check_exits_1_and_lists_violations_on_a_damaged_slot() {
     assert!(stdout(&o).contains("unknown state 7"), "{}", stdout(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("violations"));
 }
+
+/// `key{i}\tval{i}\n` for i in 0..n.
+fn rows(n: u32) -> String {
+    (0..n).map(|i| format!("key{i}\tval{i}\n")).collect()
+}
+
+/// The `name: value` line of `maph stats`, parsed.
+fn stat(text: &str, name: &str) -> u64 {
+    let prefix = format!("{name}: ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_growing_store_adds_levels_as_rows_arrive_and_every_key_reads_back() {
+    let d = Dir::new();
+    let s = d.path("g.maph");
+    let out = ok(&["create", &s, "--slots", "0", "--max-bytes", "64M"]);
+    assert!(out.contains("growing: 1024 slots of 128 bytes at first"), "{out}");
+    assert!(out.contains("67108864 bytes reserved"), "{out}");
+    let st = ok(&["stats", &s]);
+    assert_eq!((stat(&st, "levels"), stat(&st, "slots")), (1, 1024), "{st}");
+    assert_eq!(stat(&st, "max_bytes"), 64 << 20, "{st}");
+
+    let n = 5000; // more than level 0's 1,024 slots
+    let tsv = d.path("in.tsv");
+    std::fs::write(&tsv, rows(n)).unwrap();
+    let out = ok(&["load", &s, &tsv, "--no-header"]);
+    assert!(out.contains(&format!("loaded: {n} rows")), "{out}");
+    assert!(out.contains("levels: "), "{out}");
+
+    let st = ok(&["stats", &s]);
+    let levels = stat(&st, "levels");
+    assert!(levels > 1, "{st}");
+    assert!(levels <= stat(&st, "max_levels"), "{st}");
+    assert_eq!(stat(&st, "keys"), u64::from(n), "{st}");
+    // Level l holds 1024 << l slots.
+    assert_eq!(stat(&st, "slots"), 1024 * ((1 << levels) - 1), "{st}");
+    let j = ok(&["stats", "--json", &s]);
+    assert!(j.contains(&format!("\"levels\":{levels},")), "{j}");
+    assert!(j.contains(&format!("\"max_bytes\":{},", 64u64 << 20)), "{j}");
+    let c = ok(&["check", &s]);
+    assert!(c.starts_with(&format!("ok: {n} keys")) && c.contains(&format!("levels: {levels}")));
+
+    for i in (0..n).step_by(500).chain([n - 1]) {
+        assert_eq!(ok(&["get", &s, &format!("key{i}")]), format!("val{i}"));
+    }
+    // Every key, through the library the CLI wrote with.
+    let store = maph::Store::open(&s, maph::OpenMode::ReadOnly).unwrap();
+    assert_eq!(store.levels() as u64, levels);
+    for i in 0..n {
+        assert_eq!(
+            store.get_vec(format!("key{i}").as_bytes()).unwrap(),
+            format!("val{i}").as_bytes()
+        );
+    }
+    // A fixed-size store shows one level and no limit.
+    let f = new_store(&d);
+    let st = ok(&["stats", &f]);
+    assert_eq!((stat(&st, "levels"), stat(&st, "max_levels"), stat(&st, "max_bytes")), (1, 1, 0));
+}
+
+#[test]
+fn load_create_slots_0_streams_stdin_into_a_growing_store() {
+    let d = Dir::new();
+    let s = d.path("g");
+    let o = run_stdin(
+        &["load", &s, "-", "--create", "--slots", "0", "--max-bytes", "64MiB", "--no-header"],
+        Some(rows(3000).as_bytes()),
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("created: ") && out.contains("(growing: 1024 slots"), "{out}");
+    assert!(out.contains("loaded: 3000 rows"), "{out}");
+    assert!(stat(&ok(&["stats", &s]), "levels") > 1);
+    assert_eq!(ok(&["get", &s, "key2999"]), "val2999");
+    // --slots N > 0: a store of N slots, without counting the rows.
+    let f = d.path("f");
+    let o = run_stdin(&["load", &f, "-", "--create", "--slots", "100"], Some(b"a\t1\n"));
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stat(&ok(&["stats", &f]), "slots"), 100);
+}
+
+#[test]
+fn a_growing_store_at_its_limit_refuses_new_rows_as_full_and_exits_1() {
+    let d = Dir::new();
+    let s = d.path("g");
+    ok(&["create", &s, "--slots", "0", "--max-bytes", "2M"]);
+    let o = run_stdin(&["load", &s, "-", "--no-header"], Some(rows(20_000).as_bytes()));
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("FULL: "), "{out}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("larger --max-bytes"));
+    let st = ok(&["stats", &s]);
+    let keys = stat(&st, "keys");
+    assert!((1024..20_000).contains(&keys), "{st}");
+    assert!(out.contains(&format!("loaded: {keys} rows")), "{out}");
+    assert!(ok(&["check", &s]).starts_with("ok: "));
+}
+
+#[test]
+fn max_bytes_errors_are_clear_and_leave_no_file() {
+    let d = Dir::new();
+    let s = d.path("s");
+    for (args, says) in [
+        (&["--slots", "100", "--max-bytes", "1M"][..], "--max-bytes is for a growing store"),
+        (&["--max-bytes", "1M"][..], "--max-bytes is for a growing store"),
+        (&["--slots", "0", "--max-bytes", "4K"][..], "invalid argument: limit too small"),
+        (&["--slots", "0", "--max-bytes", "12Q"][..], "is not a size"),
+        (&["--slots", "0", "--max-bytes=-1"][..], "is not a size"),
+        (&["--slots", "0", "--max-bytes", "99999999T"][..], "too large"),
+    ] {
+        let o = run(&[&["create", &s][..], args].concat());
+        assert_eq!(code(&o), 2, "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!std::path::Path::new(&s).exists(), "{args:?}");
+    }
+    let tsv = d.path("in.tsv");
+    std::fs::write(&tsv, "a\t1\n").unwrap();
+    for args in [
+        &["--create", "--max-bytes", "1M"][..],
+        &["--create", "--slots", "10", "--max-bytes", "1M"][..],
+        &["--max-bytes", "1M"][..],
+        &["--slots", "0"][..],
+        &["--create", "--slots", "0", "--load-factor", "0.5"][..],
+    ] {
+        let o = run(&[&["load", &s, &tsv][..], args].concat());
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(!std::path::Path::new(&s).exists(), "{args:?}");
+    }
+}
+
+#[test]
+fn shm_create_makes_a_growing_table_and_list_shows_its_levels() {
+    let name = format!("maph-cli-grow-{}", std::process::id());
+    let path = format!("/dev/shm/{name}");
+    let _ = run(&["shm", "unlink", &name]);
+    let out = ok(&["shm", "create", &name, "--slots", "0", "--max-bytes", "16M"]);
+    assert!(out.contains("growing: 1 levels of at most"), "{out}");
+    let o = run_stdin(&["load", &path, "-", "--no-header"], Some(rows(2000).as_bytes()));
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let list = ok(&["shm", "list"]);
+    let line = list.lines().find(|l| l.starts_with(&format!("{name}:"))).expect("listed");
+    assert!(line.contains("growing: 2 levels") || line.contains("growing: 3 levels"), "{line}");
+    assert!(line.contains("limit 16777216 bytes"), "{line}");
+    ok(&["shm", "unlink", &name]);
+}
+
+#[test]
+fn man_page_of_create_documents_slots_0_and_max_bytes() {
+    let d = Dir::new();
+    let dir = d.path("man");
+    ok(&["man", &dir]);
+    for page in ["maph-create.1", "maph-shm-create.1", "maph-load.1"] {
+        let text = std::fs::read_to_string(format!("{dir}/{page}")).unwrap();
+        assert!(text.contains("\\-\\-max\\-bytes"), "{page}");
+        assert!(text.contains("growing store"), "{page}");
+    }
+}

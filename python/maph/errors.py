@@ -57,7 +57,9 @@ class Version(MaphError):
 
 
 class Full(MaphError):
-    """No free slot within the maximum probe distance of the key's home."""
+    """The store is full: no free slot within the maximum probe distance
+    of the key's home, no room in its heap, or a growing store at its limit
+    (``max_bytes``)."""
 
     status = 6
 

@@ -14,7 +14,7 @@ def _bytes(x, what):
     raise TypeError("%s must be bytes or str, not %s" % (what, type(x).__name__))
 
 
-def _options(slots, slot_size, max_probes, mode, lock_count, seed):
+def _options(slots, slot_size, max_probes, mode, lock_count, seed, max_bytes=0):
     o = _lib.Options()
     _lib.options_default(ctypes.byref(o))
     if slots is not None:
@@ -26,6 +26,7 @@ def _options(slots, slot_size, max_probes, mode, lock_count, seed):
         o.mode = mode
     o.lock_count = lock_count
     o.seed = seed
+    o.max_bytes = max_bytes
     return o
 
 
@@ -102,9 +103,18 @@ class Store:
 
     @classmethod
     def create(cls, path, slots=None, slot_size=None, max_probes=0, mode=None,
-               lock_count=0, seed=0):
-        """Creates the store file ``path`` (raises maph.Exists if it exists)."""
-        o = _options(slots, slot_size, max_probes, mode, lock_count, seed)
+               lock_count=0, seed=0, max_bytes=0):
+        """Creates the store file ``path`` (raises maph.Exists if it exists).
+
+        ``slots=0`` creates a growing store: 1,024 slots at first, then
+        levels of doubling size added as keys arrive; keys never move. Its
+        ``max_bytes`` is the most it reserves on its file system, slots and
+        heap together (0: the file system's size, at most 1 TiB); past it an
+        insert raises maph.Full. ``max_bytes`` with ``slots`` other than 0
+        raises maph.InvalidArg. ``stats()["slots"]`` counts the slots of the
+        levels in use. The other options are those of ``maph_options``.
+        """
+        o = _options(slots, slot_size, max_probes, mode, lock_count, seed, max_bytes)
         h = ctypes.c_void_p()
         _lib.check_status(_lib.create(_bytes(path, "path"), ctypes.byref(o), ctypes.byref(h)),
                           "maph_create")
@@ -122,7 +132,8 @@ class Store:
         """Creates the table /dev/shm/NAME (keyword options as ``create``)."""
         o = _options(opts.pop("slots", None), opts.pop("slot_size", None),
                      opts.pop("max_probes", 0), opts.pop("mode", None),
-                     opts.pop("lock_count", 0), opts.pop("seed", 0))
+                     opts.pop("lock_count", 0), opts.pop("seed", 0),
+                     opts.pop("max_bytes", 0))
         if opts:
             raise TypeError("unknown options: %s" % ", ".join(opts))
         h = ctypes.c_void_p()
@@ -139,8 +150,8 @@ class Store:
         return cls(h.value)
 
     @classmethod
-    def shm_open_or_create(cls, name, slots=None, slot_size=None):
-        o = _options(slots, slot_size, 0, None, 0, 0)
+    def shm_open_or_create(cls, name, slots=None, slot_size=None, max_bytes=0):
+        o = _options(slots, slot_size, 0, None, 0, 0, max_bytes)
         h = ctypes.c_void_p()
         _lib.check_status(
             _lib.shm_open_or_create(_bytes(name, "name"), ctypes.byref(o), ctypes.byref(h)),
@@ -152,9 +163,11 @@ class Store:
         _lib.check_status(_lib.shm_unlink(_bytes(name, "name")), "maph_shm_unlink")
 
     @classmethod
-    def create_anonymous(cls, slots=None, slot_size=None):
-        """A table in anonymous shared memory, shared with children forked later."""
-        o = _options(slots, slot_size, 0, None, 0, 0)
+    def create_anonymous(cls, slots=None, slot_size=None, max_bytes=0):
+        """A table in anonymous shared memory, shared with children forked
+        later. ``slots=0`` and ``max_bytes`` as for ``create`` (the default
+        limit is the size of physical memory, at most 1 TiB)."""
+        o = _options(slots, slot_size, 0, None, 0, 0, max_bytes)
         h = ctypes.c_void_p()
         _lib.check_status(_lib.create_anonymous(ctypes.byref(o), ctypes.byref(h)),
                           "maph_create_anonymous")

@@ -91,6 +91,48 @@ def test_full_store_raises_full(tmp_path):
                 s.set(b"k%d" % i, b"v")
 
 
+def test_growing_store_adds_levels_and_every_key_reads_back(tmp_path):
+    path = str(tmp_path / "g.maph")
+    with maph.Store.create(path, slots=0, max_bytes=64 << 20) as s:
+        assert s.stats()["slots"] == 1024
+        for i in range(5000):
+            s.set(b"k%d" % i, b"v%d" % i)
+        st = s.stats()
+        assert st["keys"] == 5000
+        assert st["slots"] > 1024 and st["slots"] % 1024 == 0  # 1024 * (2^levels - 1)
+        assert s.check() == 0
+    with maph.Store.open(path, readonly=True) as r:
+        assert r.stats()["slots"] == st["slots"]
+        assert all(r.get(b"k%d" % i) == b"v%d" % i for i in range(5000))
+
+
+def test_growing_anonymous_store_grows_too():
+    with maph.Store.create_anonymous(slots=0, max_bytes=64 << 20) as s:
+        for i in range(3000):
+            s.set(b"k%d" % i, b"v")
+        assert s.stats()["slots"] > 1024
+        assert s.mget([b"k0", b"k2999", b"absent"]) == [b"v", b"v", None]
+
+
+def test_growing_store_at_its_limit_raises_full(tmp_path):
+    with maph.Store.create(str(tmp_path / "g"), slots=0, max_bytes=2 << 20) as s:
+        with pytest.raises(maph.Full):
+            for i in range(1_000_000):
+                s.set(b"k%d" % i, b"v")
+        stored = s.stats()["keys"]
+        assert 1024 <= stored < 1_000_000
+        assert s.get(b"k0") == b"v" and s.get(b"k%d" % (stored - 1)) == b"v"
+
+
+def test_max_bytes_is_refused_for_a_fixed_store_and_below_two_levels(tmp_path):
+    with pytest.raises(maph.InvalidArg) as e:
+        maph.Store.create(str(tmp_path / "a"), slots=1024, max_bytes=64 << 20)
+    assert "max_bytes" in str(e.value)
+    with pytest.raises(maph.InvalidArg):
+        maph.Store.create(str(tmp_path / "b"), slots=0, max_bytes=4096)
+    assert not os.path.exists(str(tmp_path / "a"))
+
+
 def test_closed_store_raises_invalid_arg_not_a_crash(tmp_path):
     s = maph.Store.create(str(tmp_path / "c"), slots=16)
     s.close()

@@ -227,7 +227,11 @@ impl Store {
         if self.reserved_pages(next) >= want {
             return;
         }
-        let Some(_g) = robust_lock::try_lock(self.region().header_u32(OFF_GROW_LOCK)) else {
+        // Never waits; takes the lock over from a dead holder (which held
+        // nothing but a reservation in progress), so a writer killed here
+        // does not leave the rest of the level to the publishing insert.
+        let lock = self.region().header_u32(OFF_GROW_LOCK);
+        let Some((_g, _)) = robust_lock::try_lock_or_take_over(lock, true) else {
             return;
         };
         let have = self.reserved_pages(next);

@@ -231,9 +231,14 @@ impl Store {
             return Ok(());
         }
         let step = have.clamp(1 << 20, 64 << 20);
-        let want = end.max(have + step).next_multiple_of(4096).min(heap_len);
+        let end = end.next_multiple_of(4096).min(heap_len);
+        let mut want = end.max(have + step).next_multiple_of(4096).min(heap_len);
         if !self.within_limit(want - have) {
-            return Err(Error::GrowthLimit { limit: r.geom().limit_bytes() });
+            // Near a growing store's limit: only what this extent needs.
+            want = end;
+            if !self.within_limit(want - have) {
+                return Err(Error::GrowthLimit { limit: r.geom().limit_bytes() });
+            }
         }
         crate::sys::space::reserve_range(
             &self._file,
