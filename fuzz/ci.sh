@@ -23,7 +23,7 @@ for t in open ops queue resp; do
   # -O: optimized with debug assertions; ASan on (cargo-fuzz's default).
   cargo fuzz run -O "$t" "corpus/$t" "seeds/$t" -- \
     -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
-    2>&1 | tee "corpus/$t.log" | grep -E "^#[0-9]+ +(INITED|DONE)|^stat::|ERROR|panicked" || true
+    2>&1 | tee "corpus/$t.log" | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::|ERROR|panicked" || true
   # `tee` hides the fuzzer's status: a crash leaves an artifact and a
   # "SUMMARY" line in the log.
   if grep -q "^SUMMARY:\|ERROR: libFuzzer" "corpus/$t.log"; then

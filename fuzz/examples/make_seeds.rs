@@ -3,13 +3,17 @@
 //!
 //! `open` seeds are real files in the target's input format: a flags byte
 //! (checksum fix-up off, zero-extension on, queue bit as named) and the file
-//! with its zero tail trimmed. `ops` and `queue` seeds are operation
-//! sequences in those targets' byte codes.
+//! with its zero tail trimmed; growing stores (a sparse file of several MiB:
+//! the address space of every level they may have, then their MPHF banks
+//! and heap) in the target's extent form instead (flag bit 3: only the
+//! non-zero runs, `maph_fuzz::to_extents`). `ops` and `queue` seeds are
+//! operation sequences in those targets' byte codes.
 
 use std::path::Path;
 
 use maph::queue::QueueSet;
 use maph::{Options, Store};
+use maph_fuzz::to_extents;
 
 fn trimmed(mut b: Vec<u8>) -> Vec<u8> {
     while b.last() == Some(&0) {
@@ -27,8 +31,6 @@ fn write(dir: &Path, name: &str, flags: Option<u8>, body: &[u8]) {
 }
 
 fn store_bytes(fill: impl FnOnce(&Store)) -> Vec<u8> {
-    let p = std::env::temp_dir().join(format!("maph-seed-{}", std::process::id()));
-    let _ = std::fs::remove_file(&p);
     let opts = Options {
         slots: 64,
         slot_size: 64,
@@ -38,12 +40,55 @@ fn store_bytes(fill: impl FnOnce(&Store)) -> Vec<u8> {
         heap_bytes: 16 << 10,
         ..Options::default()
     };
-    let s = Store::create(&p, &opts).unwrap();
+    trimmed(store_file(&opts, fill))
+}
+
+/// A growing store of 64-byte slots that may reserve 4 MiB (5 levels of
+/// 1,024 to 16,384 slots; a 4 MiB heap, the default: the limit): a 6.3
+/// MiB sparse file, whose seeds are 75–87 KB in extent form.
+fn growing_opts() -> Options {
+    Options {
+        slots: 0,
+        slot_size: 64,
+        // 64: a full probe window adds a level early; with 64 the levels
+        // come exactly at 768, 2,304, 5,376 slots taken.
+        max_probes: 64,
+        seed: 0x5eed,
+        lock_count: 16,
+        max_bytes: 4 << 20,
+        ..Options::default()
+    }
+}
+
+/// The whole file of a new store with `opts` after `fill`.
+fn store_file(opts: &Options, fill: impl FnOnce(&Store)) -> Vec<u8> {
+    let p = std::env::temp_dir().join(format!("maph-seed-{}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    let s = Store::create(&p, opts).unwrap();
     fill(&s);
     drop(s);
     let b = std::fs::read(&p).unwrap();
     std::fs::remove_file(&p).unwrap();
-    trimmed(b)
+    b
+}
+
+/// Inserts the `n` keys `g0`..`g<n - 1>` (4-byte values: in their slots),
+/// each taking a slot from `EMPTY`.
+fn grow_keys(s: &Store, n: u32) {
+    for i in 0..n {
+        s.set(format!("g{i}").as_bytes(), &i.to_le_bytes()).unwrap();
+    }
+}
+
+/// A growing store past its second level addition (3 levels), with what
+/// `with_keys` writes: heap records (one freed), a tombstone, a TTL.
+fn grown(s: &Store) {
+    grow_keys(s, 2400);
+    with_keys(s);
+    s.del(b"g7").unwrap(); // a tombstone in level 0
+    assert_eq!(s.levels(), 3, "levels");
+    let problems = s.check();
+    assert!(problems.is_empty(), "{problems:?}");
 }
 
 fn with_keys(s: &Store) {
@@ -74,6 +119,36 @@ fn main() {
             s.optimize().unwrap();
         }),
     );
+    // Growing stores, in extent form (flags: zero-extension, extents).
+    let grow_seed = |name: &str, fill: &dyn Fn(&Store)| {
+        let body = to_extents(&store_file(&growing_opts(), fill), 32);
+        println!("{name}: {} bytes", body.len() + 1);
+        write(&open, name, Some(2 | 8), &body);
+    };
+    grow_seed("growing-store-3-levels", &grown);
+    grow_seed("growing-store-3-levels-optimized", &|s| {
+        grown(s);
+        s.optimize().unwrap();
+        assert!(s.mphf_in_use());
+    });
+    // Levels 0 and 1 taken to 3/4 (768 + 1,536 slots): the target's next
+    // insert into a free slot adds level 2, whose space is partly reserved
+    // ahead (`growth.rs`).
+    grow_seed("growing-store-about-to-grow", &|s| {
+        grow_keys(s, 2304);
+        assert_eq!(s.levels(), 2, "levels");
+    });
+    {
+        // Check that claim on a copy: one more key adds the level.
+        let p = std::env::temp_dir().join(format!("maph-seed-check-{}", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        std::fs::write(&p, store_file(&growing_opts(), |s| grow_keys(s, 2304))).unwrap();
+        let s = Store::open(&p, maph::OpenMode::ReadWrite).unwrap();
+        s.add(b"fresh", b"").unwrap();
+        assert_eq!(s.levels(), 3, "the next insert adds level 2");
+        std::fs::remove_file(&p).unwrap();
+    }
+
     let name = format!("maph-seed-q-{}", std::process::id());
     let q = QueueSet::create(&name, 8, 8, 3).unwrap();
     let e = q.pull(0).unwrap();
@@ -93,6 +168,40 @@ fn main() {
     }
     fill.extend([5, 3, 0, 3, 2, 9, 9]); // del k3, set k3 = "" , uid k9
     write(&ops, "fill-until-full", None, &fill);
+    // Growing stores (byte 0 bit 1; bit 2: the 1 MiB limit). `bulk` is
+    // opcode 19: count - 1, window (x 64), value tag.
+    let bulk = |out: &mut Vec<u8>, n: u8, window: u8, tag: u8| out.extend([19, n, window, tag]);
+    let mut g = vec![2u8];
+    g.extend([0, 1, 3, b'a', b'b', b'c']); // set k1 = "abc" (level 0)
+    let heap_record = |g: &mut Vec<u8>| {
+        g.extend([6, 200, 30]); // set_ex of a 20-byte key, 30-byte value: heap
+        g.extend(std::iter::repeat_n(b'v', 30));
+        g.push(1); // TTL 1 hour
+    };
+    heap_record(&mut g);
+    for w in 0..10 {
+        bulk(&mut g, 255, w * 4, w); // g0..g2559: 3 levels
+    }
+    g.extend([0, 1, 2, b'x', b'y']); // set k1 = "xy": an update in level 0
+    g.extend([5, 3]); // del k3 (absent)
+    g.extend([16]); // verify
+    bulk(&mut g, 127, 2, 0xee); // g128..g255 again: updates in older levels
+    g.extend([5, 1, 14, 15, 16]); // del k1, optimize, reopen, verify
+    g.extend([17, 1, 0]); // get k1
+    write(&ops, "grow-three-levels", None, &g);
+    let mut g = vec![2 | 4];
+    heap_record(&mut g); // the heap's reservation first: level 3 cannot fit
+    for w in 0..32 {
+        bulk(&mut g, 255, w * 4, w); // 8,192 keys: GrowthLimit from about 6,800
+    }
+    g.extend([16]);
+    write(&ops, "grow-to-the-limit", None, &g);
+    let mut g = vec![2 | 1];
+    for w in 0..30 {
+        bulk(&mut g, 255, w * 4, w); // probes 3, 3 levels: Full from about 2,700
+    }
+    g.extend([16, 14, 16]);
+    write(&ops, "grow-until-full", None, &g);
     write(
         &ops,
         "mixed",

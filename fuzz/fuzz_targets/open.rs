@@ -1,13 +1,20 @@
 //! `open`: arbitrary bytes as a store file and as a queue set.
 //!
-//! Input: one flags byte, then the file's bytes.
-//! - bit 0: recompute the header checksum (store: bytes 96..104 = XXH3-64
-//!   of [0, 96); queue set: 88..96 of [0, 88)), so mutations reach the
-//!   checks behind it;
+//! Input: one flags byte, then the file.
+//! - bit 0: recompute the header checksum (store: bytes 120..128 = XXH3-64
+//!   of [0, 120), `format::OFF_CHECKSUM`; queue set: 88..96 of [0, 88)), so
+//!   mutations reach the checks behind it;
 //! - bit 1: zero-extend the file to the length its header names (at most
 //!   `MAX_LEN`), so seeds can be stored without their zero tail;
 //! - bit 2: also open the bytes as a queue set (with the same two fix-ups
-//!   applied to the queue header's checksum and total length).
+//!   applied to the queue header's checksum and total length);
+//! - bit 3: the rest is the file in extent form (`maph_fuzz::to_extents`:
+//!   offset u32, length u32, bytes; zeros elsewhere), written into a sparse
+//!   file. A growing store's file is its whole address space (several MiB,
+//!   its heap and MPHF banks past every level it may ever have): flat, a
+//!   seed of one would be MiBs of zeros, past libFuzzer's 1 MiB input cap;
+//!   in extent form it is its non-zero bytes. Without bit 3 the rest is the
+//!   file's bytes from offset 0.
 //!
 //! Then every operation that reads the file runs, read-only and
 //! read-write: each answers `Ok` or an `Error`, never a crash, a hang or an
@@ -15,35 +22,84 @@
 //! show it).
 #![no_main]
 
+use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 
 use libfuzzer_sys::fuzz_target;
 use maph::queue::QueueSet;
 use maph::store::format::checksum;
 use maph::{Error, OpenMode, Store};
-use maph_fuzz::memfd_with;
+use maph_fuzz::{from_extents, memfd_with};
 
 /// Largest file the harness builds (keeps each run fast and memory small).
-const MAX_LEN: u64 = 16 << 20;
-/// Header offsets: the checksum fields (store: `format::OFF_CHECKSUM`, 96;
-/// queue set: 88) and the length fields (store `file_len` at 80, queue
-/// `total_len` at 72).
+const MAX_LEN: u64 = maph_fuzz::EXTENTS_MAX_END;
+/// Header offsets: the checksum fields (store: `format::OFF_CHECKSUM`, 120,
+/// covering `[0, 120)`; queue set: 88) and the length fields (store
+/// `file_len` at 80, queue `total_len` at 72).
 const STORE_OFF_CHECKSUM: usize = maph::store::format::OFF_CHECKSUM;
 const QUEUE_OFF_CHECKSUM: usize = 88;
-const STORE_OFF_FILE_LEN: usize = 80;
+const STORE_OFF_FILE_LEN: usize = maph::store::format::OFF_FILE_LEN;
 const QUEUE_OFF_TOTAL_LEN: usize = 72;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, body)) = data.split_first() else { return };
-    let mut store = fixed(body, flags, STORE_OFF_CHECKSUM, STORE_OFF_FILE_LEN);
-    store_dead_owners(&mut store);
+    let parts: Vec<(u64, &[u8])> =
+        if flags & 8 != 0 { from_extents(body) } else { vec![(0, body)] };
+    let store = memfd_with(&[], 0);
+    build(&store, &parts, flags, STORE_OFF_CHECKSUM, STORE_OFF_FILE_LEN);
+    store_dead_owners(&store);
     run_store(&store);
     if flags & 4 != 0 {
-        let mut queue = fixed(body, flags, QUEUE_OFF_CHECKSUM, QUEUE_OFF_TOTAL_LEN);
-        queue_dead_owners(&mut queue.0);
-        run_queue(&queue);
+        run_queue(&parts, flags);
     }
 });
+
+/// Writes `parts` into the empty `file` and applies the fix-ups `flags`
+/// ask for: the length its header names (bit 1), then the header checksum
+/// (bit 0).
+fn build(file: &File, parts: &[(u64, &[u8])], flags: u8, sum_off: usize, len_off: usize) {
+    let mut len = 0u64;
+    for &(off, bytes) in parts {
+        file.write_all_at(bytes, off).expect("writing the file");
+        len = len.max(off + bytes.len() as u64);
+    }
+    if flags & 2 != 0 && len >= (len_off + 8) as u64 {
+        let want = read_u64(file, len_off as u64);
+        if want <= MAX_LEN {
+            len = len.max(want);
+        }
+    }
+    file.set_len(len).expect("sizing the file");
+    if flags & 1 != 0 && len >= (sum_off + 8) as u64 {
+        let mut h = vec![0u8; sum_off];
+        file.read_exact_at(&mut h, 0).unwrap();
+        file.write_all_at(&checksum(&h).to_le_bytes(), sum_off as u64).unwrap();
+    }
+}
+
+fn read_u64(file: &File, off: u64) -> u64 {
+    let mut w = [0u8; 8];
+    file.read_exact_at(&mut w, off).unwrap();
+    u64::from_le_bytes(w)
+}
+
+fn file_len(file: &File) -> u64 {
+    file.metadata().unwrap().len()
+}
+
+/// Reads `[off, off + len)` of `file` (clipped to its length), lets `f`
+/// change it and writes it back.
+fn patch(file: &File, off: u64, len: u64, f: impl FnOnce(&mut [u8])) {
+    let end = off.saturating_add(len).min(file_len(file));
+    if end <= off {
+        return;
+    }
+    let mut b = vec![0u8; (end - off) as usize];
+    file.read_exact_at(&mut b, off).unwrap();
+    f(&mut b);
+    file.write_all_at(&b, off).unwrap();
+}
 
 /// A lock owner word naming a process that runs (pid 1, 2, this one...)
 /// makes every operation that needs that lock wait 2 s and answer `Busy`:
@@ -59,62 +115,51 @@ fn dead_owner(b: &mut [u8], off: usize) {
     }
 }
 
-/// `dead_owner` for the store's optimize and heap locks and every
+/// `dead_owner` for the store's optimize, heap and growth locks and every
 /// lock-table entry.
-fn store_dead_owners((b, len): &mut (Vec<u8>, u64)) {
-    dead_owner(b, 320);
-    dead_owner(b, maph::store::format::OFF_HEAP_LOCK);
-    if b.len() < 4096 {
-        return;
-    }
-    let Ok(g) = maph::store::format::Geometry::decode(&b[..4096], *len) else { return };
-    let stride = maph::store::format::lock_stride(g.slot_size());
-    for i in 0..u64::from(g.lock_count()) {
-        match usize::try_from(g.locks_offset() + i * stride) {
-            Ok(off) if off < b.len() => dead_owner(b, off),
-            _ => break,
+fn store_dead_owners(file: &File) {
+    use maph::store::format::{Geometry, OFF_GROW_LOCK, OFF_HEAP_LOCK, OFF_OPT_LOCK};
+    let len = file_len(file);
+    let mut header = None;
+    patch(file, 0, 4096, |h| {
+        for off in [OFF_OPT_LOCK, OFF_HEAP_LOCK, OFF_GROW_LOCK] {
+            dead_owner(h, off);
         }
-    }
+        header = Geometry::decode(h, len).ok();
+    });
+    let Some(g) = header else { return };
+    let stride = maph::store::format::lock_stride(g.slot_size());
+    patch(file, g.locks_offset(), u64::from(g.lock_count()) * stride, |t| {
+        for i in 0..u64::from(g.lock_count()) {
+            match usize::try_from(i * stride) {
+                Ok(off) if off < t.len() => dead_owner(t, off),
+                _ => break,
+            }
+        }
+    });
 }
 
 /// `dead_owner` for a queue set's admin lock and both locks of each queue
 /// (queue records of 256 bytes from 4096; owners at +0 and +64).
-fn queue_dead_owners(b: &mut [u8]) {
-    dead_owner(b, 128);
-    let n = b.get(28..32).map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap()));
-    for q in 0..n as usize {
-        let rec = 4096 + q * 256;
-        if rec >= b.len() {
-            break;
+fn queue_dead_owners(file: &File) {
+    let mut n = 0u64;
+    patch(file, 0, 4096, |h| {
+        dead_owner(h, 128);
+        n = h.get(28..32).map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap())).into();
+    });
+    patch(file, 4096, n * 256, |t| {
+        for rec in (0..t.len()).step_by(256) {
+            dead_owner(t, rec);
+            dead_owner(t, rec + 64);
         }
-        dead_owner(b, rec);
-        dead_owner(b, rec + 64);
-    }
+    });
 }
 
-/// The file as the flags ask: checksum recomputed, length extended.
-fn fixed(body: &[u8], flags: u8, sum_off: usize, len_off: usize) -> (Vec<u8>, u64) {
-    let mut b = body.to_vec();
-    if flags & 1 != 0 && b.len() >= sum_off + 8 {
-        let sum = checksum(&b[..sum_off]);
-        b[sum_off..sum_off + 8].copy_from_slice(&sum.to_le_bytes());
-    }
-    let mut len = b.len() as u64;
-    if flags & 2 != 0 && b.len() >= len_off + 8 {
-        let want = u64::from_le_bytes(b[len_off..len_off + 8].try_into().unwrap());
-        if want <= MAX_LEN {
-            len = len.max(want);
-        }
-    }
-    (b, len)
-}
-
-fn run_store((bytes, len): &(Vec<u8>, u64)) {
-    let file = memfd_with(bytes, *len);
+fn run_store(file: &File) {
     let path = format!("/proc/self/fd/{}", file.as_raw_fd());
     // Read-write first: its reads repair what a dead writer left, so the
     // read-only handle below does not wait 2 s on the same locked slot.
-    if !run_read_write(&file) {
+    if !run_read_write(file) {
         return;
     }
     // Read-only: the same object through a read-only descriptor.
@@ -125,7 +170,7 @@ fn run_store((bytes, len): &(Vec<u8>, u64)) {
 
 /// Opens `file` read-write and runs reads, writes, `recover`, `optimize`;
 /// false once something answered `Busy`.
-fn run_read_write(file: &std::fs::File) -> bool {
+fn run_read_write(file: &File) -> bool {
     let Ok(rw) = Store::from_file(file.try_clone().unwrap(), OpenMode::ReadWrite) else {
         return true;
     };
@@ -198,13 +243,7 @@ fn exercise(s: &Store) -> bool {
     run().is_some()
 }
 
-fn run_queue((bytes, len): &(Vec<u8>, u64)) {
-    // `open` waits up to 2 s for a set whose magic is still zero (its
-    // creator may be building it): such inputs would only be slow, so they
-    // are not opened here (tests/queue.rs covers that wait).
-    if bytes.len() < 8 || bytes[..8] == [0; 8] {
-        return;
-    }
+fn run_queue(parts: &[(u64, &[u8])], flags: u8) {
     let name = format!("maph-fuzz-open-{}", std::process::id());
     let path = format!("/dev/shm/{name}");
     let _ = std::fs::remove_file(&path);
@@ -215,10 +254,16 @@ fn run_queue((bytes, len): &(Vec<u8>, u64)) {
             .create_new(true)
             .open(&path)
             .expect("creating the shm object");
-        use std::os::unix::fs::FileExt;
-        f.write_all_at(bytes, 0).expect("writing the shm object");
-        if *len > bytes.len() as u64 {
-            f.set_len(*len).expect("sizing the shm object");
+        build(&f, parts, flags, QUEUE_OFF_CHECKSUM, QUEUE_OFF_TOTAL_LEN);
+        queue_dead_owners(&f);
+        // `open` waits up to 2 s for a set whose magic is still zero (its
+        // creator may be building it): such inputs would only be slow, so
+        // they are not opened here (tests/queue.rs covers that wait).
+        let mut magic = [0u8; 8];
+        if f.read_exact_at(&mut magic, 0).is_err() || magic == [0; 8] {
+            drop(f);
+            let _ = std::fs::remove_file(&path);
+            return;
         }
     }
     let opened = QueueSet::open(&name);

@@ -65,3 +65,62 @@ pub fn memfd_with(bytes: &[u8], len: u64) -> File {
     }
     f
 }
+
+/// Largest offset plus length an extent may reach in the `open` target's
+/// extent form (its `MAX_LEN`): 16 MiB.
+pub const EXTENTS_MAX_END: u64 = 16 << 20;
+
+/// The `open` target's extent form of a file (flag bit 3): a list of
+/// extents, each an offset (u32, little-endian), a length (u32) and that
+/// many bytes; every byte outside them is zero. The file's zero runs cost
+/// nothing, so a sparse store of several MiB (a growing store's address
+/// space, its heap and MPHF banks far past its slots) is a seed of a few
+/// hundred KiB. Runs of non-zero bytes closer than `gap` bytes share an
+/// extent (fewer 8-byte extent headers); a trailing run of zeros is
+/// dropped (the target's flag bit 1 restores the length).
+pub fn to_extents(file: &[u8], gap: usize) -> Vec<u8> {
+    assert!(file.len() as u64 <= EXTENTS_MAX_END, "file too large for the extent form");
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < file.len() {
+        if file[i] == 0 {
+            i += 1;
+            continue;
+        }
+        // A run from i: extend while the next non-zero byte is within gap.
+        let start = i;
+        let mut end = i + 1;
+        let mut j = end;
+        while j < file.len() && j - end <= gap {
+            if file[j] != 0 {
+                end = j + 1;
+            }
+            j += 1;
+        }
+        out.extend_from_slice(&(start as u32).to_le_bytes());
+        out.extend_from_slice(&((end - start) as u32).to_le_bytes());
+        out.extend_from_slice(&file[start..end]);
+        i = end;
+    }
+    out
+}
+
+/// Decodes the extent form (see `to_extents`) into (offset, bytes) pairs,
+/// never failing: a short last length takes the bytes that are left, a
+/// header cut short ends the list, and bytes past `EXTENTS_MAX_END` are
+/// dropped.
+pub fn from_extents(mut body: &[u8]) -> Vec<(u64, &[u8])> {
+    let mut out = Vec::new();
+    while body.len() >= 8 {
+        let off = u64::from(u32::from_le_bytes(body[..4].try_into().unwrap()));
+        let len = u32::from_le_bytes(body[4..8].try_into().unwrap()) as usize;
+        let n = len.min(body.len() - 8);
+        let bytes = &body[8..8 + n];
+        body = &body[8 + n..];
+        let keep = EXTENTS_MAX_END.saturating_sub(off).min(n as u64) as usize;
+        if keep > 0 {
+            out.push((off, &bytes[..keep]));
+        }
+    }
+    out
+}
