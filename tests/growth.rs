@@ -258,3 +258,33 @@ fn anonymous_and_shm_stores_grow() {
     assert_eq!(u.get_vec(&key(12_345)).unwrap(), val(12_345));
     Store::shm_unlink(name.as_bytes()).unwrap();
 }
+
+/// A key that expired in an older level is found there by the next write
+/// (which reuses its slot), not inserted a second time in the newest level.
+#[test]
+fn a_key_expired_in_an_older_level_is_written_in_place_not_twice() {
+    let dir = common::TempDir::new("grow-ttl");
+    let s = Store::create(dir.path("g"), &growing(1 << 30)).unwrap();
+    for i in 0..200 {
+        s.set_ex(&key(i), &val(i), 50).unwrap();
+    }
+    let uid = s.uid(&key(7)).unwrap();
+    for i in 200..20_000 {
+        s.set(&key(i), &val(i)).unwrap();
+    }
+    assert!(s.levels() >= 4);
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    assert_eq!(s.get_vec(&key(7)), Err(Error::NotFound));
+    for i in 0..200 {
+        s.set(&key(i), b"again").unwrap();
+    }
+    // Written in place: the same slot (a new UID generation).
+    let again = s.uid(&key(7)).unwrap();
+    assert_eq!(again & 0xffff_ffff, uid & 0xffff_ffff);
+    assert_ne!(again, uid);
+    assert_eq!(s.stats().keys, 20_000);
+    assert!(s.check().is_empty(), "{:?}", s.check());
+    for i in 0..200 {
+        assert_eq!(s.get_vec(&key(i)).unwrap(), b"again");
+    }
+}

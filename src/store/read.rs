@@ -118,10 +118,10 @@ impl Store {
     ) -> Result<(R, u64, u64)> {
         let n = self.levels_now();
         if n == 1 {
-            return self.scan_ctrl(key, h, loc, f);
+            return self.scan_ctrl::<R, false>(key, h, loc, f);
         }
         for l in (0..n).rev() {
-            match self.scan_ctrl(key, h, &self.locate_level(h, l), f) {
+            match self.scan_ctrl::<R, false>(key, h, &self.locate_level(h, l), f) {
                 Err(Error::NotFound) => continue,
                 other => return other,
             }
@@ -147,9 +147,11 @@ impl Store {
     /// carries the key's tag, up to the first `EMPTY` byte or the maximum
     /// probe distance. When the first 8 slots neither hold the key nor end
     /// the sequence (a long probe sequence) and an MPHF is in force, the
-    /// slot it names is read before the scan goes on.
+    /// slot it names is read before the scan goes on. `EXPIRED`: an
+    /// expired record of the key counts as found (the write path's search,
+    /// which must find the key's slot whatever its expiry).
     #[inline(always)]
-    pub(crate) fn scan_ctrl<R>(
+    pub(crate) fn scan_ctrl<R, const EXPIRED: bool>(
         &self, key: &[u8], h: u64, loc: &Loc, f: &mut impl FnMut(&Rec) -> R,
     ) -> Result<(R, u64, u64)> {
         let r = &self.region;
@@ -174,7 +176,7 @@ impl Store {
             }
             while cand != 0 {
                 let i = w * 8 + ctrl::first(cand);
-                if let Slot::Hit(out, word) = self.read_slot(i, key, loc.tag, f)? {
+                if let Slot::Hit(out, word) = self.read_slot::<R, EXPIRED>(i, key, loc.tag, f)? {
                     return Ok((out, i, word));
                 }
                 cand &= cand - 1;
@@ -185,7 +187,7 @@ impl Store {
             let before = seen;
             seen += to - from;
             if before < 8 && seen >= 8 {
-                if let Some(hit) = self.probe_mphf(key, h, loc, seen, f)? {
+                if let Some(hit) = self.probe_mphf::<R, EXPIRED>(key, h, loc, seen, f)? {
                     return Ok(hit);
                 }
             }
@@ -199,7 +201,7 @@ impl Store {
     /// The MPHF's answer for a long probe sequence: reads the slot it names
     /// for `h` if that lies past the `seen` slots already scanned.
     #[cold]
-    fn probe_mphf<R>(
+    fn probe_mphf<R, const EXPIRED: bool>(
         &self, key: &[u8], h: u64, loc: &Loc, seen: u64, f: &mut impl FnMut(&Rec) -> R,
     ) -> Result<Option<(R, u64, u64)>> {
         let view = self.current_view();
@@ -210,7 +212,7 @@ impl Store {
             return Ok(None);
         }
         let idx = self.wrap(loc, loc.home + d);
-        Ok(match self.read_slot(idx, key, loc.tag, f)? {
+        Ok(match self.read_slot::<R, EXPIRED>(idx, key, loc.tag, f)? {
             Slot::Hit(out, w) => Some((out, idx, w)),
             _ => None,
         })
@@ -218,7 +220,7 @@ impl Store {
 
     /// Reads slot `idx` for `key` (tag `tag`) under its seqlock.
     #[inline(always)]
-    fn read_slot<R>(
+    fn read_slot<R, const EXPIRED: bool>(
         &self, idx: u64, key: &[u8], tag: u32, f: &mut impl FnMut(&Rec) -> R,
     ) -> Result<Slot<R>> {
         let r = &self.region;
@@ -239,7 +241,7 @@ impl Store {
                 return Ok(Slot::Other);
             }
             let m = slot.meta();
-            if m.state != STATE_LIVE || (m.expires && expired(slot.expiry(&m))) {
+            if m.state != STATE_LIVE || (!EXPIRED && m.expires && expired(slot.expiry(&m))) {
                 if read_validate(seq, w) {
                     return Ok(Slot::Other);
                 }

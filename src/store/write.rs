@@ -243,11 +243,12 @@ impl Store {
                 self.region().prefetch_slot(home);
             }
         }
-        // Is the key in an older level? Through the control bytes: a miss
+        // Is the key in an older level, expired or not (as
+        // `scan_for_write` finds it)? Through the control bytes: a miss
         // there reads no slot.
         for l in (0..n - 1).rev() {
             let loc = self.locate_level(h, l);
-            match self.scan_ctrl(key, h, &loc, &mut |rec: &Rec| rec.idx) {
+            match self.scan_ctrl::<_, true>(key, h, &loc, &mut |rec: &Rec| rec.idx) {
                 Ok((_, idx, word)) => return Ok((Target::Existing { idx, word }, loc)),
                 Err(Error::NotFound) => {}
                 Err(e) => return Err(e),
