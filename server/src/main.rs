@@ -142,6 +142,12 @@ fn start(a: Args) -> Result<(), String> {
     if a.http_port.is_some() && a.dir.is_none() {
         return Err("--http-port needs --dir DIR for the REST API's stores".into());
     }
+    if a.http_port.is_some_and(|hp| hp != 0 && hp == a.port) {
+        return Err(format!(
+            "--http-port {} is also --port: give REST and RESP different ports",
+            a.port
+        ));
+    }
     let store = Arc::new(open_store(&a)?);
     raise_nofile(a.maxclients + 64);
     let mut rt = tokio::runtime::Builder::new_multi_thread();

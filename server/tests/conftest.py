@@ -15,10 +15,21 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = pathlib.Path(os.environ.get("MAPH_SERVER", ROOT / "target/release/maph-server"))
 
 
+def free_ports(n):
+    """n distinct free loopback ports: every socket stays bound until all are
+    chosen, so the kernel cannot hand the same port out twice."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def wait_port(port, proc, timeout=10.0):
@@ -39,22 +50,33 @@ class Server:
 
     def __init__(self, tmp, *extra, store=None, slots=20000, slot_size=512, http=False):
         assert BINARY.exists(), f"build it first: {BINARY}"
-        self.port = free_port()
-        self.http_port = free_port() if http else None
         self.store = store or tmp / "store.maph"
         self.dir = tmp / "stores"
         self.dir.mkdir(exist_ok=True)
-        cmd = [str(BINARY), "--store", str(self.store), "--create", "--slots", str(slots),
-               "--slot-size", str(slot_size), "--port", str(self.port), "--threads", "2"]
-        if http:
-            cmd += ["--http-port", str(self.http_port), "--dir", str(self.dir)]
-        cmd += [str(e) for e in extra]
-        # stderr to a file: a pipe nobody drains could block the server.
-        self.log = tmp / f"maph-server-{self.port}.log"
-        self.proc = subprocess.Popen(cmd, stderr=open(self.log, "w"))
-        wait_port(self.port, self.proc)
-        if http:
-            wait_port(self.http_port, self.proc)
+        # A free port can be taken by another process between free_ports()
+        # and the server's bind: start again on new ports when, and only when,
+        # the server says it could not listen.
+        for attempt in range(5):
+            ports = free_ports(2 if http else 1)
+            self.port = ports[0]
+            self.http_port = ports[1] if http else None
+            cmd = [str(BINARY), "--store", str(self.store), "--create", "--slots", str(slots),
+                   "--slot-size", str(slot_size), "--port", str(self.port), "--threads", "2"]
+            if http:
+                cmd += ["--http-port", str(self.http_port), "--dir", str(self.dir)]
+            cmd += [str(e) for e in extra]
+            # stderr to a file: a pipe nobody drains could block the server.
+            self.log = tmp / f"maph-server-{self.port}.log"
+            self.proc = subprocess.Popen(cmd, stderr=open(self.log, "w"))
+            try:
+                wait_port(self.port, self.proc)
+                if http:
+                    wait_port(self.http_port, self.proc)
+                return
+            except RuntimeError:
+                self.stop()
+                if attempt == 4 or "cannot listen" not in self.log.read_text():
+                    raise
 
     def client(self, **kw):
         # No retries: a test wants the first answer, not redis-py's backoff.

@@ -122,3 +122,14 @@ def test_requirepass_protects_the_rest_api(tmp_path):
         assert req(s, "GET", "/stores/default/keys/x", None, h) == (200, b"1")
     finally:
         s.stop()
+
+
+def test_rest_port_equal_to_resp_port_is_refused_with_a_clear_error(tmp_path):
+    from conftest import BINARY, free_port
+    import subprocess
+    p = free_port()
+    r = subprocess.run([str(BINARY), "--store", str(tmp_path / "s.maph"), "--create",
+                        "--slots", "100", "--port", str(p), "--http-port", str(p),
+                        "--dir", str(tmp_path)], capture_output=True, timeout=30)
+    assert r.returncode != 0
+    assert b"give REST and RESP different ports" in r.stderr
