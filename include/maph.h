@@ -163,6 +163,19 @@
 #define MAPH_CREATE_SPARSE 1
 
 /**
+ * `maph_copy` flag: the copy is the smallest store of the source's slot
+ * size for its keys (`ceil(keys / 0.75)` slots plus slack for keys written
+ * during the copy; heap packed). Keys change slots, so UIDs are new.
+ */
+#define MAPH_COPY_COMPACT 1
+
+/**
+ * `maph_copy` flag: build the copy's minimal perfect hash
+ * (`maph_optimize`) before it is linked into place.
+ */
+#define MAPH_COPY_OPTIMIZE 2
+
+/**
  * Major version of the maph headers: the soname is `libmaph.so.MAJOR`.
  * A program built against one major version links only that one.
  */
@@ -282,6 +295,14 @@ typedef uint32_t maph_status;
 #endif // __cplusplus
 
 /**
+ * A cursor over a store's live records (opaque; `maph_iter_t`). Made by
+ * `maph_iter_open` or `maph_iter_open_part`, freed by `maph_iter_close`.
+ * It refers to its store: close every cursor of a handle before
+ * `maph_close` on that handle.
+ */
+typedef struct maph_iter maph_iter;
+
+/**
  * A log buffer mapped into this process: a ring of 1024-byte slots in a
  * file, a `/dev/shm` object or anonymous shared memory, into which any
  * number of threads and processes write lines, drained into one ordered
@@ -319,6 +340,11 @@ typedef struct maph_queue_t maph_queue_t;
  * child after `fork()` (the mapping is shared, not copied).
  */
 typedef struct maph_t maph_t;
+
+/**
+ * The name the C API uses for `struct maph_iter`.
+ */
+typedef struct maph_iter maph_iter_t;
 
 /**
  * One item of the drained stream, handed to a `maph_log_callback`. Valid
@@ -719,6 +745,69 @@ maph_status maph_mset(struct maph_t *db,
                       const void *const *vals,
                       const size_t *val_lens,
                       maph_status *statuses);
+
+/**
+ * Opens a cursor over every live record of `db`, in slot order, and sets
+ * `*out` to it (to NULL on failure).
+ *
+ * What a scan returns while other threads and processes write the store:
+ * every key present (and unexpired) for the whole scan is returned exactly
+ * once, with a value that was written whole; keys added or deleted during
+ * the scan may or may not appear, an overwritten key comes with its old or
+ * its new value; expired keys are not returned. Slots never move (deletes
+ * leave tombstones; growth adds levels), which is what makes this hold.
+ *
+ * Errors: `MAPH_E_INVALID_ARG` (NULL `db` or `out`). No I/O, no lock.
+ * A cursor is used by one thread at a time; any number of cursors may scan
+ * one store at once, in any processes. `db` must stay open until the
+ * cursor is closed.
+ */
+maph_status maph_iter_open(const struct maph_t *db, maph_iter_t **out);
+
+/**
+ * Opens a cursor over part `part` of `nparts` (numbered from 0) of `db`:
+ * the `nparts` parts together visit every slot exactly once (each takes a
+ * contiguous share of every level), so `nparts` threads or processes can
+ * scan one store side by side, each with its own part. Same promises as
+ * `maph_iter_open` within a part. Errors: `MAPH_E_INVALID_ARG` (NULL `db`
+ * or `out`; `nparts` 0 or `part >= nparts`). Thread-safe as
+ * `maph_iter_open`.
+ */
+maph_status maph_iter_open_part(const struct maph_t *db,
+                                uint32_t part,
+                                uint32_t nparts,
+                                maph_iter_t **out);
+
+/**
+ * Copies the cursor's next live record: its key into `key_buf` (capacity
+ * `key_cap` bytes) with its length in `*key_len`, its value into `val_buf`
+ * (capacity `val_cap`) with its length in `*val_len`.
+ *
+ * Returns `MAPH_OK` (one record copied out; the cursor moves past it),
+ * `MAPH_NOT_FOUND` (the scan is over; later calls answer the same, and a
+ * growing store's levels added since are visited first), or
+ * `MAPH_E_BUFFER_TOO_SMALL`: `*key_len` and `*val_len` give the sizes
+ * needed, and the cursor stays on the record (a buffer may be NULL with
+ * capacity 0 to ask for the sizes). Errors: `MAPH_E_INVALID_ARG` (NULL
+ * `it`, `key_len` or `val_len`; a NULL buffer with a non-zero capacity),
+ * `MAPH_E_CORRUPT` (a damaged slot: the cursor moves past it, call again
+ * to go on), `MAPH_E_BUSY` (a slot locked past the wait limit: the cursor
+ * stays, call again to retry). Lock-free; one thread at a time per
+ * cursor.
+ */
+maph_status maph_iter_next(maph_iter_t *it,
+                           void *key_buf,
+                           size_t key_cap,
+                           size_t *key_len,
+                           void *val_buf,
+                           size_t val_cap,
+                           size_t *val_len);
+
+/**
+ * Frees a cursor. NULL is fine. Call it before `maph_close` on the
+ * cursor's store. Not thread-safe for the same cursor.
+ */
+void maph_iter_close(maph_iter_t *it);
 
 /**
  * Creates a log buffer of about `capacity_bytes` and opens it.
@@ -1479,6 +1568,27 @@ maph_status maph_stats(const struct maph_t *db, struct maph_stats_t *out);
  * process-safe.
  */
 maph_status maph_compact_copy(const struct maph_t *db, const char *path, uint64_t heap_bytes);
+
+/**
+ * Writes a consistent copy of a live store to a new file at `path`, as
+ * LMDB's `mdb_copy` does (`flags`: 0, `MAPH_COPY_COMPACT`,
+ * `MAPH_COPY_OPTIMIZE`, or both). Other threads and processes may keep
+ * reading and writing the source: every key present, live and unexpired
+ * for the whole copy is in it with a value written whole; a key written
+ * during the copy is there with its old or new value, or not at all. The
+ * file appears whole or not at all (built under a temporary name, synced,
+ * linked; never over an existing file); it opens and `maph_check` passes.
+ * Without `MAPH_COPY_COMPACT` every slot keeps its index (UIDs stay valid
+ * in the copy) and the heap keeps its size, holding only live records.
+ * TTLs are kept. Cost: one pass over the slots and live records' bytes,
+ * plus `maph_optimize` when asked or when the source has an MPHF (plain
+ * copy). Errors: `MAPH_E_INVALID_ARG` (NULL, unknown flag bits),
+ * `MAPH_E_EXISTS` (`path` exists), `MAPH_E_FULL` (compacting: writers
+ * outran the copy's slack twice — retry; or a full file system),
+ * `MAPH_E_IO`, `MAPH_E_CORRUPT` (a damaged source slot), `MAPH_E_BUSY`.
+ * Thread- and process-safe; `db` may be read-only.
+ */
+maph_status maph_copy(const struct maph_t *db, const char *path, uint32_t flags);
 
 /**
  * Fills `*out` with the counters of the store's value heap: its size,

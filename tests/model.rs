@@ -1,11 +1,12 @@
 //! Property tests against a `HashMap` model: random sequences of set, get,
-//! del, optimize, compacting copy and reopen must leave the store answering exactly as the
+//! del, optimize, compacting copy, reopen and scans (`iter`, `iter_part`) must leave the store answering exactly as the
 //! model does, with values on both sides of the slot's capacity (inline and
 //! in the heap, exactly at the boundary, and overwrites that cross it both
 //! ways).
 //! Guards against: lost keys, resurrected deleted keys, duplicate copies of a
 //! key after tombstone reuse, wrong values after overwrite, state lost on
-//! reopen, and counters drifting from the slots.
+//! reopen, counters drifting from the slots, and scans that return a key
+//! twice, miss one, or return a deleted or expired one.
 
 mod common;
 
@@ -35,6 +36,33 @@ enum Op {
     Get(u8),
     Del(u8),
     Reopen,
+    /// A scan (`iter`, and `iter_part` in 3 parts) must return the model.
+    Scan,
+}
+
+/// What a scan of `store` returns, as a map; fails on a key returned twice
+/// or an error.
+fn scanned(
+    it: impl Iterator<Item = maph::Result<(Vec<u8>, Vec<u8>)>>,
+    into: &mut HashMap<Vec<u8>, Vec<u8>>,
+) -> Result<(), TestCaseError> {
+    for r in it {
+        let (k, v) = r.map_err(|e| TestCaseError::fail(format!("scan: {e}")))?;
+        prop_assert!(into.insert(k.clone(), v).is_none(), "key {:?} returned twice", k);
+    }
+    Ok(())
+}
+
+fn scan_matches(store: &Store, model: &HashMap<Vec<u8>, Vec<u8>>) -> Result<(), TestCaseError> {
+    let mut all = HashMap::new();
+    scanned(store.iter(), &mut all)?;
+    prop_assert_eq!(&all, model);
+    let mut parts = HashMap::new();
+    for p in 0..3 {
+        scanned(store.iter_part(p, 3).unwrap(), &mut parts)?;
+    }
+    prop_assert_eq!(&parts, model);
+    Ok(())
 }
 
 fn key(k: u8) -> Vec<u8> {
@@ -58,6 +86,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..48).prop_map(Op::Get),
         2 => (0u8..48).prop_map(Op::Del),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Scan),
     ]
 }
 
@@ -147,6 +176,7 @@ proptest! {
                         prop_assert_eq!(r, Err(Error::NotFound));
                     }
                 }
+                Op::Scan => scan_matches(&store, &model)?,
                 Op::Reopen => {
                     drop(store);
                     store = Store::open(&path, OpenMode::ReadWrite).unwrap();
@@ -157,6 +187,7 @@ proptest! {
         for (k, v) in &model {
             prop_assert_eq!(store.get_vec(k), Ok(v.clone()));
         }
+        scan_matches(&store, &model)?;
         let violations = store.check();
         prop_assert!(violations.is_empty(), "{:?}", violations);
         // No heap byte outlives its record.

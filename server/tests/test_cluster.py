@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 
-from conftest import ROOT, Server, free_port, wait_port
+from conftest import ROOT, Server, free_ports, wait_port
 
 N = 100_000
 
@@ -24,12 +24,13 @@ def cluster(tmp_path):
         conf = (ROOT / "examples/cluster/nutcracker.yml").read_text()
         for i, s in enumerate(servers):
             conf = conf.replace(f"127.0.0.1:700{i + 1}:1", f"127.0.0.1:{s.port}:1")
-        proxy_port = free_port()
+        # Distinct: two separate free_port() calls may return one port twice.
+        proxy_port, stats_port = free_ports(2)
         conf = conf.replace("127.0.0.1:22121", f"127.0.0.1:{proxy_port}")
         cfg = tmp_path / "nutcracker.yml"
         cfg.write_text(conf)
         subprocess.run(["nutcracker", "-t", "-c", str(cfg)], check=True, capture_output=True)
-        proxy = subprocess.Popen(["nutcracker", "-c", str(cfg), "-s", str(free_port())],
+        proxy = subprocess.Popen(["nutcracker", "-c", str(cfg), "-s", str(stats_port)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(proxy_port, proxy)
         yield servers, proxy_port

@@ -670,6 +670,43 @@ pub unsafe extern "C" fn maph_compact_copy(
     })
 }
 
+/// `maph_copy` flag: the copy is the smallest store of the source's slot
+/// size for its keys (`ceil(keys / 0.75)` slots plus slack for keys written
+/// during the copy; heap packed). Keys change slots, so UIDs are new.
+pub const MAPH_COPY_COMPACT: u32 = 1;
+/// `maph_copy` flag: build the copy's minimal perfect hash
+/// (`maph_optimize`) before it is linked into place.
+pub const MAPH_COPY_OPTIMIZE: u32 = 2;
+
+/// Writes a consistent copy of a live store to a new file at `path`, as
+/// LMDB's `mdb_copy` does (`flags`: 0, `MAPH_COPY_COMPACT`,
+/// `MAPH_COPY_OPTIMIZE`, or both). Other threads and processes may keep
+/// reading and writing the source: every key present, live and unexpired
+/// for the whole copy is in it with a value written whole; a key written
+/// during the copy is there with its old or new value, or not at all. The
+/// file appears whole or not at all (built under a temporary name, synced,
+/// linked; never over an existing file); it opens and `maph_check` passes.
+/// Without `MAPH_COPY_COMPACT` every slot keeps its index (UIDs stay valid
+/// in the copy) and the heap keeps its size, holding only live records.
+/// TTLs are kept. Cost: one pass over the slots and live records' bytes,
+/// plus `maph_optimize` when asked or when the source has an MPHF (plain
+/// copy). Errors: `MAPH_E_INVALID_ARG` (NULL, unknown flag bits),
+/// `MAPH_E_EXISTS` (`path` exists), `MAPH_E_FULL` (compacting: writers
+/// outran the copy's slack twice — retry; or a full file system),
+/// `MAPH_E_IO`, `MAPH_E_CORRUPT` (a damaged source slot), `MAPH_E_BUSY`.
+/// Thread- and process-safe; `db` may be read-only.
+#[no_mangle]
+pub unsafe extern "C" fn maph_copy(
+    db: *const maph_t, path: *const c_char, flags: u32,
+) -> maph_status {
+    call(|| {
+        // SAFETY: the C contract (ffi/mod.rs).
+        let (s, p) = unsafe { (store(db)?, c_str(path, "path is NULL")?) };
+        s.copy_to(std::path::Path::new(std::ffi::OsStr::from_bytes(p)), flags)?;
+        Ok(())
+    })
+}
+
 /// Fills `*out` with the counters of the store's value heap: its size,
 /// bytes in use, bytes free for reuse, bytes never allocated, and the
 /// largest extent one record can get now (see `maph_heap_stats_t`). Read

@@ -126,7 +126,7 @@ impl Store {
     /// Bytes the live heap records of this store need when packed (class
     /// sizes of their extents), from the slots' lengths alone: no record
     /// is copied. Racy: a hint for sizing a copy.
-    fn live_heap_bytes(&self) -> u64 {
+    pub(crate) fn live_heap_bytes(&self) -> u64 {
         let r = self.region();
         let mut sum = 0u64;
         for idx in 0..self.slots_in_use() {

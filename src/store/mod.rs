@@ -14,7 +14,9 @@
 
 pub mod batch;
 mod compact;
+pub mod copy;
 mod ctrl;
+pub mod cursor;
 mod expiry;
 pub mod format;
 mod growth;
