@@ -26,6 +26,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod batch;
+pub mod flush;
 pub mod iter;
 pub mod log;
 pub mod queue;

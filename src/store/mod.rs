@@ -18,6 +18,7 @@ pub mod copy;
 mod ctrl;
 pub mod cursor;
 mod expiry;
+mod flush;
 pub mod format;
 mod growth;
 pub mod heap;
@@ -215,6 +216,9 @@ pub struct ValueRef {
 
 /// An open store. See the module docs.
 pub struct Store {
+    /// The background flush thread, if any: first, so that it is stopped
+    /// and joined before the mapping below is dropped (`flush.rs`).
+    flusher: flush::Flusher,
     region: Region,
     /// The MPHF generation this handle decoded; refreshed when the header's
     /// generation moves.
@@ -314,6 +318,7 @@ impl Store {
         let map: MmapRaw = if writable { mo.map_raw(&file) } else { mo.map_raw_read_only(&file) }
             .map_err(|e| Error::from_io(&e, "mapping the store"))?;
         let store = Store {
+            flusher: flush::Flusher::default(),
             region: Region::new(map, geom, writable),
             view: ArcSwap::from_pointee(View::none()),
             refresh: std::sync::Mutex::new(()),

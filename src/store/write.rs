@@ -367,6 +367,7 @@ impl Store {
             r.lock_u64(e, LOCK_OFF_HEAP_NEW).store(0, Ordering::Relaxed);
         }
         r.lock_u32(e, LOCK_OFF_REDO).store(0, Ordering::Release);
+        self.note_write();
         true
     }
 
