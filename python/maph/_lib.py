@@ -120,6 +120,13 @@ mget = _fn("maph_mget", st, c_void_p, c_size_t, P(c_void_p), P(c_size_t), P(c_vo
            P(c_size_t), P(c_size_t), P(c_u32))
 mset = _fn("maph_mset", st, c_void_p, c_size_t, P(c_void_p), P(c_size_t), P(c_void_p),
            P(c_size_t), P(c_u32))
+iter_open_part = _fn("maph_iter_open_part", st, c_void_p, c_u32, c_u32, P(c_void_p))
+iter_next = _fn("maph_iter_next", st, c_void_p, c_void_p, c_size_t, P(c_size_t), c_void_p,
+                c_size_t, P(c_size_t))
+iter_close = _fn("maph_iter_close", None, c_void_p)
+copy = _fn("maph_copy", st, c_void_p, c_char_p, c_u32)
+flush_start = _fn("maph_flush_start", st, c_void_p, c_u64, c_u64)
+flush_stop = _fn("maph_flush_stop", st, c_void_p)
 strerror = _fn("maph_strerror", c_char_p, c_u32)
 last_error = _fn("maph_last_error", c_char_p)
 version = _fn("maph_version", c_char_p)
@@ -129,6 +136,8 @@ RDWR = 2
 OK = 0
 NOT_FOUND = 1
 BUFFER_TOO_SMALL = 8
+COPY_COMPACT = 1
+COPY_OPTIMIZE = 2
 
 
 def fail(status, function):

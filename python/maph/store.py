@@ -366,6 +366,64 @@ class Store:
             first.failed = failed
             raise first
 
+    # ---- getting data out ----
+
+    def items(self, part=0, nparts=1):
+        """Every live ``(key, value)`` once, as bytes (``maph_iter_*``): a
+        key present for the whole scan comes back exactly once, also while
+        other processes write; keys written during it may or may not.
+        ``part``/``nparts`` scan one of ``nparts`` disjoint shares."""
+        db = self._h("maph_iter_open_part")
+        it = ctypes.c_void_p()
+        _lib.check_status(_lib.iter_open_part(db, part, nparts, ctypes.byref(it)),
+                          "maph_iter_open_part")
+        kl, vl = ctypes.c_size_t(0), ctypes.c_size_t(0)
+        kcap, vcap = 256, 4096
+        kb, vb = ctypes.create_string_buffer(kcap), ctypes.create_string_buffer(vcap)
+        try:
+            while True:
+                # The cursor refers to the handle: stop if it was closed.
+                self._h("maph_iter_next")
+                s = _lib.iter_next(it, kb, kcap, ctypes.byref(kl), vb, vcap, ctypes.byref(vl))
+                if s == _lib.OK:
+                    yield kb.raw[: kl.value], vb.raw[: vl.value]
+                elif s == _lib.NOT_FOUND:
+                    return
+                elif s == _lib.BUFFER_TOO_SMALL:
+                    if kl.value > kcap:
+                        kcap = kl.value
+                        kb = ctypes.create_string_buffer(kcap)
+                    if vl.value > vcap:
+                        vcap = vl.value
+                        vb = ctypes.create_string_buffer(vcap)
+                else:
+                    _lib.fail(s, "maph_iter_next")
+        finally:
+            _lib.iter_close(it)
+
+    def keys(self):
+        """Every live key once (see :meth:`items`)."""
+        return (k for k, _ in self.items())
+
+    def __iter__(self):
+        return self.keys()
+
+    def copy(self, path, compact=False, optimize=False):
+        """Writes a consistent copy of this (live) store to a new file at
+        ``path`` (``maph_copy``); ``compact`` makes the smallest store for
+        its keys, ``optimize`` builds its MPHF."""
+        flags = (_lib.COPY_COMPACT if compact else 0) | (_lib.COPY_OPTIMIZE if optimize else 0)
+        _lib.check_status(_lib.copy(self._h("maph_copy"), _bytes(path, "path"), flags), "maph_copy")
+
+    def flush_start(self, interval_ms=1000, every_n_writes=0):
+        """Starts this handle's background flush thread (``maph_flush_start``)."""
+        _lib.check_status(_lib.flush_start(self._h("maph_flush_start"), interval_ms,
+                                           every_n_writes), "maph_flush_start")
+
+    def flush_stop(self):
+        """Stops it after a last flush (``maph_flush_stop``)."""
+        _lib.check_status(_lib.flush_stop(self._h("maph_flush_stop")), "maph_flush_stop")
+
     def optimize(self):
         """Builds the minimal perfect hash over the keys present."""
         _lib.check_status(_lib.optimize(self._h("maph_optimize")), "maph_optimize")

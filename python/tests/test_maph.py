@@ -291,3 +291,53 @@ def test_second_process_reads_what_the_first_wrote(tmp_path):
 
 def test_version_matches_the_package():
     assert maph.version() == maph.__version__
+
+
+def test_items_returns_every_key_once_with_heap_values_and_parts_cover_all(db):
+    want = {b"k%d" % i: (b"v%d" % i) * (300 if i % 10 == 0 else 1) for i in range(500)}
+    for k, v in want.items():
+        db.set(k, v)
+    db.delete(b"k7")
+    del want[b"k7"]
+    got = list(db.items())
+    assert len(got) == len(want)
+    assert dict(got) == want
+    assert sorted(db) == sorted(want)
+    parts = [kv for p in range(3) for kv in db.items(p, 3)]
+    assert sorted(parts) == sorted(want.items())
+    with pytest.raises(maph.InvalidArg):
+        next(db.items(3, 3))
+
+
+def test_items_stops_with_invalid_arg_when_the_store_is_closed_mid_scan(tmp_path):
+    s = maph.Store.create(str(tmp_path / "c.maph"), slots=64)
+    s.set(b"a", b"1")
+    s.set(b"b", b"2")
+    it = s.items()
+    next(it)
+    s.close()
+    with pytest.raises(maph.InvalidArg):
+        next(it)
+
+
+def test_copy_and_compact_copy_hold_every_key(tmp_path, db):
+    for i in range(300):
+        db.set(b"k%d" % i, b"v%d" % i)
+    db.copy(str(tmp_path / "plain.maph"))
+    db.copy(str(tmp_path / "small.maph"), compact=True, optimize=True)
+    with pytest.raises(maph.Exists):
+        db.copy(str(tmp_path / "plain.maph"))
+    for name in ("plain.maph", "small.maph"):
+        with maph.Store.open(str(tmp_path / name), readonly=True) as c:
+            assert dict(c.items()) == {b"k%d" % i: b"v%d" % i for i in range(300)}
+    with maph.Store.open(str(tmp_path / "small.maph"), readonly=True) as c:
+        assert c.stats()["slots"] < 1024
+
+
+def test_flush_start_and_stop(db):
+    db.flush_start(10, 5)
+    for i in range(20):
+        db.set(b"f%d" % i, b"x")
+    db.flush_stop()
+    with pytest.raises(maph.InvalidArg):
+        db.flush_start(0, 0)
