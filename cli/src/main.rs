@@ -15,11 +15,14 @@ macro_rules! out {
 mod bench;
 mod cmd;
 mod demo;
+mod dump;
+mod lmdb_text;
 mod load;
 mod log_dump;
 mod man;
 mod measure;
 mod ops;
+mod restore;
 mod shm;
 mod tsv;
 
@@ -62,8 +65,9 @@ pub fn write_line(args: std::fmt::Arguments) -> Result<(), Fail> {
 pub const EXIT_STATUS: &str = "Exit status:
   0  success.
   1  the answer is no: KEY not found (get, del, ttl, expire, incr with delta 0), `check` \
-found violations, or `load` did not store some lines (too large, empty key, no tab, store full; \
-the others are stored).
+found violations, `load` or `restore` did not store some lines or rows (too large, empty key, \
+no tab, store full; the others are stored), or `dump` skipped damaged records (the others are \
+dumped).
   2  any other error: a usage error, a file or store that cannot be opened or is damaged, \
 an I/O error, a value `incr` cannot add to; the message on stderr says which.
 
@@ -153,6 +157,73 @@ new keys are refused as store full.")]
         /// msync the store to its file before exiting.
         #[arg(long)]
         sync: bool,
+    },
+    /// Write every record of the store in LMDB's text dump format (what
+    /// `mdb_dump` writes and `mdb_load` reads) to stdout or FILE.
+    #[command(after_help = "The output is mdb_dump's: a header (VERSION=3, format=bytevalue or \
+print, type=btree, mapsize, maxreaders=126, db_pagesize=4096, HEADER=END), then per record a key \
+line and a value line, each starting with one space, then DATA=END. `mdb_load -f FILE ENV` loads \
+it into LMDB; `maph restore` loads it, or an mdb_dump, into a store. \
+Records come in slot order, streamed (one record in memory at a time); mdb_load takes them in any \
+order (not with -a), mdb_dump writes them sorted. mapsize is an upper bound of the LMDB map the \
+records need, from the store's counters, at least 1 MiB. Keys longer than 511 bytes, which LMDB \
+refuses, are dumped and counted in a note on stderr. A dump taken while writers run is not a \
+snapshot: keys live throughout are in it once; keys changed meanwhile may or may not be. \
+Damaged records are skipped, counted, and the exit status is 1.")]
+    Dump {
+        /// The store.
+        path: PathBuf,
+        /// Write to FILE instead of stdout: through a temporary file in
+        /// FILE's directory, synced and renamed to FILE once the dump is
+        /// whole (a failed dump leaves no FILE).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// format=print: printable ASCII as itself (a backslash doubled),
+        /// other bytes as a backslash and two hex digits (mdb_dump -p).
+        /// Without it, format=bytevalue: every byte as two hex digits.
+        #[arg(short = 'p', long = "print")]
+        print: bool,
+    },
+    /// Store every record of a dump in LMDB's text format (from mdb_dump
+    /// or `maph dump`; bytevalue or print) with set. Exits 1 when any row
+    /// was not stored.
+    #[command(after_help = "The input is streamed: one record in memory at a time (keys up to \
+65,535 bytes, values up to 1 GiB; a longer line is an error). Header lines other than VERSION=3, \
+format=bytevalue|print and type=btree (mapsize, maxreaders, db_pagesize, database, duplicates, \
+...) are accepted and ignored; another VERSION, format or type is an error naming its line, as is \
+a malformed record line, input after DATA=END (a second database: restore one, mdb_dump -s \
+NAME), and the end of the input before DATA=END (a truncated dump: the message says how many \
+rows were stored before it). With --create and a file, the file is read twice: once to count the \
+rows and size the store (and its heap, for records too large for a slot), once to store them; a \
+malformed dump then creates nothing. From stdin, or with --max-bytes, --create makes a growing \
+store instead, and nothing is counted. Rows not stored (too large, empty key, store full) are \
+counted and reported, the rest are stored, and the exit status is 1. A key that appears twice \
+keeps its last value.")]
+    Restore {
+        /// The store.
+        path: PathBuf,
+        /// The dump; `-` is standard input.
+        #[arg(default_value = "-")]
+        input: PathBuf,
+        /// Create the store first: sized for the dump's rows (from a file),
+        /// or growing (from stdin, or with --max-bytes).
+        #[arg(long)]
+        create: bool,
+        /// With --create from a file: slots = ceil(rows / load factor)
+        /// [default: 0.75].
+        #[arg(long, requires = "create", conflicts_with = "max_bytes")]
+        load_factor: Option<f64>,
+        /// With --create: make a growing store (always the case from stdin)
+        /// that may reserve at most SIZE bytes on its file system. SIZE is
+        /// a byte count or has a suffix K, M, G, T (powers of 1024; KiB,
+        /// MiB, GiB, TiB too). 0, and the default from stdin: the size of
+        /// the file system, at most 1 TiB.
+        #[arg(long, value_name = "SIZE", requires = "create", value_parser = parse_size)]
+        max_bytes: Option<u64>,
+        /// With --create: bytes per slot (the library's default, 128: key +
+        /// value up to 112 bytes inline, larger rows in the heap).
+        #[arg(long, default_value_t = maph::store::format::DEFAULT_SLOT_SIZE, requires = "create")]
+        slot_size: u32,
     },
     /// Print the value of KEY (raw bytes; a newline is added only when
     /// stdout is a terminal).
@@ -389,6 +460,17 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             optimize,
             sync,
         }),
+        Cmd::Dump { path, output, print } => dump::dump(&path, output.as_deref(), print),
+        Cmd::Restore { path, input, create, load_factor, max_bytes, slot_size } => {
+            restore::restore(&restore::RestoreArgs {
+                path: &path,
+                input: &input,
+                create,
+                load_factor,
+                max_bytes,
+                slot_size,
+            })
+        }
         Cmd::Get { path, key } => cmd::get(&path, &key),
         Cmd::Set { path, key, value, ttl: None } => cmd::set(&path, &key, &value),
         Cmd::Set { path, key, value, ttl: Some(ms) } => ops::set_ex(&path, &key, &value, ms),

@@ -297,6 +297,8 @@ fn man_pages_cover_every_subcommand_with_the_exit_status() {
     for page in [
         "maph.1",
         "maph-load.1",
+        "maph-dump.1",
+        "maph-restore.1",
         "maph-optimize.1",
         "maph-recover.1",
         "maph-check.1",
