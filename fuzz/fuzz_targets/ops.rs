@@ -47,6 +47,9 @@
 //! move, not even by `optimize`), and a deleted key's UID answers `NotFound`
 //! forever after.
 //!
+//! A scan (op 17: `iter_part` in 1 to 4 parts) returns exactly the
+//! model's keys and values, each once.
+//!
 //! Every 16 operations and at the end: `check()` finds nothing and
 //! `stats().keys` equals the model's count.
 #![no_main]
@@ -505,6 +508,21 @@ fuzz_target!(|data: &[u8]| {
                 s = open(&file);
             }
             16 => verify(&s, &m),
+            17 => {
+                // scan: the parts of a cursor return exactly the model.
+                let nparts = 1 + u32::from(inp.u8() % 4);
+                let mut seen: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+                for p in 0..nparts {
+                    for r in s.iter_part(p, nparts).expect("iter_part") {
+                        let (k, v) = r.expect("scan");
+                        assert!(seen.insert(k, v).is_none(), "scan returned a key twice");
+                    }
+                }
+                assert_eq!(seen.len(), m.map.len(), "scan count");
+                for (k, e) in &m.map {
+                    assert_eq!(seen.get(k), Some(&e.val), "scan value");
+                }
+            }
             19 => {
                 // bulk: sets `g<base>`..`g<base + n - 1>` (a window that
                 // overlaps others: updates of keys in older levels) to a
