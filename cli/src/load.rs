@@ -4,7 +4,8 @@
 //! Every row that is not stored is counted and reported, and then the
 //! command exits 1 (see `main.rs` for the exit codes): rows too large for a
 //! slot, rows with an empty key, non-empty lines without a tab, rows that
-//! found the store full. Blank lines are not rows: they are counted and
+//! found the store full (no free slot, or no free heap extent for a row
+//! larger than a slot). Blank lines are not rows: they are counted and
 //! skipped without failing the load. Any other error (I/O, a damaged
 //! store) stops the load at once with exit 2.
 //!
@@ -169,6 +170,8 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
     // Rows refused by a growing store at its limit (`Error::GrowthLimit`),
     // and for want of room on the file system (`Error::NoSpace`).
     let (mut limit, mut no_space) = (Refused::default(), Refused::default());
+    // Rows too large for a slot that found no free heap extent.
+    let mut heap_full = Refused::default();
     let mut first_row_key: Option<String> = None;
     let start = Instant::now();
     loop {
@@ -186,6 +189,7 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
                 Err(Error::Full) => full.add(key),
                 Err(Error::GrowthLimit { .. }) => limit.add(key),
                 Err(Error::NoSpace { .. }) => no_space.add(key),
+                Err(Error::HeapFull { .. }) => heap_full.add(key),
                 Err(Error::InvalidArg(_)) => invalid.add(key),
                 Err(e) => {
                     bar.finish_and_clear();
@@ -238,6 +242,12 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
     } else if full.count > 0 {
         out!("FULL: {} (no free slot within the probe distance; not stored)", full.describe())?;
     }
+    if heap_full.count > 0 {
+        out!(
+            "FULL: {} (larger than a slot, and the heap has no free extent for them; not stored)",
+            heap_full.describe()
+        )?;
+    }
     if limit.count > 0 {
         out!(
             "FULL: {} (growing further would pass the store's limit of {} bytes; not stored)",
@@ -271,8 +281,13 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
         store.sync().map_err(|e| Fail::new(a.path, format!("sync: {e}")))?;
         out!("synced: {}", a.path.display())?;
     }
-    let refused =
-        too_large.count + invalid.count + no_tab.count + full.count + limit.count + no_space.count;
+    let refused = too_large.count
+        + invalid.count
+        + no_tab.count
+        + full.count
+        + limit.count
+        + no_space.count
+        + heap_full.count;
     if refused > 0 {
         let hint = if no_space.count > 0 {
             "; free space on its file system"
@@ -280,6 +295,8 @@ pub fn load(a: &LoadArgs) -> Result<ExitCode, Fail> {
             "; create the growing store with a larger --max-bytes"
         } else if full.count > 0 {
             "; create a bigger store (lower --load-factor, or a growing one: --slots 0)"
+        } else if heap_full.count > 0 {
+            "; copy it with a larger heap (maph_compact_copy) or use larger slots"
         } else {
             ""
         };

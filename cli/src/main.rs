@@ -225,6 +225,26 @@ keeps its last value.")]
         #[arg(long, default_value_t = maph::store::format::DEFAULT_SLOT_SIZE, requires = "create")]
         slot_size: u32,
     },
+    /// Write a consistent copy of a store (which others may keep writing)
+    /// to DEST, a new file: every key present for the whole copy is in it.
+    #[command(after_help = "As LMDB's mdb_copy. Without --compact every slot keeps its index \
+(UIDs stay valid in the copy) and the heap keeps its size with only the live records, packed. \
+--compact makes the smallest store of the same slot size for the keys (keys / 0.75 slots plus \
+slack for keys written meanwhile; new UIDs), like mdb_copy -c. TTLs are kept. The copy is built \
+under a temporary name, synced and linked to DEST, so it is there whole or not at all; DEST must \
+not exist.")]
+    Copy {
+        /// The store to copy (opened read-only).
+        path: PathBuf,
+        /// The new file.
+        dest: PathBuf,
+        /// The smallest store for the keys (new UIDs).
+        #[arg(long)]
+        compact: bool,
+        /// Build the copy's minimal perfect hash (as `maph optimize`).
+        #[arg(long)]
+        optimize: bool,
+    },
     /// Print the value of KEY (raw bytes; a newline is added only when
     /// stdout is a terminal).
     Get {
@@ -479,6 +499,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
         Cmd::Stats { path, json: true } => ops::stats_json(&path),
         Cmd::LogDump { name } => log_dump::run(&name),
         Cmd::Check { path } => cmd::check(&path),
+        Cmd::Copy { path, dest, compact, optimize } => ops::copy(&path, &dest, compact, optimize),
         Cmd::Optimize { path } => ops::optimize(&path),
         Cmd::Recover { path } => ops::recover(&path),
         Cmd::Ttl { path, key } => ops::ttl(&path, &key),

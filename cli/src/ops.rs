@@ -40,6 +40,24 @@ pub fn optimize(path: &Path) -> Result<ExitCode, Fail> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `maph copy PATH DEST [--compact] [--optimize]`: a consistent copy of a
+/// live store (`Store::copy_to`).
+pub fn copy(path: &Path, dest: &Path, compact: bool, optimize: bool) -> Result<ExitCode, Fail> {
+    use maph::store::copy::{COPY_COMPACT, COPY_OPTIMIZE};
+    let store = open(path, OpenMode::ReadOnly)?;
+    let flags = if compact { COPY_COMPACT } else { 0 } | if optimize { COPY_OPTIMIZE } else { 0 };
+    let t = Instant::now();
+    let copy = store.copy_to(dest, flags).map_err(|e| Fail::new(dest, format!("copy: {e}")))?;
+    let secs = t.elapsed().as_secs_f64();
+    let st = copy.stats();
+    out!("copied: {} -> {}", path.display(), dest.display())?;
+    out!("keys: {}", st.keys)?;
+    out!("slots: {}", st.slots)?;
+    out!("file_bytes: {}", st.file_bytes)?;
+    out!("seconds: {secs:.3} s")?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `maph recover PATH`: repairs what dead writers left.
 pub fn recover(path: &Path) -> Result<ExitCode, Fail> {
     let store = open(path, OpenMode::ReadWrite)?;

@@ -181,6 +181,46 @@ fn load_exits_1_when_the_store_is_full() {
 }
 
 #[test]
+fn load_counts_rows_the_full_heap_refuses_and_stores_the_rest() {
+    let d = Dir::new();
+    let s = d.path("s");
+    // 64 slots: a heap of 64 KiB (the minimum), room for a few 8 KB rows.
+    ok(&["create", &s, "--slots", "64"]);
+    let big = "v".repeat(8_000);
+    let rows: String =
+        (0..20).map(|i| format!("big{i}\t{big}\n")).collect::<String>() + "small\t1\n";
+    let o = run_stdin(&["load", &s, "-", "--no-header"], Some(rows.as_bytes()));
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    assert!(out.contains("the heap has no free extent"), "{out}");
+    assert!(!out.contains("loaded: 21 rows") && !out.contains("loaded: 0 rows"), "{out}");
+    assert_eq!(ok(&["get", &s, "small"]), "1");
+}
+
+#[test]
+fn copy_and_compact_copy_hold_every_key_and_refuse_an_existing_dest() {
+    let d = Dir::new();
+    let s = d.path("s");
+    ok(&["create", &s, "--slots", "4096"]);
+    let rows: String = (0..300).map(|i| format!("k{i}\tv{i}\n")).collect();
+    run_stdin(&["load", &s, "-", "--no-header"], Some(rows.as_bytes()));
+    let (c, small) = (d.path("c"), d.path("small"));
+    let out = ok(&["copy", &s, &c]);
+    assert!(out.contains("keys: 300") && out.contains("slots: 4096"), "{out}");
+    let out = ok(&["copy", &s, &small, "--compact", "--optimize"]);
+    assert!(out.contains("keys: 300"), "{out}");
+    let slots: u64 = out.lines().find_map(|l| l.strip_prefix("slots: ")).unwrap().parse().unwrap();
+    assert!(slots < 1024, "{out}");
+    for p in [&c, &small] {
+        assert_eq!(ok(&["get", p, "k299"]), "v299");
+        assert_eq!(code(&run(&["check", p])), 0);
+    }
+    let o = run(&["copy", &s, &c]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists"), "{:?}", o);
+}
+
+#[test]
 fn load_optimize_and_sync_build_the_mphf() {
     let d = Dir::new();
     let s = new_store(&d);
@@ -299,6 +339,7 @@ fn man_pages_cover_every_subcommand_with_the_exit_status() {
         "maph-load.1",
         "maph-dump.1",
         "maph-restore.1",
+        "maph-copy.1",
         "maph-optimize.1",
         "maph-recover.1",
         "maph-check.1",
