@@ -17,7 +17,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
-for t in open ops queue resp; do
+for t in open ops queue resp lmdb_text; do
   mkdir -p "corpus/$t"
   echo "== fuzz target $t: ${secs} s"
   # -O: optimized with debug assertions; ASan on (cargo-fuzz's default).
