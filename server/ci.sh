@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI part of the maph-server (issue 14): installs redis-tools, nutcracker and
+# CI part of the maph-server (issue 14): installs redis-tools, redis-server
+# (only to compare SCAN's glob and errors with the real one), nutcracker and
 # the Python client, builds maph-server and libmaph (release), runs the
 # server's cargo tests and its pytest suite (real redis-cli, redis-py,
 # nutcracker and a C program on libmaph). Exits non-zero on any failure;
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq redis-tools nutcracker iproute2 gcc python3-venv python3-pip >/dev/null
+apt-get install -y -qq redis-tools redis-server nutcracker iproute2 gcc python3-venv python3-pip >/dev/null
 
 venv=target/server-venv
 if [ ! -x "$venv/bin/python" ]; then

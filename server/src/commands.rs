@@ -11,9 +11,11 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use maph::{Error, Store};
+use maph_server::glob;
 
 use crate::intval::{classify, parse_decimal, IntValue};
 use crate::reply;
+use crate::scan::{parse_cursor, Flow, Seen, Walk};
 use crate::stats::{Global, Local};
 use crate::table::{self, COMMANDS};
 
@@ -24,6 +26,8 @@ pub struct Shared {
     pub requirepass: Option<String>,
     pub next_id: AtomicU64,
     pub port: u16,
+    /// Whether `FLUSHDB` may run (`--enable-flushdb`).
+    pub enable_flushdb: bool,
 }
 
 /// One connection's state.
@@ -62,10 +66,7 @@ fn now_ms() -> u64 {
 /// to one slot, so one large GET does not pin its memory for the
 /// connection's life.
 fn get_into(st: &Store, key: &[u8], scratch: &mut Vec<u8>) -> maph::Result<usize> {
-    if scratch.len() > 1 << 20 {
-        scratch.truncate(st.slot_capacity());
-        scratch.shrink_to_fit();
-    }
+    shrink_scratch(st, scratch);
     loop {
         match st.get(key, scratch) {
             // Resized to the length needed; a concurrent overwrite with a
@@ -73,6 +74,14 @@ fn get_into(st: &Store, key: &[u8], scratch: &mut Vec<u8>) -> maph::Result<usize
             Err(Error::BufferTooSmall(n)) => scratch.resize(n, 0),
             r => return r,
         }
+    }
+}
+
+/// Shrinks a scratch buffer grown past 1 MiB back to one slot.
+fn shrink_scratch(st: &Store, scratch: &mut Vec<u8>) {
+    if scratch.len() > 1 << 20 {
+        scratch.truncate(st.slot_capacity());
+        scratch.shrink_to_fit();
     }
 }
 
@@ -186,10 +195,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
                 None => reply::error(out, NOT_INT),
                 Some(t) if t <= 0 || (t as u64).checked_mul(unit).is_none() => reply::error(
                     out,
-                    &format!(
-                        "ERR invalid expire time in '{}' command",
-                        COMMANDS[id].name
-                    ),
+                    &format!("ERR invalid expire time in '{}' command", COMMANDS[id].name),
                 ),
                 Some(t) => match st.set_ex(a[1], a[3], t as u64 * unit) {
                     Ok(()) => reply::ok(out),
@@ -251,10 +257,7 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
             reply::int(out, n);
         }
         "exists" => {
-            let n = a[1..]
-                .iter()
-                .filter(|k| get_into(st, k, &mut s.scratch).is_ok())
-                .count();
+            let n = a[1..].iter().filter(|k| get_into(st, k, &mut s.scratch).is_ok()).count();
             reply::int(out, n as i64);
         }
         "incr" => incr(st, a[1], 1, out),
@@ -292,10 +295,9 @@ fn run(sh: &Shared, s: &mut Session, id: usize, a: &[&[u8]], out: &mut Vec<u8>) 
             Ok(_) => reply::simple(out, "string"),
             Err(_) => reply::simple(out, "none"),
         },
-        "flushdb" => reply::error(
-            out,
-            "ERR FLUSHDB is not supported: maph-server cannot enumerate keys until maph has key iteration",
-        ),
+        "scan" => scan(st, s, a, out),
+        "keys" => keys(st, s, a[1], out),
+        "flushdb" => flushdb(sh, s, a, out),
         "maph.optimize" => match st.optimize() {
             Ok(r) => {
                 let j = serde_json::json!({
@@ -740,6 +742,161 @@ fn expire(st: &Store, a: &[&[u8]], unit: i64, name: &str, out: &mut Vec<u8>) {
     match r {
         Ok(()) => reply::int(out, 1),
         Err(e) if absent(&e) => reply::int(out, 0),
+        Err(e) => store_err(out, st, &e),
+    }
+}
+
+/// The largest `SCAN … COUNT` honoured; a larger one counts as this (COUNT
+/// is a hint, as in Redis).
+pub const SCAN_MAX_COUNT: u64 = 100_000;
+/// A `SCAN` call, or a REST key page, also ends after the part in which its
+/// reply's keys pass this many bytes (keys may be up to 64 KiB each).
+pub const SCAN_MAX_BYTES: usize = 16 << 20;
+/// Most keys `KEYS` replies with; it refuses a pattern that matches more.
+pub const KEYS_MAX: usize = 100_000;
+/// Most bytes of keys `KEYS` replies with.
+pub const KEYS_MAX_BYTES: usize = 64 << 20;
+
+/// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`, with Redis's
+/// rules: COUNT (default 10, at most `SCAN_MAX_COUNT`) is the number of
+/// keys to look at before MATCH and TYPE filter them; like Redis, a call
+/// also stops after 10 × COUNT parts (empty buckets for Redis; see `scan`
+/// for what a part is) so a sparse store does not make one call long. The
+/// cursor is a position (see `scan`); every key present for the whole scan
+/// is returned exactly once. maph holds strings only: `TYPE string` (any
+/// case) filters nothing, any other type everything.
+fn scan(st: &Store, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
+    let Some(from) = parse_cursor(a[1]) else {
+        return reply::error(out, "ERR invalid cursor");
+    };
+    let mut count = 10u64;
+    let mut pattern = None;
+    let mut strings = true;
+    let mut i = 2;
+    while i < a.len() {
+        let opt = a[i];
+        if i + 1 >= a.len() {
+            return reply::error(out, SYNTAX);
+        }
+        if opt.eq_ignore_ascii_case(b"COUNT") {
+            match parse_decimal(a[i + 1]) {
+                None => return reply::error(out, NOT_INT),
+                Some(c) if c < 1 => return reply::error(out, SYNTAX),
+                Some(c) => count = (c as u64).min(SCAN_MAX_COUNT),
+            }
+        } else if opt.eq_ignore_ascii_case(b"MATCH") {
+            // Redis skips matching for `*`.
+            pattern = (a[i + 1] != b"*").then_some(a[i + 1]);
+        } else if opt.eq_ignore_ascii_case(b"TYPE") {
+            strings = a[i + 1].eq_ignore_ascii_case(b"string");
+        } else {
+            return reply::error(out, SYNTAX);
+        }
+        i += 2;
+    }
+    let mut key = vec![0u8; st.slot_capacity()];
+    let (mut body, mut n, mut looked) = (Vec::new(), 0, 0);
+    let r = Walk::new(st).run(from, count * 10, &mut key, &mut s.scratch, |ev| match ev {
+        Seen::Key(k) => {
+            looked += 1;
+            if strings && pattern.is_none_or(|p| glob::matches(p, k)) {
+                reply::bulk(&mut body, k);
+                n += 1;
+            }
+            Flow::Go
+        }
+        Seen::PartEnd if looked >= count || body.len() >= SCAN_MAX_BYTES => Flow::Stop,
+        Seen::PartEnd => Flow::Go,
+    });
+    shrink_scratch(st, &mut s.scratch);
+    match r {
+        Ok(next) => {
+            reply::array(out, 2);
+            reply::bulk(out, next.to_string().as_bytes());
+            reply::array(out, n);
+            out.extend_from_slice(&body);
+        }
+        Err(e) => store_err(out, st, &e),
+    }
+}
+
+/// `KEYS pattern`: one whole scan (see `scan`), on a thread that may block
+/// (`block_in_place`, so the worker's other connections move on). Redis
+/// has no bound on its reply; this one refuses, after the scan, a pattern
+/// that matches more than `KEYS_MAX` keys or `KEYS_MAX_BYTES` of them, so
+/// one command cannot take unbounded memory: SCAN has no such limit.
+fn keys(st: &Store, s: &mut Session, pattern: &[u8], out: &mut Vec<u8>) {
+    let all = pattern == b"*";
+    let mut key = vec![0u8; st.slot_capacity()];
+    let (mut body, mut n, mut over) = (Vec::new(), 0, false);
+    let r = tokio::task::block_in_place(|| {
+        Walk::new(st).run(0, u64::MAX, &mut key, &mut s.scratch, |ev| match ev {
+            Seen::Key(k) if !over && (all || glob::matches(pattern, k)) => {
+                reply::bulk(&mut body, k);
+                n += 1;
+                over = n > KEYS_MAX || body.len() > KEYS_MAX_BYTES;
+                Flow::Go
+            }
+            Seen::PartEnd if over => Flow::Stop,
+            _ => Flow::Go,
+        })
+    });
+    shrink_scratch(st, &mut s.scratch);
+    match r {
+        Ok(_) if over => reply::error(
+            out,
+            &format!(
+                "ERR KEYS would reply with more than {KEYS_MAX} keys or {} MiB of keys: use SCAN",
+                KEYS_MAX_BYTES >> 20
+            ),
+        ),
+        Ok(_) => {
+            reply::array(out, n);
+            out.extend_from_slice(&body);
+        }
+        Err(e) => store_err(out, st, &e),
+    }
+}
+
+/// `FLUSHDB [ASYNC|SYNC]`, only with `--enable-flushdb`: a whole scan (see
+/// `scan`) deleting each key it meets, on a thread that may block. Not
+/// atomic: keys written while it runs may survive it (a key is deleted
+/// only if the scan passes its slot after it was written), and it does not
+/// stop other clients from writing. ASYNC runs as SYNC: the reply comes
+/// when the scan is done.
+fn flushdb(sh: &Shared, s: &mut Session, a: &[&[u8]], out: &mut Vec<u8>) {
+    if !sh.enable_flushdb {
+        return reply::error(
+            out,
+            "ERR FLUSHDB is disabled; start maph-server with --enable-flushdb",
+        );
+    }
+    match a.get(1) {
+        None => {}
+        Some(m)
+            if a.len() == 2
+                && (m.eq_ignore_ascii_case(b"ASYNC") || m.eq_ignore_ascii_case(b"SYNC")) => {}
+        Some(_) => return reply::error(out, SYNTAX),
+    }
+    let st = &*sh.store;
+    let mut key = vec![0u8; st.slot_capacity()];
+    let mut failed = None;
+    let r = tokio::task::block_in_place(|| {
+        Walk::new(st).run(0, u64::MAX, &mut key, &mut s.scratch, |ev| match ev {
+            Seen::Key(k) if failed.is_none() => {
+                match st.del(k) {
+                    Ok(()) | Err(Error::NotFound) => {}
+                    Err(e) => failed = Some(e),
+                }
+                Flow::Go
+            }
+            Seen::PartEnd if failed.is_some() => Flow::Stop,
+            _ => Flow::Go,
+        })
+    });
+    shrink_scratch(st, &mut s.scratch);
+    match failed.map_or(r, Err) {
+        Ok(_) => reply::ok(out),
         Err(e) => store_err(out, st, &e),
     }
 }

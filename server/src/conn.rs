@@ -11,7 +11,9 @@
 //!   socket buffers, and is closed after `write_timeout`; one reply larger
 //!   than `max_output` closes the connection;
 //! - the store scratch buffer: one slot (grown for a value in the heap,
-//!   shrunk back past 1 MiB: `commands::get_into`).
+//!   shrunk back past 1 MiB after the command: `commands::shrink_scratch`);
+//!   a `SCAN` reply is built whole before it is added, and stops at 16 MiB
+//!   of keys (`commands::SCAN_MAX_BYTES`), a `KEYS` reply at 64 MiB.
 //!
 //! So the server's memory is bounded by `maxclients` times those.
 

@@ -5,6 +5,8 @@
 //! - `GET /stores`, `DELETE /stores/{name}`
 //! - `PUT|GET|DELETE /stores/{name}/keys/{key}` (key percent-encoded, any
 //!   bytes; value as the body, `application/octet-stream`)
+//! - `GET /stores/{name}/keys?prefix=P&limit=N&cursor=C`: a page of the
+//!   store's keys (`list_keys`)
 //! - `POST /stores/{name}/optimize`, `GET /stores/{name}/stats`
 //!
 //! Stores live in `--dir` as `<name>.maph` (see `names`); the `--store`
@@ -27,7 +29,9 @@ use axum::{Json, Router};
 use maph::{Error, OpenMode, Options, Store};
 use serde::Deserialize;
 
+use crate::commands::SCAN_MAX_BYTES;
 use crate::names;
+use crate::scan::{parse_cursor, Flow, Seen, Walk};
 
 /// The stores the REST API serves.
 pub struct Rest {
@@ -75,17 +79,25 @@ impl Rest {
         let mut m = self.stores.write().unwrap_or_else(|e| e.into_inner());
         Ok(m.entry(name.to_string()).or_insert(s).clone())
     }
-}
 
-/// The key segment of a `/stores/{name}/keys/{key}` request, decoded to
-/// bytes (axum's own decoding would refuse keys that are not UTF-8).
-fn key_of(uri: &Uri) -> Result<Vec<u8>, Response> {
-    let raw = uri.path().rsplit_once("/keys/").map(|p| p.1).unwrap_or_default();
-    let k = names::percent_decode(raw).map_err(|m| err(StatusCode::BAD_REQUEST, m))?;
-    if k.is_empty() {
-        return Err(err(StatusCode::BAD_REQUEST, "empty key"));
+    /// The store and the key of a `/stores/{name}/keys/{key}` request, both
+    /// decoded from the raw path: axum's `Path` would refuse a key that is
+    /// not UTF-8 once decoded (`%FF`), and so the whole request.
+    fn store_and_key(&self, uri: &Uri) -> Result<(Arc<Store>, Vec<u8>), Response> {
+        let bad = |m: String| err(StatusCode::BAD_REQUEST, m);
+        // The router matched the path: neither segment holds a raw '/'.
+        let rest = uri.path().strip_prefix("/stores/").unwrap_or_default();
+        let (raw_name, raw_key) = rest.split_once("/keys/").unwrap_or_default();
+        let name = names::percent_decode(raw_name)
+            .map_err(|_| bad("bad percent-escape in the store name".into()))?;
+        // A name that is not UTF-8 fails `names::check` as its lossy text.
+        let s = self.store(&String::from_utf8_lossy(&name))?;
+        let k = names::percent_decode(raw_key).map_err(bad)?;
+        if k.is_empty() {
+            return Err(bad("empty key".into()));
+        }
+        Ok((s, k))
     }
-    Ok(k)
 }
 
 /// The router, serving `rest`. `max_body` bounds request bodies.
@@ -94,6 +106,7 @@ pub fn router(rest: Shared, max_body: usize) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/stores", post(create).get(list))
         .route("/stores/{name}", axum::routing::delete(drop_store))
+        .route("/stores/{name}/keys", get(list_keys))
         .route("/stores/{name}/keys/{key}", get(get_key).put(put_key).delete(del_key))
         .route("/stores/{name}/optimize", post(optimize))
         .route("/stores/{name}/stats", get(stats))
@@ -170,12 +183,10 @@ async fn drop_store(State(r): State<Shared>, Path(name): Path<String>) -> Respon
     }
 }
 
-async fn get_key(
-    State(r): State<Shared>, Path((name, _)): Path<(String, String)>, uri: Uri,
-) -> Response {
-    let (s, k) = match (r.store(&name), key_of(&uri)) {
-        (Ok(s), Ok(k)) => (s, k),
-        (Err(e), _) | (_, Err(e)) => return e,
+async fn get_key(State(r): State<Shared>, uri: Uri) -> Response {
+    let (s, k) = match r.store_and_key(&uri) {
+        Ok(sk) => sk,
+        Err(e) => return e,
     };
     match s.get_vec(&k) {
         Ok(v) => ([(header::CONTENT_TYPE, "application/octet-stream")], v).into_response(),
@@ -184,12 +195,10 @@ async fn get_key(
     }
 }
 
-async fn put_key(
-    State(r): State<Shared>, Path((name, _)): Path<(String, String)>, uri: Uri, body: Bytes,
-) -> Response {
-    let (s, k) = match (r.store(&name), key_of(&uri)) {
-        (Ok(s), Ok(k)) => (s, k),
-        (Err(e), _) | (_, Err(e)) => return e,
+async fn put_key(State(r): State<Shared>, uri: Uri, body: Bytes) -> Response {
+    let (s, k) = match r.store_and_key(&uri) {
+        Ok(sk) => sk,
+        Err(e) => return e,
     };
     match s.set(&k, &body) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -197,16 +206,123 @@ async fn put_key(
     }
 }
 
-async fn del_key(
-    State(r): State<Shared>, Path((name, _)): Path<(String, String)>, uri: Uri,
-) -> Response {
-    let (s, k) = match (r.store(&name), key_of(&uri)) {
-        (Ok(s), Ok(k)) => (s, k),
-        (Err(e), _) | (_, Err(e)) => return e,
+async fn del_key(State(r): State<Shared>, uri: Uri) -> Response {
+    let (s, k) = match r.store_and_key(&uri) {
+        Ok(sk) => sk,
+        Err(e) => return e,
     };
     match s.del(&k) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(Error::NotFound | Error::TooLarge(_)) => err(StatusCode::NOT_FOUND, "no such key"),
+        Err(e) => store_err(&e),
+    }
+}
+
+/// Keys in a listing page when the request gives no `limit`.
+const LIST_DEFAULT: usize = 100;
+/// The largest `limit` of a listing page.
+const LIST_MAX: usize = 10_000;
+/// Parts (`scan`: at most one slot of each level in use) a listing page
+/// looks at, at most: a page for a rare prefix may hold fewer than `limit`
+/// keys, even none, with a cursor that is not 0.
+const LIST_MAX_PARTS: u64 = 100_000;
+
+/// A key listing request: `?prefix=P&limit=N&cursor=C`.
+struct ListQuery {
+    prefix: Vec<u8>,
+    limit: usize,
+    cursor: u64,
+}
+
+/// Parses the listing query. Values are percent-decoded as keys in paths
+/// are (a `+` stays a `+`), so a prefix may be any bytes.
+fn list_query(q: Option<&str>) -> Result<ListQuery, Response> {
+    let bad = |m: String| err(StatusCode::BAD_REQUEST, m);
+    let mut lq = ListQuery { prefix: Vec::new(), limit: LIST_DEFAULT, cursor: 0 };
+    for pair in q.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = names::percent_decode(v).map_err(|m| bad(format!("{m} of '{k}'")))?;
+        match k {
+            "prefix" => lq.prefix = v,
+            "limit" => {
+                lq.limit = std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|l| (1..=LIST_MAX).contains(l))
+                    .ok_or_else(|| bad(format!("limit must be 1 to {LIST_MAX}")))?
+            }
+            "cursor" => {
+                let digits = !v.is_empty() && v.iter().all(u8::is_ascii_digit);
+                lq.cursor = digits.then(|| parse_cursor(&v)).flatten().ok_or_else(|| {
+                    bad("cursor must be a number from an earlier page, or 0".into())
+                })?
+            }
+            _ => return Err(bad(format!("unknown parameter '{k}' (prefix, limit, cursor)"))),
+        }
+    }
+    Ok(lq)
+}
+
+/// `GET /stores/{name}/keys?prefix=P&limit=N&cursor=C`: one page of the
+/// keys that start with `P` (default: all), at most `N` of them (default
+/// 100, at most `LIST_MAX`), from cursor `C` (default 0, the start). The
+/// answer is `{"keys": [...], "binary_keys": [...], "cursor": C2}`: keys
+/// that are valid UTF-8 as JSON strings in `keys`, the others
+/// percent-encoded (`names::percent_encode`, the form the
+/// `/keys/{key}` routes take) in `binary_keys`; `C2` is the cursor of the
+/// next page, 0 when the listing is complete. Pages follow SCAN's rules
+/// (see `scan`): a key present for the whole listing is in exactly one
+/// page; a page may hold fewer than `N` keys, even none, before the end
+/// (pages stop after `LIST_MAX_PARTS` parts or `SCAN_MAX_BYTES` of keys);
+/// a page holds more than `N` keys only when `N` is below the keys of one
+/// part (at most one per level of a growing store), which is never split.
+async fn list_keys(State(r): State<Shared>, Path(name): Path<String>, uri: Uri) -> Response {
+    let (s, q) = match (r.store(&name), list_query(uri.query())) {
+        (Ok(s), Ok(q)) => (s, q),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    match tokio::task::spawn_blocking(move || list_page(&s, &q)).await {
+        Ok(resp) => resp,
+        Err(_) => err(StatusCode::INTERNAL_SERVER_ERROR, "key listing failed"),
+    }
+}
+
+fn list_page(st: &Store, q: &ListQuery) -> Response {
+    let mut key = vec![0u8; st.slot_capacity()];
+    let mut val = key.clone();
+    let (mut text, mut binary, mut bytes) = (Vec::new(), Vec::new(), 0);
+    // Keys taken before the current part, to drop the part on `Undo`.
+    let (mut text_before, mut binary_before) = (0, 0);
+    let r = Walk::new(st).run(q.cursor, LIST_MAX_PARTS, &mut key, &mut val, |ev| match ev {
+        Seen::Key(k) if k.starts_with(&q.prefix) => {
+            bytes += k.len();
+            match std::str::from_utf8(k) {
+                Ok(t) => text.push(t.to_string()),
+                Err(_) => binary.push(names::percent_encode(k)),
+            }
+            Flow::Go
+        }
+        Seen::Key(_) => Flow::Go,
+        Seen::PartEnd => {
+            let n = text.len() + binary.len();
+            if n > q.limit && text_before + binary_before > 0 {
+                text.truncate(text_before);
+                binary.truncate(binary_before);
+                return Flow::Undo;
+            }
+            (text_before, binary_before) = (text.len(), binary.len());
+            if n >= q.limit || bytes >= SCAN_MAX_BYTES {
+                Flow::Stop
+            } else {
+                Flow::Go
+            }
+        }
+    });
+    match r {
+        Ok(next) => {
+            Json(serde_json::json!({ "keys": text, "binary_keys": binary, "cursor": next }))
+                .into_response()
+        }
         Err(e) => store_err(&e),
     }
 }

@@ -10,6 +10,7 @@ mod intval;
 mod names;
 mod reply;
 use maph_server::resp;
+mod scan;
 mod stats;
 mod table;
 
@@ -91,6 +92,10 @@ struct Args {
     /// Close a client that does not read its replies for this many seconds.
     #[arg(long, default_value_t = 30)]
     write_timeout: u64,
+    /// Allow FLUSHDB, which deletes every key of the store (off: it answers
+    /// an error).
+    #[arg(long)]
+    enable_flushdb: bool,
 }
 
 fn open_store(a: &Args) -> Result<Store, String> {
@@ -168,6 +173,7 @@ async fn serve(a: Args, store: Arc<Store>) -> Result<(), String> {
         requirepass: a.requirepass.clone(),
         next_id: AtomicU64::new(0),
         port,
+        enable_flushdb: a.enable_flushdb,
     });
     let limits = Arc::new(ConnLimits {
         proto: resp::Limits {

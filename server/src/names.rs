@@ -52,6 +52,21 @@ pub fn percent_decode(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Encodes `b` for a URL path segment: every byte but the unreserved ones
+/// of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) as `%XX` (upper-case hex), so
+/// `percent_decode` gives `b` back.
+pub fn percent_encode(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() * 3);
+    for &c in b {
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(c));
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +95,12 @@ mod tests {
         assert_eq!(percent_decode("a%2Fb%00%ff").unwrap(), b"a/b\0\xff");
         assert!(percent_decode("a%2").is_err());
         assert!(percent_decode("%zz").is_err());
+    }
+
+    #[test]
+    fn percent_encoding_round_trips_every_byte() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(percent_decode(&percent_encode(&all)).unwrap(), all);
+        assert_eq!(percent_encode(b"a/b \xff~"), "a%2Fb%20%FF~");
     }
 }

@@ -24,6 +24,8 @@ const W: &[&str] = &["write", "denyoom"];
 const WF: &[&str] = &["write", "fast"];
 const C: &[&str] = &["fast", "no-auth"];
 const A: &[&str] = &["admin"];
+const RO: &[&str] = &["readonly"];
+const WO: &[&str] = &["write"];
 
 /// Every command, in a fixed order: the index is the command's id in the
 /// statistics.
@@ -60,7 +62,9 @@ pub static COMMANDS: &[Spec] = &[
     spec("ttl", 2, R, 1, 1, 1),
     spec("pttl", 2, R, 1, 1, 1),
     spec("type", 2, R, 1, 1, 1),
-    spec("flushdb", -1, W, 0, 0, 0),
+    spec("scan", -2, RO, 0, 0, 0),
+    spec("keys", 2, RO, 0, 0, 0),
+    spec("flushdb", -1, WO, 0, 0, 0),
     spec("maph.optimize", 1, A, 0, 0, 0),
     spec("maph.stats", 1, A, 0, 0, 0),
 ];
