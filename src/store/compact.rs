@@ -17,19 +17,18 @@
 //! copy drops the shadowed duplicate). Cost: one pass over the slots and
 //! the live records' bytes, plus `optimize()` when the source has an MPHF.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::store::copy::build_copy;
 use crate::store::expiry::expired;
 use crate::store::format::{
     gen_of, OFF_GENERATION, OFF_LONGEST_PROBE, STATE_LIVE, STATE_TOMBSTONE,
 };
 use crate::store::heap::{class_for, class_size, extent_need};
 use crate::store::write::{data_len, Image};
-use crate::store::{temp_name, Options, Store};
+use crate::store::{Options, Store};
 use crate::sync::seqlock::{is_locked, read_begin, read_validate, tag_of};
 use crate::sync::wait::Backoff;
 
@@ -96,15 +95,7 @@ impl Store {
             lock_count: g.lock_count(),
             sparse: false,
         };
-        let tmp = temp_name(path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::from_io(&e, "creating the copy"))?;
-        let built = Store::create_in(file, &opts).and_then(|dst| {
+        build_copy(path, &opts, |dst| {
             let levels = self.levels_now();
             for l in 1..levels {
                 dst.grow(l)?;
@@ -114,13 +105,8 @@ impl Store {
                 let fill = self.region().header_u64(off).load(Ordering::Relaxed);
                 dst.region().header_u64(off).store(fill, Ordering::Relaxed);
             }
-            self.copy_slots_into(&dst, levels)?;
-            dst.sync()?;
-            std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the copy"))?;
-            Ok(dst)
-        });
-        let _ = std::fs::remove_file(&tmp);
-        built
+            self.copy_slots_into(dst, levels)
+        })
     }
 
     /// Bytes the live heap records of this store need when packed (class

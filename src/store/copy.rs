@@ -86,15 +86,7 @@ impl Store {
     }
 
     fn fill_copy(&self, path: &Path, opts: &Options) -> Result<Store> {
-        let tmp = temp_name(path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::from_io(&e, "creating the copy"))?;
-        let built = Store::create_in(file, opts).and_then(|dst| {
+        build_copy(path, opts, |dst| {
             for r in self.iter() {
                 let (k, v) = r?;
                 match self.ttl(&k) {
@@ -105,13 +97,34 @@ impl Store {
                     Err(e) => return Err(e),
                 }
             }
-            dst.sync()?;
-            std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the copy"))?;
-            Ok(dst)
-        });
-        let _ = std::fs::remove_file(&tmp);
-        built
+            Ok(())
+        })
     }
+}
+
+/// Creates a store with `opts` under a temporary name beside `path`, lets
+/// `fill` write it, syncs it and links it to `path` (never over an existing
+/// file); the temporary name is removed whatever happens. So a copy is at
+/// `path` whole or not at all. Used by both kinds of copy.
+pub(crate) fn build_copy(
+    path: &Path, opts: &Options, fill: impl FnOnce(&Store) -> Result<()>,
+) -> Result<Store> {
+    let tmp = temp_name(path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| Error::from_io(&e, "creating the copy"))?;
+    let built = Store::create_in(file, opts).and_then(|dst| {
+        fill(&dst)?;
+        dst.sync()?;
+        std::fs::hard_link(&tmp, path).map_err(|e| Error::from_io(&e, "linking the copy"))?;
+        Ok(dst)
+    });
+    let _ = std::fs::remove_file(&tmp);
+    built
 }
 
 // The C flags are these values (src/ffi/store.rs).
